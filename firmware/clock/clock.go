@@ -1,0 +1,36 @@
+// Package clock is the time source injected into everything that waits:
+// debounce, inter-digit timers, registration refresh, media pacing.
+// Real is the wall clock; Fake is driven by tests with Advance, so tests
+// never sleep to wait.
+package clock
+
+import "time"
+
+// Clock is what a component needs of time.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed.
+	AfterFunc(d time.Duration, f func()) Timer
+	// SleepUntil blocks until the clock reads t or later. Media pacing
+	// sleeps to an absolute deadline so that errors do not accumulate.
+	SleepUntil(t time.Time)
+}
+
+// Timer is a pending AfterFunc call.
+type Timer interface {
+	// Stop prevents the call; it reports whether the timer was still pending.
+	Stop() bool
+}
+
+// Real is the system clock (monotonic readings through time.Now).
+type Real struct{}
+
+func (Real) Now() time.Time { return time.Now() }
+
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+func (Real) SleepUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		time.Sleep(d)
+	}
+}

@@ -1,0 +1,19 @@
+// Package phone is the call state machine of the desk phone.
+//
+// It is a plain, deterministic function of (state, event) to (state,
+// effects): Machine.Step does no I/O, reads no clock and starts no
+// goroutine. Everything the phone reacts to (hook switch, keys, SIP, media,
+// timers) arrives as an Event; everything it wants done (send INVITE, play a
+// tone, ring, start a timer) leaves as an Effect that the daemon's event
+// loop carries out. That makes every state × event pair testable in a table.
+//
+// Calls are named by a CallRef. The machine makes the refs of outgoing calls
+// ("out-N" from a counter in the State); the daemon makes the refs of
+// incoming ones ("in-…"), so the two never collide, and maps refs to SIP
+// Call-IDs itself.
+//
+// An event that makes no sense in the current state (a SIP answer for a call
+// the phone no longer has, a key while ringing) is ignored: the state is
+// unchanged and the only effect is an Ignored effect that the loop logs.
+// Step never panics.
+package phone

@@ -1,0 +1,263 @@
+package phone
+
+import "strconv"
+
+// Machine steps the phone's state. It holds only configuration.
+type Machine struct{ cfg Config }
+
+// NewMachine returns a machine with cfg; zero durations take the defaults.
+func NewMachine(cfg Config) Machine {
+	d := DefaultConfig()
+	if cfg.InterDigit <= 0 {
+		cfg.InterDigit = d.InterDigit
+	}
+	if cfg.OffHook <= 0 {
+		cfg.OffHook = d.OffHook
+	}
+	if cfg.NoAnswer <= 0 {
+		cfg.NoAnswer = d.NoAnswer
+	}
+	if cfg.MaxDigits <= 0 {
+		cfg.MaxDigits = d.MaxDigits
+	}
+	return Machine{cfg: cfg}
+}
+
+// Step applies ev to s and returns the next state and the effects to carry
+// out, in order. It never panics and does no I/O.
+func (m Machine) Step(s State, ev Event) (State, []Effect) {
+	// A second call while the phone is busy is refused at once: call
+	// waiting comes later. RFC 3261 §21.4.24 486 Busy Here.
+	if e, ok := ev.(IncomingCall); ok && s.Mode != Idle {
+		return s, []Effect{Reject{Call: e.Call, Code: 486, Reason: "Busy Here"}}
+	}
+	// SIP and media events about a call the phone no longer has are stale.
+	if ref, ok := callOf(ev); ok {
+		if _, incoming := ev.(IncomingCall); !incoming && (s.Call == nil || s.Call.Ref != ref) {
+			return s, ignored(s, ev)
+		}
+	}
+	switch s.Mode {
+	case Idle:
+		return m.idle(s, ev)
+	case DialTone, Dialing:
+		return m.collecting(s, ev)
+	case Calling:
+		return m.calling(s, ev)
+	case Ringing:
+		return m.ringing(s, ev)
+	case Talking:
+		return m.talking(s, ev)
+	case Busy, Congestion, Howler:
+		return m.ended(s, ev)
+	}
+	return s, ignored(s, ev)
+}
+
+func (m Machine) idle(s State, ev Event) (State, []Effect) {
+	switch e := ev.(type) {
+	case Hook:
+		if e.OffHook {
+			return State{Mode: DialTone, OffHook: true, seq: s.seq}, []Effect{
+				PlayTone{ToneDial}, StartTimer{TimerOffHook, m.cfg.OffHook},
+			}
+		}
+	case IncomingCall:
+		return State{Mode: Ringing, Call: &Call{Ref: e.Call, Direction: Incoming, Remote: e.From}, seq: s.seq},
+			[]Effect{SendRinging{e.Call}, Ringer{On: true}, StartTimer{TimerNoAnswer, m.cfg.NoAnswer}}
+	}
+	return s, ignored(s, ev)
+}
+
+// collecting is DialTone and Dialing: the handset is up and digits are
+// being gathered.
+func (m Machine) collecting(s State, ev Event) (State, []Effect) {
+	switch e := ev.(type) {
+	case Hook:
+		if !e.OffHook {
+			return onHook(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}
+		}
+	case Key:
+		if !IsDialKey(e.Key) {
+			break
+		}
+		if e.Key == '#' {
+			if s.Digits == "" {
+				break // nothing to send yet
+			}
+			return m.dial(s)
+		}
+		if len(s.Digits) >= m.cfg.MaxDigits {
+			break
+		}
+		var fx []Effect
+		if s.Mode == DialTone {
+			fx = append(fx, PlayTone{ToneNone}, StopTimer{TimerOffHook})
+		}
+		s.Mode = Dialing
+		s.Digits += string(e.Key)
+		return s, append(fx, StartTimer{TimerInterDigit, m.cfg.InterDigit})
+	case TimerFired:
+		switch {
+		case e.Timer == TimerInterDigit && s.Mode == Dialing:
+			return m.dial(s)
+		case e.Timer == TimerOffHook && s.Mode == DialTone:
+			return m.howl(s)
+		}
+	}
+	return s, ignored(s, ev)
+}
+
+func (m Machine) dial(s State) (State, []Effect) {
+	s.seq++
+	ref := CallRef("out-" + strconv.FormatUint(s.seq, 10))
+	s.Mode = Calling
+	s.Call = &Call{Ref: ref, Direction: Outgoing, Remote: s.Digits}
+	s.Progress = 0
+	return s, []Effect{StopTimer{TimerInterDigit}, Dial{Call: ref, Number: s.Digits}}
+}
+
+func (m Machine) calling(s State, ev Event) (State, []Effect) {
+	switch e := ev.(type) {
+	case Hook:
+		if !e.OffHook {
+			return onHook(s), []Effect{PlayTone{ToneNone}, Hangup{s.Call.Ref}}
+		}
+	case CallProgress:
+		if e.Code < 100 || e.Code > 199 {
+			break
+		}
+		first := s.Progress != 180 && s.Progress != 183
+		s.Progress = e.Code
+		// Local ringback on 180/183 (RFC 3261 §21.1.2); early media
+		// replaces it in a later issue.
+		if (e.Code == 180 || e.Code == 183) && first {
+			return s, []Effect{PlayTone{ToneRingback}}
+		}
+		return s, nil
+	case CallAnswered:
+		s.Mode = Talking
+		s.Call = &Call{Ref: s.Call.Ref, Direction: s.Call.Direction, Remote: s.Call.Remote, Answered: true}
+		return s, []Effect{PlayTone{ToneNone}, StartMedia{s.Call.Ref}}
+	case CallFailed:
+		return m.failed(s, e.Code, reasonText(e.Code, e.Reason))
+	case CallEnded:
+		return m.failed(s, 0, e.Reason)
+	}
+	return s, ignored(s, ev)
+}
+
+// failed turns a call that did not connect into busy or congestion tone:
+// 486 Busy Here, 600 Busy Everywhere and 603 Decline mean the party is
+// busy (RFC 3261 §21.4.24, §21.6.1, §21.6.2); anything else is congestion.
+func (m Machine) failed(s State, code int, reason string) (State, []Effect) {
+	mode, tone := Congestion, ToneCongestion
+	if code == 486 || code == 600 || code == 603 {
+		mode, tone = Busy, ToneBusy
+	}
+	s.Mode = mode
+	s.Reason = reason
+	s.Call = nil
+	return s, []Effect{PlayTone{tone}, StartTimer{TimerOffHook, m.cfg.OffHook}}
+}
+
+func (m Machine) ringing(s State, ev Event) (State, []Effect) {
+	ref := s.Call.Ref
+	switch e := ev.(type) {
+	case Hook:
+		if e.OffHook {
+			s.Mode = Talking
+			s.OffHook = true
+			s.Call = &Call{Ref: ref, Direction: s.Call.Direction, Remote: s.Call.Remote, Answered: true}
+			return s, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}, Answer{ref}, StartMedia{ref}}
+		}
+	case CallEnded: // the caller gave up: CANCEL (RFC 3261 §9.2)
+		return State{seq: s.seq, Reason: e.Reason}, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}}
+	case TimerFired:
+		if e.Timer == TimerNoAnswer {
+			return State{seq: s.seq, Reason: "not answered"}, []Effect{
+				Ringer{On: false}, Reject{Call: ref, Code: 480, Reason: "Temporarily Unavailable"},
+			}
+		}
+	}
+	return s, ignored(s, ev)
+}
+
+func (m Machine) talking(s State, ev Event) (State, []Effect) {
+	ref := s.Call.Ref
+	switch e := ev.(type) {
+	case Hook:
+		if !e.OffHook {
+			return onHook(s), []Effect{StopMedia{ref}, Hangup{ref}}
+		}
+	case CallEnded: // BYE from the far end (RFC 3261 §15.1.2)
+		s, fx := m.failed(s, 486, reasonOr(e.Reason, "remote hung up"))
+		return s, append([]Effect{StopMedia{ref}}, fx...)
+	case MediaTimeout:
+		s, fx := m.failed(s, 0, "no media")
+		return s, append([]Effect{StopMedia{ref}, Hangup{ref}}, fx...)
+	}
+	return s, ignored(s, ev)
+}
+
+// ended is Busy, Congestion and Howler: the call is over and the handset is
+// still up. Only hanging up leads out.
+func (m Machine) ended(s State, ev Event) (State, []Effect) {
+	switch e := ev.(type) {
+	case Hook:
+		if !e.OffHook {
+			return onHook(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}
+		}
+	case TimerFired:
+		if e.Timer == TimerOffHook && s.Mode != Howler {
+			return m.howl(s)
+		}
+	}
+	return s, ignored(s, ev)
+}
+
+func (m Machine) howl(s State) (State, []Effect) {
+	s.Mode = Howler
+	s.Call = nil
+	return s, []Effect{PlayTone{ToneOffHookWarning}}
+}
+
+func onHook(s State) State { return State{seq: s.seq} }
+
+func ignored(s State, ev Event) []Effect { return []Effect{Ignored{Event: ev, Mode: s.Mode}} }
+
+// callOf returns the call an event is about.
+func callOf(ev Event) (CallRef, bool) {
+	switch e := ev.(type) {
+	case IncomingCall:
+		return e.Call, true
+	case CallProgress:
+		return e.Call, true
+	case CallAnswered:
+		return e.Call, true
+	case CallFailed:
+		return e.Call, true
+	case CallEnded:
+		return e.Call, true
+	case MediaTimeout:
+		return e.Call, true
+	}
+	return "", false
+}
+
+func reasonText(code int, reason string) string {
+	if code == 0 {
+		return reasonOr(reason, "call failed")
+	}
+	if reason == "" {
+		return strconv.Itoa(code)
+	}
+	return strconv.Itoa(code) + " " + reason
+}
+
+func reasonOr(r, def string) string {
+	if r == "" {
+		return def
+	}
+	return r
+}
