@@ -1,0 +1,236 @@
+package config
+
+import (
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// SchemaVersion is the only value of the top-level "schema" key this
+// firmware reads.
+const SchemaVersion = 1
+
+// Known values of the enumerated keys, in the order error messages list
+// them. Adding a hardware board is adding its name to Boards. Other
+// packages may read these lists; they are not to be changed at run time.
+var (
+	// Boards lists the board names this firmware knows (board.name).
+	Boards = []string{"sim"}
+	// Devices lists the sound devices (audio.device).
+	Devices = []string{"pulse", "wav", "null"}
+	// Codecs lists the codecs the media stack implements (audio.codecs).
+	Codecs = []string{"PCMU", "PCMA"}
+	// Transports lists the SIP transports (sip.transport).
+	Transports = []string{"udp", "tcp"}
+	// LogLevels and LogFormats list log.level and log.format values.
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
+// Config is one validated config file. Values returned by Parse, Load and
+// Default are valid; a Config changed in code must pass Validate before use.
+type Config struct {
+	Schema    int
+	Board     Board
+	SIP       SIP
+	Account   Account
+	Audio     Audio
+	Phone     Phone
+	Directory map[string]string // dialled string -> sip: URI; never nil
+	API       API
+	Log       Log
+
+	// Parsed forms of string fields, stored by validation.
+	sipListen netip.AddrPort
+	apiListen netip.AddrPort
+}
+
+// Board is [board].
+type Board struct {
+	Name string // one of Boards
+}
+
+// SIP is [sip].
+type SIP struct {
+	Listen    string // UDP host:port, IP literal only; see Config.SIPListen
+	Transport string // "udp" or "tcp"
+	UserAgent string // "" means "phoned/<version>"; see Config.UserAgent
+}
+
+// Account is [account]. Its String, Format and LogValue never show the
+// password (Password is a Secret).
+type Account struct {
+	User          string // AOR user part
+	DisplayName   string
+	Password      Secret
+	AuthUser      string // "" means User; see Config.AuthUser
+	Domain        string // AOR host; "" means the host of sip.listen; see Config.Domain
+	Registrar     string // "" means no registration; host[:port] or sip: URI
+	OutboundProxy string // "" means none; host[:port] or sip: URI
+}
+
+// Audio is [audio] with its sub-tables.
+type Audio struct {
+	Device     string   // one of Devices
+	Codecs     []string // preference order, from Codecs, no duplicates
+	RTPPortMin int      // even, 1024..65534
+	RTPPortMax int      // even, 1024..65534, > RTPPortMin
+	WAV        WAV
+	Pulse      Pulse
+}
+
+// WAV is [audio.wav]. Load makes relative paths absolute against the
+// config file's directory; Parse leaves them as written.
+type WAV struct {
+	Input  string // WAV file played as the microphone
+	Output string // WAV file the speaker is recorded to
+}
+
+// Pulse is [audio.pulse]; "" means the PulseAudio default.
+type Pulse struct {
+	Server string
+	Sink   string
+	Source string
+}
+
+// Phone is [phone]: the call state machine's timers. All are > 0.
+type Phone struct {
+	InterdigitTimeout Duration // after the last digit, the number is sent
+	OffhookTimeout    Duration // off-hook with no digit: warning tone
+	NoAnswerTimeout   Duration // incoming call rings this long: rejected with 480
+}
+
+// API is [api], the local control/status API.
+type API struct {
+	Listen string // TCP host:port, IP literal only; "" disables the API
+}
+
+// Log is [log].
+type Log struct {
+	Level  string // debug, info, warn, error
+	Format string // text, json
+}
+
+// Default returns the config that a file holding only "schema = 1" gives.
+func Default() *Config {
+	c := &Config{
+		Schema:  SchemaVersion,
+		Board:   Board{Name: "sim"},
+		SIP:     SIP{Listen: "127.0.0.1:5060", Transport: "udp"},
+		Account: Account{User: "phone"},
+		Audio: Audio{
+			Device:     "null",
+			Codecs:     []string{"PCMU", "PCMA"},
+			RTPPortMin: 16384,
+			RTPPortMax: 32766,
+		},
+		Phone: Phone{
+			InterdigitTimeout: Duration{5 * time.Second},
+			OffhookTimeout:    Duration{15 * time.Second},
+			NoAnswerTimeout:   Duration{60 * time.Second},
+		},
+		Directory: map[string]string{},
+		API:       API{Listen: "127.0.0.1:8080"},
+		Log:       Log{Level: "info", Format: "text"},
+	}
+	if err := c.Validate(); err != nil {
+		panic("config: Default is invalid: " + err.Error()) // a bug in this file, caught by tests
+	}
+	return c
+}
+
+// SIPListen is sip.listen parsed.
+func (c *Config) SIPListen() netip.AddrPort {
+	if c.sipListen.String() != c.SIP.Listen {
+		if ap, err := netip.ParseAddrPort(c.SIP.Listen); err == nil {
+			return ap // changed in code since validation
+		}
+	}
+	return c.sipListen
+}
+
+// APIListen is api.listen parsed; ok is false when the API is disabled.
+func (c *Config) APIListen() (ap netip.AddrPort, ok bool) {
+	if c.API.Listen == "" {
+		return netip.AddrPort{}, false
+	}
+	if c.apiListen.String() != c.API.Listen {
+		if ap, err := netip.ParseAddrPort(c.API.Listen); err == nil {
+			return ap, true
+		}
+	}
+	return c.apiListen, true
+}
+
+// Domain is the AOR host: account.domain, or else the address of
+// sip.listen in SIP host form (an IPv6 address in brackets, no zone).
+func (c *Config) Domain() string {
+	if c.Account.Domain != "" {
+		return c.Account.Domain
+	}
+	return sipHost(c.SIPListen().Addr())
+}
+
+// AuthUser is the digest user name: account.auth_user, or else account.user.
+func (c *Config) AuthUser() string {
+	if c.Account.AuthUser != "" {
+		return c.Account.AuthUser
+	}
+	return c.Account.User
+}
+
+// UserAgent is the User-Agent header value: sip.user_agent, or else
+// "phoned/" + version.
+func (c *Config) UserAgent(version string) string {
+	if c.SIP.UserAgent != "" {
+		return c.SIP.UserAgent
+	}
+	return "phoned/" + version
+}
+
+// RegistrarURI is account.registrar as a sip: URI ("" when there is no
+// registrar): a bare host[:port] gets "sip:" in front.
+func (c *Config) RegistrarURI() string { return asSIPURI(c.Account.Registrar) }
+
+// OutboundProxyURI is account.outbound_proxy as a sip: URI, "" for none.
+func (c *Config) OutboundProxyURI() string { return asSIPURI(c.Account.OutboundProxy) }
+
+// LogLevel is log.level as a slog.Level (Info for an unknown value).
+func (c *Config) LogLevel() slog.Level {
+	switch c.Log.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// LogValue logs the whole config with the password redacted.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("schema", c.Schema),
+		slog.String("board", c.Board.Name),
+		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent),
+		slog.Any("account", c.Account),
+		slog.Group("audio", "device", c.Audio.Device, "codecs", c.Audio.Codecs,
+			"rtp_ports", strconv.Itoa(c.Audio.RTPPortMin)+"-"+strconv.Itoa(c.Audio.RTPPortMax),
+			"wav_input", c.Audio.WAV.Input, "wav_output", c.Audio.WAV.Output,
+			"pulse_server", c.Audio.Pulse.Server, "pulse_sink", c.Audio.Pulse.Sink, "pulse_source", c.Audio.Pulse.Source),
+		slog.Group("phone", "interdigit_timeout", c.Phone.InterdigitTimeout.String(),
+			"offhook_timeout", c.Phone.OffhookTimeout.String(), "no_answer_timeout", c.Phone.NoAnswerTimeout.String()),
+		slog.Int("directory_entries", len(c.Directory)),
+		slog.String("api", c.API.Listen),
+		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
+	)
+}
+
+func sipHost(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + a.WithZone("").String() + "]"
+	}
+	return a.Unmap().String()
+}

@@ -1,0 +1,137 @@
+package sip
+
+import (
+	"sync"
+
+	"github.com/deskphone/phoned/sip/sdp"
+)
+
+// CallID identifies a call for the lifetime of the UA. It is the SIP Call-ID
+// of the call's INVITE.
+type CallID string
+
+// Event is something that happened to a call. Every call ends with exactly
+// one terminal event: [Failed] for an outgoing call that was never answered,
+// [Ended] for everything else (including incoming calls that the firmware
+// rejected or declined itself).
+type Event interface {
+	CallID() CallID
+}
+
+// Party is the remote end as named in the From (incoming) header.
+type Party struct {
+	DisplayName string
+	User        string
+	URI         string
+}
+
+// Incoming reports a new incoming INVITE. 100 Trying has been sent; the
+// firmware answers with Ring, Answer or Reject.
+type Incoming struct {
+	ID    CallID
+	From  Party
+	Offer sdp.Session
+}
+
+// Progress reports a provisional response (180 Ringing, 183 Session
+// Progress) to our outgoing INVITE.
+type Progress struct {
+	ID   CallID
+	Code int
+}
+
+// Answered reports a 2xx to our outgoing INVITE; the ACK has been sent
+// (RFC 3261 §13.2.2.4).
+type Answered struct {
+	ID    CallID
+	Media sdp.Negotiated
+}
+
+// Failed is the terminal event of an outgoing call that was never answered:
+// a final 3xx-6xx (487 after our CANCEL), 408 for no response, 503 for a
+// transport error.
+type Failed struct {
+	ID     CallID
+	Code   int
+	Reason string
+}
+
+// Ended is the terminal event of every other call.
+type Ended struct {
+	ID     CallID
+	Reason string
+	Remote bool // true when the peer ended it (BYE, CANCEL)
+}
+
+func (e Incoming) CallID() CallID { return e.ID }
+func (e Progress) CallID() CallID { return e.ID }
+func (e Answered) CallID() CallID { return e.ID }
+func (e Failed) CallID() CallID   { return e.ID }
+func (e Ended) CallID() CallID    { return e.ID }
+
+// dispatcher delivers events to the consumer from one goroutine, in the
+// order they were queued, so the consumer never sees events of one call out
+// of order and is never called concurrently.
+type dispatcher struct {
+	fn   func(Event)
+	wake chan struct{}
+	quit chan struct{}
+	done chan struct{}
+
+	mu sync.Mutex
+	q  []Event
+}
+
+func newDispatcher(fn func(Event)) *dispatcher {
+	d := &dispatcher{fn: fn, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go d.run()
+	return d
+}
+
+func (d *dispatcher) push(e Event) {
+	d.mu.Lock()
+	d.q = append(d.q, e)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) run() {
+	defer close(d.done)
+	for {
+		d.mu.Lock()
+		q := d.q
+		d.q = nil
+		d.mu.Unlock()
+		for _, e := range q {
+			if d.fn != nil {
+				d.fn(e)
+			}
+		}
+		if len(q) > 0 {
+			continue
+		}
+		select {
+		case <-d.wake:
+		case <-d.quit:
+			d.mu.Lock()
+			q := d.q
+			d.q = nil
+			d.mu.Unlock()
+			for _, e := range q {
+				if d.fn != nil {
+					d.fn(e)
+				}
+			}
+			return
+		}
+	}
+}
+
+// stop delivers what is queued and stops the goroutine.
+func (d *dispatcher) stop() {
+	close(d.quit)
+	<-d.done
+}

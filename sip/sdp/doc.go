@@ -1,0 +1,26 @@
+// Package sdp implements the SDP offer/answer model (RFC 3264) for the
+// phone's single G.711 audio stream, on top of github.com/pion/sdp/v3 for
+// parsing.
+//
+// Contract:
+//
+//   - [Offer] builds our offer: one m=audio line listing our codecs in
+//     preference order plus telephone-event (RFC 4733) when Media.DTMF is
+//     non-zero, with a=rtpmap for every payload type, a=ptime:20 and
+//     a=sendrecv (RFC 3264 §5).
+//   - [Parse] turns a remote body into a [Session]. It never panics; any
+//     input it cannot use yields an error wrapping [ErrMalformed] or
+//     [ErrNoAudio]. It is fuzzed (FuzzParse).
+//   - [Answer] answers a remote offer: it picks the first of OUR codecs that
+//     the offer lists (RFC 3264 §6.1), keeps the offer's telephone-event
+//     payload type, mirrors the direction, and returns [ErrNoCommonCodec]
+//     when nothing matches. A rejected stream (port 0) yields [ErrRejected].
+//   - [Accept] reads the answer to our offer (RFC 3264 §6.1 / §7).
+//
+// Scope and limits: only the first m=audio line is used; other streams are
+// ignored (the answer contains only the audio stream, which is a deviation
+// from RFC 3264 §6 that real peers tolerate for audio-only phones). Codecs
+// are matched by static payload type (PCMU=0, PCMA=8); a G.711 codec offered
+// under a dynamic payload type is not recognised. c= may be at session or
+// media level (media wins, RFC 4566 §5.7), IPv4 or IPv6.
+package sdp

@@ -1,0 +1,350 @@
+package sdp
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	psdp "github.com/pion/sdp/v3"
+)
+
+// Codec is an RTP payload type (RFC 3551 §6 static assignments).
+type Codec uint8
+
+// Static G.711 payload types (RFC 3551 Table 4).
+const (
+	PCMU Codec = 0
+	PCMA Codec = 8
+)
+
+// String returns the encoding name of well-known codecs.
+func (c Codec) String() string {
+	switch c {
+	case PCMU:
+		return "PCMU"
+	case PCMA:
+		return "PCMA"
+	}
+	return "PT" + strconv.Itoa(int(c))
+}
+
+// rtpmap returns the a=rtpmap encoding for a codec we can send.
+func (c Codec) rtpmap() string {
+	switch c {
+	case PCMU:
+		return "PCMU/8000"
+	case PCMA:
+		return "PCMA/8000"
+	}
+	return ""
+}
+
+// DefaultPtime is the packetisation time used when the peer states none
+// (RFC 3551 §4.5: 20 ms for G.711).
+const DefaultPtime = 20
+
+// Direction attribute values (RFC 3264 §5.1, §6.1).
+const (
+	SendRecv = "sendrecv"
+	SendOnly = "sendonly"
+	RecvOnly = "recvonly"
+	Inactive = "inactive"
+)
+
+// Sentinel errors. Returned errors wrap them with %w.
+var (
+	ErrMalformed     = errors.New("sdp: malformed session description")
+	ErrNoAudio       = errors.New("sdp: no audio stream")
+	ErrRejected      = errors.New("sdp: audio stream rejected (port 0)")
+	ErrNoCommonCodec = errors.New("sdp: no common codec")
+)
+
+// Media is our side of the audio stream.
+type Media struct {
+	Addr   netip.AddrPort // our RTP address (c= and m= port)
+	Codecs []Codec        // preference order
+	DTMF   uint8          // telephone-event payload type to offer, 0 = none
+}
+
+// Session is a parsed remote SDP, reduced to its first audio stream.
+type Session struct {
+	ID, Version uint64         // o= sess-id and sess-version
+	Addr        netip.AddrPort // connection address and m= port; port 0 = rejected stream
+	Payloads    []uint8        // payload types in the order the peer listed them
+	RTPMap      map[uint8]string
+	DTMF        uint8  // telephone-event/8000 payload type, 0 if none
+	Direction   string // sendrecv, sendonly, recvonly or inactive
+	Ptime       int    // a=ptime in ms, 0 if absent
+}
+
+// Rejected reports whether the audio stream has port 0 (RFC 3264 §6).
+func (s Session) Rejected() bool { return s.Addr.Port() == 0 }
+
+// Has reports whether the session lists payload type pt.
+func (s Session) Has(pt uint8) bool {
+	for _, p := range s.Payloads {
+		if p == pt {
+			return true
+		}
+	}
+	return false
+}
+
+// supports reports whether the peer can use codec c: the payload type is
+// listed and, if an rtpmap is present for it, it names the same encoding.
+func (s Session) supports(c Codec) bool {
+	if !s.Has(uint8(c)) {
+		return false
+	}
+	if name, ok := s.RTPMap[uint8(c)]; ok && c.rtpmap() != "" {
+		return strings.EqualFold(clockName(name), c.rtpmap())
+	}
+	return true
+}
+
+// clockName trims an rtpmap encoding to "NAME/rate" (drops channels).
+func clockName(enc string) string {
+	parts := strings.SplitN(enc, "/", 3)
+	if len(parts) >= 2 {
+		return parts[0] + "/" + parts[1]
+	}
+	return enc
+}
+
+// Negotiated is the outcome of offer/answer for the audio stream.
+type Negotiated struct {
+	Remote    netip.AddrPort // where to send RTP
+	Codec     Codec
+	DTMF      uint8  // negotiated telephone-event PT, 0 if none
+	Ptime     int    // ms, default 20
+	Direction string // our direction, from our point of view
+}
+
+// Offer builds our SDP offer (RFC 3264 §5). sessionID is used for both the
+// o= session id and version.
+func Offer(local Media, sessionID uint64) []byte {
+	return build(local, sessionID, local.Codecs, local.DTMF, SendRecv)
+}
+
+func build(local Media, sessionID uint64, codecs []Codec, dtmf uint8, dir string) []byte {
+	ip := local.Addr.Addr().Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
+	var b strings.Builder
+	b.WriteString("v=0\r\n")
+	fmt.Fprintf(&b, "o=- %d %d IN %s %s\r\n", sessionID, sessionID, at, ip)
+	b.WriteString("s=-\r\n")
+	fmt.Fprintf(&b, "c=IN %s %s\r\n", at, ip)
+	b.WriteString("t=0 0\r\n")
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP", local.Addr.Port())
+	for _, c := range codecs {
+		fmt.Fprintf(&b, " %d", c)
+	}
+	if dtmf != 0 {
+		fmt.Fprintf(&b, " %d", dtmf)
+	}
+	b.WriteString("\r\n")
+	for _, c := range codecs {
+		if name := c.rtpmap(); name != "" {
+			fmt.Fprintf(&b, "a=rtpmap:%d %s\r\n", c, name)
+		}
+	}
+	if dtmf != 0 {
+		// RFC 4733 §7.1.1: events 0-15 are the DTMF digits.
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\n", dtmf)
+		fmt.Fprintf(&b, "a=fmtp:%d 0-15\r\n", dtmf)
+	}
+	fmt.Fprintf(&b, "a=ptime:%d\r\n", DefaultPtime)
+	fmt.Fprintf(&b, "a=%s\r\n", dir)
+	return []byte(b.String())
+}
+
+// Parse parses a remote SDP body. It never panics.
+func Parse(body []byte) (s Session, err error) {
+	defer func() {
+		// Belt and braces: a parser bug must not take the phone down.
+		if r := recover(); r != nil {
+			s, err = Session{}, fmt.Errorf("%w: parser panic: %v", ErrMalformed, r)
+		}
+	}()
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return Session{}, fmt.Errorf("%w: empty body", ErrMalformed)
+	}
+	var d psdp.SessionDescription
+	if err := d.Unmarshal(body); err != nil {
+		return Session{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	s.ID, s.Version = d.Origin.SessionID, d.Origin.SessionVersion
+
+	var m *psdp.MediaDescription
+	for _, md := range d.MediaDescriptions {
+		if md != nil && md.MediaName.Media == "audio" {
+			m = md
+			break
+		}
+	}
+	if m == nil {
+		return Session{}, ErrNoAudio
+	}
+	port := m.MediaName.Port.Value
+	if port < 0 || port > 65535 {
+		return Session{}, fmt.Errorf("%w: audio port %d", ErrMalformed, port)
+	}
+
+	// RFC 4566 §5.7: media-level c= overrides the session-level one.
+	ci := m.ConnectionInformation
+	if ci == nil {
+		ci = d.ConnectionInformation
+	}
+	var ip netip.Addr
+	if ci != nil && ci.Address != nil {
+		a, perr := netip.ParseAddr(ci.Address.Address)
+		if perr != nil {
+			if port != 0 {
+				return Session{}, fmt.Errorf("%w: connection address %q: %w", ErrMalformed, ci.Address.Address, perr)
+			}
+		} else {
+			ip = a.Unmap()
+		}
+	} else if port != 0 {
+		return Session{}, fmt.Errorf("%w: no c= line for audio", ErrMalformed)
+	}
+	if !ip.IsValid() {
+		ip = netip.IPv4Unspecified()
+	}
+	s.Addr = netip.AddrPortFrom(ip, uint16(port))
+
+	s.RTPMap = make(map[uint8]string)
+	for _, f := range m.MediaName.Formats {
+		pt, perr := strconv.ParseUint(f, 10, 8)
+		if perr != nil || pt > 127 {
+			return Session{}, fmt.Errorf("%w: payload type %q", ErrMalformed, f)
+		}
+		s.Payloads = append(s.Payloads, uint8(pt))
+	}
+
+	s.Direction = SendRecv
+	for _, a := range d.Attributes {
+		if isDirection(a.Key) {
+			s.Direction = a.Key
+		}
+	}
+	for _, a := range m.Attributes {
+		switch {
+		case isDirection(a.Key):
+			s.Direction = a.Key
+		case a.Key == "rtpmap":
+			// a=rtpmap:<payload type> <encoding name>/<clock rate>[/<params>]
+			ptStr, enc, ok := strings.Cut(strings.TrimSpace(a.Value), " ")
+			if !ok {
+				continue
+			}
+			pt, perr := strconv.ParseUint(ptStr, 10, 8)
+			if perr != nil || pt > 127 {
+				continue
+			}
+			enc = strings.TrimSpace(enc)
+			s.RTPMap[uint8(pt)] = enc
+			if strings.EqualFold(clockName(enc), "telephone-event/8000") && s.Has(uint8(pt)) && s.DTMF == 0 {
+				s.DTMF = uint8(pt)
+			}
+		case a.Key == "ptime":
+			if v, perr := strconv.Atoi(strings.TrimSpace(a.Value)); perr == nil && v > 0 && v <= 1000 {
+				s.Ptime = v
+			}
+		}
+	}
+	return s, nil
+}
+
+func isDirection(k string) bool {
+	return k == SendRecv || k == SendOnly || k == RecvOnly || k == Inactive
+}
+
+// answerDirection mirrors the offered direction (RFC 3264 §6.1).
+func answerDirection(offered string) string {
+	switch offered {
+	case SendOnly:
+		return RecvOnly
+	case RecvOnly:
+		return SendOnly
+	case Inactive:
+		return Inactive
+	}
+	return SendRecv
+}
+
+// Answer builds our answer to a remote offer (RFC 3264 §6.1): the first of
+// our preferred codecs that the offer supports, plus the offer's
+// telephone-event payload type if we want DTMF. The answer lists only the
+// chosen codec, so the peer has exactly one codec to send.
+func Answer(offer Session, local Media) ([]byte, Negotiated, error) {
+	if offer.Rejected() {
+		return nil, Negotiated{}, ErrRejected
+	}
+	var chosen Codec
+	found := false
+	for _, c := range local.Codecs {
+		if offer.supports(c) {
+			chosen, found = c, true
+			break
+		}
+	}
+	if !found {
+		return nil, Negotiated{}, fmt.Errorf("%w: offered %v, we support %v", ErrNoCommonCodec, offer.Payloads, local.Codecs)
+	}
+	var dtmf uint8
+	if local.DTMF != 0 && offer.DTMF != 0 {
+		// RFC 3264 §6.1: the answer uses the offerer's payload type numbers.
+		dtmf = offer.DTMF
+	}
+	dir := answerDirection(offer.Direction)
+	n := Negotiated{
+		Remote:    offer.Addr,
+		Codec:     chosen,
+		DTMF:      dtmf,
+		Ptime:     offer.Ptime,
+		Direction: dir,
+	}
+	if n.Ptime == 0 {
+		n.Ptime = DefaultPtime
+	}
+	body := build(local, rand.Uint64()>>1, []Codec{chosen}, dtmf, dir)
+	return body, n, nil
+}
+
+// Accept negotiates from the answer to our offer (RFC 3264 §6.1): the first
+// payload type in the answer that we offered is the codec to send.
+func Accept(answer Session, local Media) (Negotiated, error) {
+	if answer.Rejected() {
+		return Negotiated{}, ErrRejected
+	}
+	n := Negotiated{Remote: answer.Addr, Ptime: answer.Ptime, Direction: answerDirection(answer.Direction)}
+	if n.Ptime == 0 {
+		n.Ptime = DefaultPtime
+	}
+	found := false
+	for _, pt := range answer.Payloads {
+		for _, c := range local.Codecs {
+			if uint8(c) == pt && answer.supports(c) {
+				n.Codec, found = c, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	if !found {
+		return Negotiated{}, fmt.Errorf("%w: answered %v, we offered %v", ErrNoCommonCodec, answer.Payloads, local.Codecs)
+	}
+	if local.DTMF != 0 && answer.DTMF != 0 {
+		n.DTMF = answer.DTMF
+	}
+	return n, nil
+}

@@ -1,0 +1,777 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/phoned/sip/sdp"
+)
+
+// Sentinel errors; returned errors wrap them with %w.
+var (
+	ErrBadTarget   = errors.New("sip: bad target URI")
+	ErrBadMedia    = errors.New("sip: bad local media")
+	ErrUnknownCall = errors.New("sip: unknown call")
+	ErrCallState   = errors.New("sip: operation not valid in this call state")
+	ErrClosed      = errors.New("sip: user agent closed")
+)
+
+// allowed is our Allow header value (RFC 3261 §20.5).
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+// Config configures a UA.
+type Config struct {
+	// Listen is the UDP address the UA binds. Port 0 picks a free port; see
+	// UA.Addr. Every request and response leaves from this socket.
+	Listen netip.AddrPort
+	// User is the user part of our address of record (From).
+	User string
+	// DisplayName is put in From.
+	DisplayName string
+	// Domain is the host part of our address of record (From). Contact uses
+	// the listen address instead.
+	Domain string
+	// UserAgent is the User-Agent header value; empty means none.
+	UserAgent string
+	// Codecs are the codecs we can accept on incoming calls, used to reject
+	// an offer with no common codec (488) before the firmware sees it.
+	// Default: PCMU, PCMA.
+	Codecs []sdp.Codec
+	// Logger receives the UA's logs (and sipgo's). Default: slog.Default().
+	Logger *slog.Logger
+}
+
+type callDir int
+
+const (
+	outgoing callDir = iota
+	incoming
+)
+
+type callState int
+
+const (
+	stCalling     callState = iota // UAC: INVITE sent, no final response yet
+	stIncoming                     // UAS: no final response sent yet
+	stAnswered                     // UAS: 200 sent, waiting for the ACK
+	stConfirmed                    // dialog confirmed (RFC 3261 §12)
+	stTerminating                  // BYE in progress
+)
+
+// party is one end of a dialog: the name-addr of From/To plus the tag.
+type party struct {
+	DisplayName string
+	URI         gosip.Uri
+	Tag         string
+}
+
+func (p party) from() *gosip.FromHeader {
+	h := &gosip.FromHeader{DisplayName: p.DisplayName, Address: *p.URI.Clone(), Params: gosip.NewParams()}
+	if p.Tag != "" {
+		h.Params.Add("tag", p.Tag)
+	}
+	return h
+}
+
+func (p party) to() *gosip.ToHeader {
+	h := &gosip.ToHeader{DisplayName: p.DisplayName, Address: *p.URI.Clone(), Params: gosip.NewParams()}
+	if p.Tag != "" {
+		h.Params.Add("tag", p.Tag)
+	}
+	return h
+}
+
+// call is one call leg and, once established, its dialog state (RFC 3261
+// §12). Fields are guarded by UA.mu unless noted.
+type call struct {
+	id    CallID
+	dir   callDir
+	state callState
+	ended bool          // terminal event emitted
+	done  chan struct{} // closed when the call is over
+
+	// Dialog state (RFC 3261 §12.1).
+	local        party // us: From of our requests
+	remote       party // them: To of our requests
+	remoteTarget gosip.Uri
+	// routeSet is the dialog route set (RFC 3261 §12.1.1/§12.1.2). Always
+	// empty until the proxy issue lands; requests already copy it as Route.
+	routeSet []gosip.Uri
+	localSeq uint32
+	host     string // our host for Via/Contact on this call
+
+	// UAC.
+	invite     *gosip.Request // read only once sent
+	media      sdp.Media
+	hangupReq  bool // Hangup before final response: CANCEL when allowed
+	cancelSent bool
+	provision  bool // a provisional response arrived (RFC 3261 §9.1)
+	ack        *gosip.Request
+	wake       chan struct{} // pokes the UAC loop
+
+	// UAS.
+	req       *gosip.Request // the INVITE
+	stx       gosip.ServerTransaction
+	offer     sdp.Session
+	okRes     *gosip.Response
+	final     chan struct{} // closed once a final response was sent
+	acked     chan struct{} // closed when the ACK for our 2xx arrived
+	cancelled chan struct{} // closed by the transaction layer's CANCEL hook
+	cancelOne sync.Once     // guards cancelled; the hook must not take UA.mu
+	ackOne    sync.Once
+}
+
+// UA is a SIP user agent for direct (registrar-less) calls over UDP.
+type UA struct {
+	cfg    Config
+	log    *slog.Logger
+	conn   *net.UDPConn
+	addr   netip.AddrPort
+	sua    *sipgo.UserAgent
+	srv    *sipgo.Server
+	cli    *sipgo.Client
+	events *dispatcher
+	served chan struct{}
+
+	// auth is the seam for digest authentication (401/407 on INVITE). nil
+	// until the registration issue lands: challenges end the call as Failed.
+	auth func(req *gosip.Request, res *gosip.Response) (*gosip.Request, error)
+
+	mu     sync.Mutex
+	calls  map[CallID]*call
+	closed bool
+	wg     sync.WaitGroup // call goroutines
+}
+
+// New binds cfg.Listen and starts serving. onEvent is called from one UA
+// goroutine, in order; it must return quickly.
+func New(cfg Config, onEvent func(Event)) (*UA, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if len(cfg.Codecs) == 0 {
+		cfg.Codecs = []sdp.Codec{sdp.PCMU, sdp.PCMA}
+	}
+	if cfg.User == "" {
+		return nil, fmt.Errorf("sip: config: empty User")
+	}
+	if !cfg.Listen.Addr().IsValid() {
+		return nil, fmt.Errorf("sip: config: invalid Listen address %v", cfg.Listen)
+	}
+	network := "udp4"
+	if cfg.Listen.Addr().Unmap().Is6() {
+		network = "udp6"
+	}
+	// Bind ourselves so "address in use" is a synchronous error.
+	conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(cfg.Listen))
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen %v: %w", cfg.Listen, err)
+	}
+	laddr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	addr := netip.AddrPortFrom(laddr.Addr().Unmap(), laddr.Port())
+	if cfg.Domain == "" {
+		cfg.Domain = addr.Addr().String()
+	}
+
+	u := &UA{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "sip", "listen", addr.String()),
+		conn:   conn,
+		addr:   addr,
+		calls:  make(map[CallID]*call),
+		served: make(chan struct{}),
+	}
+	sipLog := u.log.With("lib", "sipgo")
+	u.sua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.User),
+		sipgo.WithUserAgentHostname(cfg.Domain),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			gosip.WithTransactionLayerLogger(sipLog),
+			gosip.WithTransactionLayerUnhandledResponseHandler(u.onStrayResponse),
+		),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipLog)),
+	)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	// Requests are sent from the listening socket: WithClientConnectionAddr
+	// makes the transport pick the listener out of its pool (keyed by the
+	// socket's local address) instead of dialing a new ephemeral socket.
+	u.cli, err = sipgo.NewClient(u.sua,
+		sipgo.WithClientLogger(sipLog),
+		sipgo.WithClientConnectionAddr(conn.LocalAddr().String()),
+	)
+	if err != nil {
+		u.sua.Close()
+		conn.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		u.sua.Close()
+		conn.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	u.srv.OnInvite(u.onInvite)
+	u.srv.OnAck(u.onAck)
+	u.srv.OnBye(u.onBye)
+	u.srv.OnCancel(u.onCancel)
+	u.srv.OnOptions(u.onOptions)
+	u.srv.OnNoRoute(u.onNoRoute)
+
+	u.events = newDispatcher(onEvent)
+	go func() {
+		defer close(u.served)
+		if err := u.srv.ServeUDP(conn); err != nil {
+			u.log.Error("serve UDP", "error", err)
+		}
+	}()
+	// ServeUDP registers the listener in sipgo's connection pool from its
+	// own goroutine. Until it is there, a request pinned to our local
+	// address would make sipgo try to bind a second socket, so wait.
+	ready := time.NewTimer(5 * time.Second)
+	defer ready.Stop()
+	for {
+		if c, err := u.sua.TransportLayer().GetConnection("udp", conn.LocalAddr().String()); err == nil {
+			c.TryClose() // GetConnection took a reference
+			break
+		}
+		select {
+		case <-u.served:
+			u.sua.Close()
+			u.events.stop()
+			return nil, fmt.Errorf("sip: serving %v stopped at start", addr)
+		case <-ready.C:
+			u.sua.Close()
+			conn.Close()
+			<-u.served
+			u.events.stop()
+			return nil, fmt.Errorf("sip: listener %v not ready", addr)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	u.log.Info("SIP UA listening")
+	return u, nil
+}
+
+// Addr is the address the UA actually listens on.
+func (u *UA) Addr() netip.AddrPort { return u.addr }
+
+// Close hangs up every call best-effort (BYE, CANCEL, 486), stops serving
+// and closes the socket. Terminal events of the calls are delivered before
+// Close returns.
+func (u *UA) Close() error {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return nil
+	}
+	u.closed = true
+	calls := make([]*call, 0, len(u.calls))
+	for _, c := range u.calls {
+		calls = append(calls, c)
+	}
+	u.mu.Unlock()
+
+	for _, c := range calls {
+		if c.dir == incoming {
+			u.mu.Lock()
+			st := c.state
+			u.mu.Unlock()
+			if st == stIncoming {
+				_ = u.Reject(c.id, 486, "Busy Here")
+				continue
+			}
+		}
+		_ = u.Hangup(c.id)
+	}
+	// Give BYE/CANCEL a bounded time to complete.
+	deadline := time.After(min(64*gosip.T1, 3*time.Second))
+wait:
+	for _, c := range calls {
+		select {
+		case <-c.done:
+		case <-deadline:
+			break wait
+		}
+	}
+
+	// Terminates all transactions: remaining call goroutines see tx.Done.
+	err := u.sua.Close()
+	if cerr := u.conn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		err = errors.Join(err, cerr)
+	}
+	<-u.served
+	u.wg.Wait()
+	// Anything left (e.g. a call whose goroutine never started) ends now.
+	u.mu.Lock()
+	for _, c := range u.calls {
+		u.finishLocked(c, terminal(c, "user agent closed"))
+	}
+	u.mu.Unlock()
+	u.events.stop()
+	return err
+}
+
+func terminal(c *call, reason string) Event {
+	if c.dir == outgoing && c.state == stCalling {
+		return Failed{ID: c.id, Code: 503, Reason: reason}
+	}
+	return Ended{ID: c.id, Reason: reason}
+}
+
+// finishLocked ends a call once: removes it, closes done, emits ev.
+// Events are queued under u.mu so their order matches the state changes.
+func (u *UA) finishLocked(c *call, ev Event) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	delete(u.calls, c.id)
+	close(c.done)
+	u.events.push(ev)
+}
+
+func (u *UA) finish(c *call, ev Event) {
+	u.mu.Lock()
+	u.finishLocked(c, ev)
+	u.mu.Unlock()
+}
+
+func (u *UA) emitLocked(c *call, ev Event) {
+	if !c.ended {
+		u.events.push(ev)
+	}
+}
+
+// contactHost is the host we put in Via and Contact: the listen address,
+// or, when listening on a wildcard address, the local address the kernel
+// would use towards remote.
+func (u *UA) contactHost(remote string) string {
+	if !u.addr.Addr().IsUnspecified() {
+		return u.addr.Addr().String()
+	}
+	if remote != "" {
+		if c, err := net.Dial("udp", net.JoinHostPort(remote, "5060")); err == nil {
+			defer c.Close()
+			if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+				return a.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+func newCallID() string {
+	return fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+}
+
+// prebuilt is the client option for requests we build completely ourselves:
+// sipgo adds nothing, we only pin the local socket (Laddr) so the request
+// leaves from the listening socket.
+func (u *UA) prebuilt(_ *sipgo.Client, req *gosip.Request) error {
+	req.Laddr = gosip.Addr{IP: net.IP(u.conn.LocalAddr().(*net.UDPAddr).IP), Port: int(u.addr.Port())}
+	if req.Body() == nil {
+		req.SetBody(nil) // Content-Length: 0
+	}
+	return nil
+}
+
+func (u *UA) via(host string) *gosip.ViaHeader {
+	p := gosip.NewParams()
+	p.Add("branch", gosip.GenerateBranchN(16))
+	p.Add("rport", "") // RFC 3581
+	return &gosip.ViaHeader{
+		ProtocolName:    "SIP",
+		ProtocolVersion: "2.0",
+		Transport:       "UDP",
+		Host:            host,
+		Port:            int(u.addr.Port()),
+		Params:          p,
+	}
+}
+
+func (u *UA) contact(host string) *gosip.ContactHeader {
+	return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: int(u.addr.Port())}}
+}
+
+func (u *UA) addCommon(m interface{ AppendHeader(gosip.Header) }) {
+	if u.cfg.UserAgent != "" {
+		m.AppendHeader(gosip.NewHeader("User-Agent", u.cfg.UserAgent))
+	}
+}
+
+// inDialog builds a request within c's dialog (RFC 3261 §12.2.1.1).
+// Caller holds u.mu or owns c exclusively.
+func (u *UA) inDialog(c *call, method gosip.RequestMethod, seq uint32) *gosip.Request {
+	req := gosip.NewRequest(method, *c.remoteTarget.Clone())
+	req.AppendHeader(u.via(c.host))
+	for _, r := range c.routeSet {
+		req.AppendHeader(&gosip.RouteHeader{Address: *r.Clone()})
+	}
+	mf := gosip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.AppendHeader(c.local.from())
+	req.AppendHeader(c.remote.to())
+	cid := gosip.CallIDHeader(c.id)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: method})
+	u.addCommon(req)
+	req.SetBody(nil)
+	return req
+}
+
+// ---------------------------------------------------------------- UAC
+
+// Dial sends an INVITE to target (e.g. "sip:1002@127.0.0.1:5062") offering
+// local media. It returns once the INVITE is sent; progress comes as events.
+func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
+	var uri gosip.Uri
+	if err := gosip.ParseUri(target, &uri); err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrBadTarget, target, err)
+	}
+	if uri.Scheme != "sip" || uri.Host == "" || uri.Port < 0 || uri.Port > 65535 {
+		return "", fmt.Errorf("%w: %q: want sip:user@host[:port]", ErrBadTarget, target)
+	}
+	if !local.Addr.IsValid() || len(local.Codecs) == 0 {
+		return "", fmt.Errorf("%w: addr %v codecs %v", ErrBadMedia, local.Addr, local.Codecs)
+	}
+
+	host := u.contactHost(uri.Host)
+	c := &call{
+		id:    CallID(newCallID()),
+		dir:   outgoing,
+		state: stCalling,
+		done:  make(chan struct{}),
+		wake:  make(chan struct{}, 1),
+		local: party{
+			DisplayName: u.cfg.DisplayName,
+			URI:         gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: u.cfg.Domain},
+			Tag:         gosip.GenerateTagN(16),
+		},
+		// To carries the target's AOR without parameters (RFC 3261 §8.1.1.2).
+		remote:       party{URI: gosip.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}},
+		remoteTarget: uri,
+		localSeq:     1 + rand.Uint32N(1<<15),
+		host:         host,
+		media:        local,
+	}
+
+	// RFC 3261 §8.1.1: Request-URI, To, From, Call-ID, CSeq, Max-Forwards,
+	// Via, plus Contact (§8.1.1.8), all explicit so nothing defaults to
+	// sipgo@localhost.
+	req := u.inDialog(c, gosip.INVITE, c.localSeq)
+	req.AppendHeader(u.contact(host))
+	req.AppendHeader(gosip.NewHeader("Allow", allowed))
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(sdp.Offer(local, rand.Uint64()>>1))
+	c.invite = req
+
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return "", ErrClosed
+	}
+	u.calls[c.id] = c
+	u.wg.Add(1)
+	u.mu.Unlock()
+
+	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	if err != nil {
+		u.mu.Lock()
+		c.ended = true
+		delete(u.calls, c.id)
+		close(c.done)
+		u.mu.Unlock()
+		u.wg.Done()
+		return "", fmt.Errorf("sip: send INVITE to %s: %w", target, err)
+	}
+	u.log.Info("INVITE sent", "call", c.id, "target", target)
+	go u.runUAC(c, tx)
+	return c.id, nil
+}
+
+// runUAC follows our INVITE client transaction to its final response.
+func (u *UA) runUAC(c *call, tx gosip.ClientTransaction) {
+	defer u.wg.Done()
+	log := u.log.With("call", c.id)
+	for {
+		select {
+		case res := <-tx.Responses():
+			code := res.StatusCode
+			switch {
+			case code < 200:
+				u.mu.Lock()
+				c.provision = true
+				if code > 100 {
+					u.emitLocked(c, Progress{ID: c.id, Code: code})
+				}
+				u.mu.Unlock()
+				u.maybeCancel(c)
+			case code < 300:
+				u.onAnswer(c, tx, res)
+				return
+			default:
+				// The transaction ACKs non-2xx itself (RFC 3261 §17.1.1.3).
+				// TODO(auth): 401/407 go through u.auth once digest lands.
+				log.Info("call failed", "code", code, "reason", res.Reason)
+				u.finish(c, Failed{ID: c.id, Code: code, Reason: res.Reason})
+				return
+			}
+		case <-tx.Done():
+			err := tx.Err()
+			code, reason := 503, "Service Unavailable"
+			if errors.Is(err, gosip.ErrTransactionTimeout) {
+				// RFC 3261 §8.1.3.1: a timeout is treated as 408.
+				code, reason = 408, "Request Timeout"
+			}
+			log.Info("INVITE transaction ended without final response", "error", err)
+			u.finish(c, Failed{ID: c.id, Code: code, Reason: fmt.Sprintf("%s (%v)", reason, err)})
+			return
+		case <-c.wake:
+			u.maybeCancel(c)
+		}
+	}
+}
+
+// maybeCancel sends CANCEL if the user hung up and a provisional response
+// has arrived (RFC 3261 §9.1: not before).
+func (u *UA) maybeCancel(c *call) {
+	u.mu.Lock()
+	send := c.hangupReq && c.provision && !c.cancelSent && c.state == stCalling
+	if send {
+		c.cancelSent = true
+	}
+	u.mu.Unlock()
+	if send {
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			u.sendCancel(c)
+		}()
+	}
+}
+
+// sendCancel builds CANCEL per RFC 3261 §9.1: same Request-URI, Call-ID,
+// To, From, CSeq number and the single top Via (same branch) as the INVITE.
+func (u *UA) sendCancel(c *call) {
+	inv := c.invite
+	req := gosip.NewRequest(gosip.CANCEL, *inv.Recipient.Clone())
+	req.AppendHeader(gosip.HeaderClone(inv.Via()))
+	for _, h := range inv.GetHeaders("Route") {
+		req.AppendHeader(gosip.HeaderClone(h))
+	}
+	mf := gosip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.AppendHeader(gosip.HeaderClone(inv.From()))
+	req.AppendHeader(gosip.HeaderClone(inv.To()))
+	req.AppendHeader(gosip.HeaderClone(inv.CallID()))
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: gosip.CANCEL})
+	u.addCommon(req)
+	req.SetBody(nil)
+	res, err := u.do(req)
+	u.log.Info("CANCEL done", "call", c.id, "code", res, "error", err)
+}
+
+// do runs a non-INVITE client transaction to its final response and returns
+// the status code.
+func (u *UA) do(req *gosip.Request) (int, error) {
+	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res.StatusCode, nil
+		case <-tx.Done():
+			return 0, tx.Err()
+		}
+	}
+}
+
+// onAnswer handles the 2xx to our INVITE: ACK it (RFC 3261 §13.2.2.4), then
+// either report Answered or, if we hung up meanwhile (200 crossed our
+// CANCEL) or the answer is unusable, BYE it (§15).
+func (u *UA) onAnswer(c *call, tx gosip.ClientTransaction, res *gosip.Response) {
+	log := u.log.With("call", c.id)
+	u.mu.Lock()
+	if tag, ok := res.To().Params.Get("tag"); ok {
+		c.remote.Tag = tag
+	}
+	c.remote.DisplayName = res.To().DisplayName
+	// RFC 3261 §12.1.2: the remote target is the Contact of the 2xx.
+	if ct := res.Contact(); ct != nil {
+		c.remoteTarget = *ct.Address.Clone()
+	}
+	// TODO(proxy): route set = reversed Record-Route of the 2xx (§12.1.2).
+	ack := u.inDialog(c, gosip.ACK, c.invite.CSeq().SeqNo)
+	c.ack = ack
+	hung := c.hangupReq
+	u.mu.Unlock()
+
+	u.sendAck(ack)
+	// 2xx retransmissions (lost ACK) are ACKed again (§13.2.2.4).
+	tx.OnRetransmission(func(r *gosip.Response) {
+		if r.IsSuccess() {
+			u.sendAck(ack)
+		}
+	})
+
+	if hung {
+		log.Info("200 OK crossed our CANCEL: ACK and BYE")
+		u.byeThen(c, Failed{ID: c.id, Code: 487, Reason: "Request Terminated (answered after CANCEL; ACKed and BYEd)"})
+		return
+	}
+	var neg sdp.Negotiated
+	s, err := sdp.Parse(res.Body())
+	if err == nil {
+		neg, err = sdp.Accept(s, c.media)
+	}
+	if err != nil {
+		log.Warn("unusable SDP answer: ACK and BYE", "error", err)
+		u.byeThen(c, Failed{ID: c.id, Code: 488, Reason: "Not Acceptable Here: " + err.Error()})
+		return
+	}
+	u.mu.Lock()
+	if c.state == stCalling {
+		c.state = stConfirmed
+	}
+	u.emitLocked(c, Answered{ID: c.id, Media: neg})
+	u.mu.Unlock()
+	log.Info("call answered", "remote", neg.Remote, "codec", neg.Codec)
+}
+
+func (u *UA) sendAck(ack *gosip.Request) {
+	a := ack.Clone()
+	if err := u.cli.WriteRequest(a, u.prebuilt); err != nil {
+		u.log.Warn("send ACK", "error", err)
+	}
+}
+
+// byeThen sends BYE on c's dialog, waits for its final response, then ends
+// the call with ev.
+func (u *UA) byeThen(c *call, ev Event) {
+	u.mu.Lock()
+	c.state = stTerminating
+	c.localSeq++
+	bye := u.inDialog(c, gosip.BYE, c.localSeq)
+	u.mu.Unlock()
+	code, err := u.do(bye)
+	u.log.Info("BYE done", "call", c.id, "code", code, "error", err)
+	u.finish(c, ev)
+}
+
+// Hangup ends a call: BYE when confirmed, CANCEL when our INVITE is not yet
+// answered (sent once a provisional response has arrived, RFC 3261 §9.1),
+// 603 Decline for an incoming call not yet answered. The terminal event
+// follows: Ended{Remote:false} after BYE/603, Failed (usually 487) when the
+// INVITE transaction ends after CANCEL.
+func (u *UA) Hangup(id CallID) error {
+	u.mu.Lock()
+	c := u.calls[id]
+	if c == nil {
+		u.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrUnknownCall, id)
+	}
+	switch c.state {
+	case stCalling:
+		c.hangupReq = true
+		u.mu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+		return nil
+	case stIncoming:
+		u.mu.Unlock()
+		return u.reject(c, 603, "Decline", "declined")
+	case stAnswered:
+		c.state = stTerminating
+		u.mu.Unlock()
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			// RFC 3261 §15: the callee MUST NOT send BYE before the ACK
+			// arrives or the server transaction times out.
+			select {
+			case <-c.acked:
+			case <-c.stx.Done():
+			case <-c.done:
+				return
+			}
+			u.byeThen(c, Ended{ID: c.id, Reason: "local hangup"})
+		}()
+		return nil
+	case stConfirmed:
+		c.state = stTerminating
+		u.mu.Unlock()
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			u.byeThen(c, Ended{ID: c.id, Reason: "local hangup"})
+		}()
+		return nil
+	default: // stTerminating
+		u.mu.Unlock()
+		return nil
+	}
+}
+
+// onStrayResponse gets responses no client transaction matched. A 2xx to
+// INVITE here is either a retransmission after our transaction ended
+// (ACK again) or an answer to a call we no longer want, e.g. 200 crossing
+// CANCEL after the INVITE transaction ended: ACK it and BYE it (RFC 3261
+// §13.2.2.4, §15).
+func (u *UA) onStrayResponse(res *gosip.Response) {
+	cseq, to, from, cid := res.CSeq(), res.To(), res.From(), res.CallID()
+	if !res.IsSuccess() || cseq == nil || cseq.MethodName != gosip.INVITE || to == nil || from == nil || cid == nil {
+		return
+	}
+	tag, _ := to.Params.Get("tag")
+	u.mu.Lock()
+	c := u.calls[CallID(cid.Value())]
+	if c != nil && c.dir == outgoing && c.ack != nil && c.remote.Tag == tag {
+		ack := c.ack
+		u.mu.Unlock()
+		u.sendAck(ack)
+		return
+	}
+	ct := res.Contact()
+	if ct == nil || u.closed {
+		u.mu.Unlock()
+		return
+	}
+	u.wg.Add(1)
+	u.mu.Unlock()
+	fromTag, _ := from.Params.Get("tag")
+	stray := &call{
+		id:           CallID(cid.Value()),
+		local:        party{DisplayName: from.DisplayName, URI: from.Address, Tag: fromTag},
+		remote:       party{DisplayName: to.DisplayName, URI: to.Address, Tag: tag},
+		remoteTarget: *ct.Address.Clone(),
+		host:         u.contactHost(ct.Address.Host),
+	}
+	u.log.Warn("stray 2xx to INVITE: ACK and BYE", "call", stray.id)
+	u.sendAck(u.inDialog(stray, gosip.ACK, cseq.SeqNo))
+	go func() {
+		defer u.wg.Done()
+		code, err := u.do(u.inDialog(stray, gosip.BYE, cseq.SeqNo+1))
+		u.log.Info("BYE for stray 2xx done", "call", stray.id, "code", code, "error", err)
+	}()
+}

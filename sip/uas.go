@@ -1,0 +1,380 @@
+package sip
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/phoned/sip/sdp"
+)
+
+// respondStateless answers a request outside any call.
+func (u *UA) respondStateless(req *gosip.Request, tx gosip.ServerTransaction, code int, reason string, hdrs ...gosip.Header) {
+	res := gosip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	u.addCommon(res)
+	if err := tx.Respond(res); err != nil {
+		u.log.Warn("respond", "code", code, "method", req.Method, "error", err)
+	}
+}
+
+// response builds a response to c's INVITE carrying our To tag (RFC 3261
+// §8.2.6.2: the same tag on every response but 100) and, for 1xx/2xx, our
+// Contact (§12.1.1).
+func (u *UA) response(c *call, code int, reason string, body []byte) *gosip.Response {
+	res := gosip.NewResponseFromRequest(c.req, code, reason, nil)
+	if to := res.To(); to != nil {
+		to.Params.Add("tag", c.local.Tag)
+	}
+	if code < 300 {
+		res.AppendHeader(u.contact(c.host))
+		res.AppendHeader(gosip.NewHeader("Allow", allowed))
+	}
+	u.addCommon(res)
+	if body != nil {
+		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	}
+	res.SetBody(body)
+	return res
+}
+
+func sourceHost(req *gosip.Request) string {
+	h, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+// onInvite handles a new INVITE (RFC 3261 §13.3). It runs in its own
+// goroutine and stays there until the INVITE transaction has its final
+// response, because sipgo terminates the transaction when the handler
+// returns.
+func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	from, to, cidh, cseq, ct := req.From(), req.To(), req.CallID(), req.CSeq(), req.Contact()
+	if from == nil || to == nil || cidh == nil || cseq == nil || ct == nil {
+		// sipgo accepts such requests; we do not (RFC 3261 §8.1.1, §8.2.2).
+		// TODO(validation): full RFC 4475 checks live in the validation issue.
+		u.respondStateless(req, tx, 400, "Bad Request (missing header)")
+		return
+	}
+	id := CallID(cidh.Value())
+	if to.Params.Has("tag") {
+		// In-dialog INVITE (re-INVITE). Not supported yet: a non-2xx leaves
+		// the session unchanged (RFC 3261 §14.2).
+		u.mu.Lock()
+		known := u.calls[id] != nil
+		u.mu.Unlock()
+		if known {
+			u.respondStateless(req, tx, 488, "Not Acceptable Here (re-INVITE not supported)")
+		} else {
+			u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
+		}
+		return
+	}
+
+	u.mu.Lock()
+	closed, dup := u.closed, u.calls[id] != nil
+	u.mu.Unlock()
+	if closed {
+		u.respondStateless(req, tx, 503, "Service Unavailable")
+		return
+	}
+	if dup {
+		// Same Call-ID, new transaction, no To tag: merged request
+		// (RFC 3261 §8.2.2.2).
+		u.respondStateless(req, tx, 482, "Loop Detected")
+		return
+	}
+
+	// RFC 3261 §17.2.1 / §8.2.6.1: 100 Trying at once.
+	u.respondStateless(req, tx, 100, "Trying")
+
+	fromTag, _ := from.Params.Get("tag")
+	c := &call{
+		id:    id,
+		dir:   incoming,
+		state: stIncoming,
+		done:  make(chan struct{}),
+		local: party{
+			DisplayName: to.DisplayName,
+			URI:         *to.Address.Clone(),
+			Tag:         gosip.GenerateTagN(16),
+		},
+		remote:       party{DisplayName: from.DisplayName, URI: *from.Address.Clone(), Tag: fromTag},
+		remoteTarget: *ct.Address.Clone(), // RFC 3261 §12.1.1
+		// TODO(proxy): route set = Record-Route of the INVITE (§12.1.1).
+		localSeq:  1 + rand.Uint32N(1<<15),
+		host:      u.contactHost(sourceHost(req)),
+		req:       req,
+		stx:       tx,
+		final:     make(chan struct{}),
+		acked:     make(chan struct{}),
+		cancelled: make(chan struct{}),
+	}
+	log := u.log.With("call", id)
+
+	// RFC 3264 §6 / RFC 3261 §13.3.1: an offer we cannot answer gets 488.
+	// Offerless INVITEs (offer in the ACK) are not supported yet: 488 too.
+	offer, err := sdp.Parse(req.Body())
+	if err == nil {
+		_, _, err = sdp.Answer(offer, sdp.Media{Codecs: u.cfg.Codecs})
+	}
+	if len(req.Body()) == 0 {
+		err = fmt.Errorf("offerless INVITE not supported")
+	}
+	if err != nil {
+		log.Info("rejecting INVITE with 488", "error", err)
+		if rerr := tx.Respond(u.response(c, 488, "Not Acceptable Here", nil)); rerr != nil {
+			log.Warn("respond 488", "error", rerr)
+		}
+		return
+	}
+	c.offer = offer
+
+	// The CANCEL hook runs under the transaction's lock: only close a
+	// channel here, never take u.mu (Answer holds u.mu while responding).
+	if !tx.OnCancel(func(*gosip.Request) { c.cancelOne.Do(func() { close(c.cancelled) }) }) {
+		return // cancelled or terminated already
+	}
+
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		u.respondStateless(req, tx, 503, "Service Unavailable")
+		return
+	}
+	u.calls[id] = c
+	u.wg.Add(1)
+	party := Party{DisplayName: from.DisplayName, User: from.Address.User, URI: from.Address.String()}
+	u.emitLocked(c, Incoming{ID: id, From: party, Offer: offer})
+	u.mu.Unlock()
+	defer u.wg.Done()
+	log.Info("incoming call", "from", party.URI)
+
+	select {
+	case <-c.final:
+	case <-c.cancelled:
+		// The transaction layer has answered 200 to the CANCEL and 487 to
+		// the INVITE (RFC 3261 §9.2).
+		log.Info("incoming call cancelled")
+		u.finish(c, Ended{ID: id, Reason: "cancelled", Remote: true})
+		return
+	case <-tx.Done():
+		u.finish(c, Ended{ID: id, Reason: "INVITE transaction ended", Remote: true})
+		return
+	case <-c.done:
+		return
+	}
+
+	u.mu.Lock()
+	res := c.okRes
+	u.mu.Unlock()
+	if res == nil {
+		return // non-2xx final: the transaction absorbs the ACK
+	}
+
+	// RFC 3261 §13.3.1.4: the UAS core retransmits the 2xx, starting at T1
+	// and doubling up to T2, until the ACK arrives; after 64*T1 without ACK
+	// the session is ended with BYE.
+	interval := gosip.T1
+	retx := time.NewTimer(interval)
+	defer retx.Stop()
+	giveUp := time.NewTimer(64 * gosip.T1)
+	defer giveUp.Stop()
+	for {
+		select {
+		case <-c.acked:
+			return
+		case <-c.done:
+			return
+		case <-retx.C:
+			if err := tx.Respond(res); err != nil {
+				log.Debug("2xx retransmission", "error", err)
+			}
+			interval = min(2*interval, gosip.T2)
+			retx.Reset(interval)
+		case <-giveUp.C:
+			u.mu.Lock()
+			if c.state != stAnswered {
+				u.mu.Unlock()
+				return // a Hangup owns the BYE
+			}
+			u.mu.Unlock()
+			log.Warn("no ACK for our 2xx: sending BYE")
+			u.byeThen(c, Ended{ID: id, Reason: "no ACK received"})
+			return
+		}
+	}
+}
+
+// onAck confirms an answered incoming call (RFC 3261 §13.3.1.4). ACKs for
+// non-2xx are absorbed by the transaction layer and never get here.
+func (u *UA) onAck(req *gosip.Request, _ gosip.ServerTransaction) {
+	cid, cseq := req.CallID(), req.CSeq()
+	if cid == nil || cseq == nil {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.calls[CallID(cid.Value())]
+	if c == nil || c.dir != incoming || c.okRes == nil || cseq.SeqNo != c.req.CSeq().SeqNo {
+		return
+	}
+	if c.state == stAnswered {
+		c.state = stConfirmed
+	}
+	c.ackOne.Do(func() { close(c.acked) })
+}
+
+// matchDialog finds the call a mid-dialog request belongs to (RFC 3261
+// §12.2.2: Call-ID, local tag = To tag, remote tag = From tag).
+func (u *UA) matchDialogLocked(req *gosip.Request) *call {
+	cid, from, to := req.CallID(), req.From(), req.To()
+	if cid == nil || from == nil || to == nil {
+		return nil
+	}
+	c := u.calls[CallID(cid.Value())]
+	if c == nil {
+		return nil
+	}
+	ft, _ := from.Params.Get("tag")
+	tt, _ := to.Params.Get("tag")
+	if tt != c.local.Tag || (c.remote.Tag != "" && ft != c.remote.Tag) {
+		return nil
+	}
+	return c
+}
+
+// onBye ends a call on the peer's request (RFC 3261 §15.1.2).
+func (u *UA) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+	u.mu.Lock()
+	c := u.matchDialogLocked(req)
+	if c == nil || c.state == stCalling {
+		u.mu.Unlock()
+		u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	early := c.state == stIncoming
+	u.mu.Unlock()
+	u.respondStateless(req, tx, 200, "OK")
+	if early {
+		// Caller's BYE on an early dialog: finish the INVITE with 487.
+		_ = c.stx.Respond(u.response(c, 487, "Request Terminated", nil))
+	}
+	u.log.Info("remote hangup", "call", c.id)
+	u.finish(c, Ended{ID: c.id, Reason: "remote hangup", Remote: true})
+}
+
+// onCancel only sees CANCELs that matched no INVITE transaction: the
+// transaction layer handles the others (200 + 487, RFC 3261 §9.2).
+func (u *UA) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
+	u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
+}
+
+// onOptions answers capabilities queries (RFC 3261 §11.2).
+func (u *UA) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
+	u.respondStateless(req, tx, 200, "OK",
+		gosip.NewHeader("Allow", allowed),
+		gosip.NewHeader("Accept", "application/sdp"))
+}
+
+// onNoRoute rejects methods we do not implement (RFC 3261 §8.2.1: 405 with
+// an Allow header).
+func (u *UA) onNoRoute(req *gosip.Request, tx gosip.ServerTransaction) {
+	u.respondStateless(req, tx, 405, "Method Not Allowed", gosip.NewHeader("Allow", allowed))
+}
+
+// incomingLocked returns an incoming call still waiting for a final response.
+func (u *UA) incomingLocked(id CallID) (*call, error) {
+	c := u.calls[id]
+	if c == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownCall, id)
+	}
+	if c.dir != incoming || c.state != stIncoming {
+		return nil, fmt.Errorf("%w: %s", ErrCallState, id)
+	}
+	return c, nil
+}
+
+// Ring sends 180 Ringing for an incoming call.
+func (u *UA) Ring(id CallID) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c, err := u.incomingLocked(id)
+	if err != nil {
+		return err
+	}
+	if err := c.stx.Respond(u.response(c, 180, "Ringing", nil)); err != nil {
+		return fmt.Errorf("sip: ring %s: %w", id, err)
+	}
+	return nil
+}
+
+// Answer sends 200 OK with our SDP answer and returns at once; the UA waits
+// for the ACK in the background (BYE and Ended if none comes within 64*T1,
+// RFC 3261 §13.3.1.4). With no common codec it answers 488, ends the call
+// and returns an error wrapping sdp.ErrNoCommonCodec.
+func (u *UA) Answer(id CallID, local sdp.Media) (sdp.Negotiated, error) {
+	u.mu.Lock()
+	c, err := u.incomingLocked(id)
+	if err != nil {
+		u.mu.Unlock()
+		return sdp.Negotiated{}, err
+	}
+	body, neg, err := sdp.Answer(c.offer, local)
+	if err != nil {
+		u.mu.Unlock()
+		if rerr := u.reject(c, 488, "Not Acceptable Here", "no acceptable media"); rerr != nil {
+			err = fmt.Errorf("%w (488: %v)", err, rerr)
+		}
+		return sdp.Negotiated{}, fmt.Errorf("sip: answer %s: %w", id, err)
+	}
+	res := u.response(c, 200, "OK", body)
+	// Holding u.mu across Respond is safe: the only transaction callback we
+	// register (OnCancel) does not take u.mu.
+	if err := c.stx.Respond(res); err != nil {
+		u.mu.Unlock()
+		return sdp.Negotiated{}, fmt.Errorf("sip: answer %s: %w", id, err)
+	}
+	c.okRes = res
+	c.state = stAnswered
+	close(c.final)
+	u.mu.Unlock()
+	u.log.Info("call answered", "call", id, "remote", neg.Remote, "codec", neg.Codec)
+	return neg, nil
+}
+
+// Reject sends a final non-2xx (486 Busy Here, 480, 603...) for an
+// incoming call; the call ends with Ended{Remote:false}.
+func (u *UA) Reject(id CallID, code int, reason string) error {
+	if code < 300 || code > 699 {
+		return fmt.Errorf("sip: reject %s: status %d is not a final non-2xx", id, code)
+	}
+	u.mu.Lock()
+	c, err := u.incomingLocked(id)
+	u.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return u.reject(c, code, reason, fmt.Sprintf("rejected %d", code))
+}
+
+func (u *UA) reject(c *call, code int, reason, why string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if c.ended || c.state != stIncoming {
+		return fmt.Errorf("%w: %s", ErrCallState, c.id)
+	}
+	if err := c.stx.Respond(u.response(c, code, reason, nil)); err != nil {
+		return fmt.Errorf("sip: respond %d to %s: %w", code, c.id, err)
+	}
+	close(c.final)
+	u.finishLocked(c, Ended{ID: c.id, Reason: why})
+	return nil
+}
