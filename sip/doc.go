@@ -32,7 +32,7 @@
 //     produce more Incoming events; the firmware decides (486).
 //
 // Not yet (later issues; seams are marked TODO in the code): registration,
-// digest auth (UA.auth hook), outbound proxy and route sets (call.routeSet),
+// digest auth, outbound proxy and route sets (call.routeSet),
 // re-INVITE (answered 488, session unchanged, §14.2), offerless INVITE,
 // full message validation (only missing From/To/Call-ID/CSeq/Contact are
 // rejected with 400), TCP/TLS, forked 2xx from several UASs. The 487 that

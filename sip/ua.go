@@ -143,10 +143,6 @@ type UA struct {
 	events *dispatcher
 	served chan struct{}
 
-	// auth is the seam for digest authentication (401/407 on INVITE). nil
-	// until the registration issue lands: challenges end the call as Failed.
-	auth func(req *gosip.Request, res *gosip.Response) (*gosip.Request, error)
-
 	mu     sync.Mutex
 	calls  map[CallID]*call
 	closed bool
@@ -524,7 +520,7 @@ func (u *UA) runUAC(c *call, tx gosip.ClientTransaction) {
 				return
 			default:
 				// The transaction ACKs non-2xx itself (RFC 3261 §17.1.1.3).
-				// TODO(auth): 401/407 go through u.auth once digest lands.
+				// 401/407 end the call as Failed until digest auth lands.
 				log.Info("call failed", "code", code, "reason", res.Reason)
 				u.finish(c, Failed{ID: c.id, Code: code, Reason: res.Reason})
 				return

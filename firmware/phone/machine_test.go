@@ -231,7 +231,7 @@ func TestOutgoingCallSequence(t *testing.T) {
 	}
 	s, _ = m.Step(s, CallProgress{Call: d.Call, Code: 180})
 	s, _ = m.Step(s, CallProgress{Call: d.Call, Code: 180}) // a retransmitted 180 keeps ringback
-	s, fx = m.Step(s, CallAnswered{Call: d.Call})
+	s, _ = m.Step(s, CallAnswered{Call: d.Call})
 	if s.Mode != Talking || !s.Call.Answered {
 		t.Fatalf("after answer: %+v", s)
 	}

@@ -110,7 +110,7 @@ const (
 	ToneRingback       Tone = "ringback"
 	ToneBusy           Tone = "busy"
 	ToneCongestion     Tone = "congestion"
-	ToneOffHookWarning Tone = "offhook_warning"
+	ToneOffHookWarning Tone = "offhook-warning"
 )
 
 func (s State) String() string {

@@ -1,0 +1,37 @@
+// Package audio holds the media side of the phone: sound devices, G.711,
+// call-progress tones, tone detection, the RTP media stream and the media
+// engine that ties them together.
+//
+// Contract shared by every subpackage: audio is 8000 Hz, mono, signed 16-bit
+// linear PCM, moved in 20 ms frames of FrameSamples samples. The sound
+// device's clock paces the media loop (see audio/engine); nothing in this
+// tree uses a free-running ticker, and everything that waits takes a
+// clock.Clock so tests can drive it.
+//
+// Layout:
+//
+//	audio/device     the Device seam (Read/Write/Close) with null and WAV file devices
+//	audio/wav        a small RIFF/WAVE reader and writer
+//	audio/codec      G.711 µ-law (PT 0) and A-law (PT 8) frame codecs
+//	audio/tone       call-progress tone plans: grammar, presets, generator
+//	audio/detect     Goertzel tone detection
+//	audio/jitter     playout buffers (fixed delay today)
+//	audio/rtpstream  one RTP media stream over a caller's UDP socket
+//	audio/engine     the media loop the phone's event loop drives
+package audio
+
+import "time"
+
+const (
+	// SampleRate is the sampling rate of all audio, in Hz (G.711, RFC 3551 §4.5.14).
+	SampleRate = 8000
+	// FrameSamples is the number of samples in one 20 ms frame.
+	FrameSamples = 160
+	// FrameDuration is the duration of one frame.
+	FrameDuration = 20 * time.Millisecond
+)
+
+// Duration returns the playing time of n samples at SampleRate.
+func Duration(n int) time.Duration {
+	return time.Duration(n) * time.Second / SampleRate
+}

@@ -1,0 +1,246 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/deskphone/phoned/audio"
+	"github.com/deskphone/phoned/audio/device"
+	"github.com/deskphone/phoned/audio/rtpstream"
+	"github.com/deskphone/phoned/audio/tone"
+	"github.com/deskphone/phoned/firmware/clock"
+)
+
+// ErrStreamActive is returned by StartStream while a stream runs.
+var ErrStreamActive = errors.New("engine: a stream is already active")
+
+const (
+	// MinBackoff and MaxBackoff bound the wait before retrying a failed device.
+	MinBackoff = audio.FrameDuration
+	MaxBackoff = time.Second
+)
+
+// stream is what the engine needs of an RTP stream.
+type stream interface {
+	Send(frame []int16) error
+	Receive(frame []int16)
+	Stats() rtpstream.Stats
+	Close() error
+}
+
+// Engine runs the media loop. Create it with New.
+type Engine struct {
+	dev device.Device
+	clk clock.Clock
+	log *slog.Logger
+
+	newStream func(rtpstream.Params) (stream, error)
+	idleHook  func() // tests: called by the loop each time it goes idle
+
+	mu     sync.Mutex
+	gen    *tone.Generator
+	stream stream
+
+	wake chan struct{}
+}
+
+// New returns an engine for dev. Pass clock.Real{} in production. A nil
+// logger means slog.Default.
+func New(dev device.Device, clk clock.Clock, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{
+		dev: dev,
+		clk: clk,
+		log: log.With("component", "media"),
+		newStream: func(p rtpstream.Params) (stream, error) {
+			return rtpstream.New(p)
+		},
+		wake: make(chan struct{}, 1),
+	}
+}
+
+func (e *Engine) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PlayTone replaces the current tone with t, from its start.
+func (e *Engine) PlayTone(t tone.Tone) {
+	g := tone.NewGenerator(t)
+	e.mu.Lock()
+	e.gen = g
+	e.mu.Unlock()
+	e.signal()
+}
+
+// StopTone stops the tone; the stream's audio (if any) plays again.
+func (e *Engine) StopTone() {
+	e.mu.Lock()
+	e.gen = nil
+	e.mu.Unlock()
+	e.signal()
+}
+
+// StartStream starts an RTP stream with p: captured audio is sent and
+// received audio is played (when no tone plays). The stream owns p.Conn;
+// on error the caller keeps it.
+func (e *Engine) StartStream(p rtpstream.Params) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stream != nil {
+		return ErrStreamActive
+	}
+	if p.Clock == nil {
+		p.Clock = e.clk
+	}
+	if p.Logger == nil {
+		p.Logger = e.log
+	}
+	s, err := e.newStream(p)
+	if err != nil {
+		return fmt.Errorf("engine: start stream: %w", err)
+	}
+	e.stream = s
+	e.signal()
+	return nil
+}
+
+// StopStream stops and closes the stream and returns its final stats;
+// false if there was none.
+func (e *Engine) StopStream() (rtpstream.Stats, bool) {
+	e.mu.Lock()
+	s := e.stream
+	e.stream = nil
+	e.mu.Unlock()
+	if s == nil {
+		return rtpstream.Stats{}, false
+	}
+	e.signal()
+	if err := s.Close(); err != nil {
+		e.log.Warn("closing stream", "err", err)
+	}
+	return s.Stats(), true
+}
+
+// Stats returns the current stream's stats; false when there is no stream.
+func (e *Engine) Stats() (rtpstream.Stats, bool) {
+	e.mu.Lock()
+	s := e.stream
+	e.mu.Unlock()
+	if s == nil {
+		return rtpstream.Stats{}, false
+	}
+	return s.Stats(), true
+}
+
+// Run is the media loop. It returns nil when ctx is done. It leaves any
+// stream running; StopStream ends it.
+func (e *Engine) Run(ctx context.Context) error {
+	mic := make([]int16, audio.FrameSamples)
+	spk := make([]int16, audio.FrameSamples)
+	var dev, send failures
+	for {
+		// Drop a pending wake-up: the state read next already reflects it.
+		select {
+		case <-e.wake:
+		default:
+		}
+		e.mu.Lock()
+		busy := e.gen != nil || e.stream != nil
+		e.mu.Unlock()
+		if !busy {
+			if e.idleHook != nil {
+				e.idleHook()
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-e.wake:
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+
+		if err := e.dev.Read(mic); err != nil {
+			if !e.deviceFailed(ctx, &dev, "read", err) {
+				return nil
+			}
+			continue
+		}
+		// Take the tone and stream after Read, so a change made while the
+		// device was capturing applies to this very frame.
+		e.mu.Lock()
+		gen, st := e.gen, e.stream
+		e.mu.Unlock()
+
+		if st != nil {
+			if err := st.Send(mic); err != nil && !errors.Is(err, rtpstream.ErrClosed) {
+				if send.n == 0 {
+					e.log.Warn("rtp send failed", "err", err)
+				}
+				send.n++
+			} else if err == nil && send.n > 0 {
+				e.log.Info("rtp send recovered", "failures", send.n)
+				send.n = 0
+			}
+			st.Receive(spk) // keep playout moving even under a tone
+		} else {
+			clear(spk)
+		}
+		if gen != nil {
+			gen.Fill(spk)
+		}
+		if err := e.dev.Write(spk); err != nil {
+			if !e.deviceFailed(ctx, &dev, "write", err) {
+				return nil
+			}
+			continue
+		}
+		if dev.n > 0 {
+			e.log.Info("sound device recovered", "failures", dev.n)
+			dev = failures{}
+		}
+	}
+}
+
+// failures counts a run of consecutive errors and the back-off reached.
+type failures struct {
+	n       int
+	backoff time.Duration
+}
+
+// deviceFailed logs the first error of a run, waits the back-off and
+// reports whether to continue (false when ctx ended).
+func (e *Engine) deviceFailed(ctx context.Context, f *failures, op string, err error) bool {
+	if f.n == 0 {
+		e.log.Error("sound device failed; retrying with back-off", "op", op, "err", err)
+		f.backoff = MinBackoff
+	} else {
+		f.backoff = min(2*f.backoff, MaxBackoff)
+	}
+	f.n++
+	return e.sleep(ctx, f.backoff)
+}
+
+// sleep waits d on the engine's clock; false if ctx ended first.
+func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
+	done := make(chan struct{})
+	t := e.clk.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+}

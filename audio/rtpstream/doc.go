@@ -1,0 +1,28 @@
+// Package rtpstream is one RTP media stream (RFC 3550) of G.711 audio over
+// a UDP socket the caller provides: it packetises and sends captured frames,
+// receives, validates and buffers the peer's packets, plays them out frame
+// by frame at the caller's (the sound device's) pace, and keeps the counters
+// RTCP and call statistics need.
+//
+// Contract:
+//   - Listen binds an even RTP port (RFC 3550 §11) whose odd RTCP partner
+//     is also inside the range, moving past ports in use.
+//   - New takes ownership of Params.Conn (Close closes it) and starts one
+//     receiving goroutine; Close stops it and waits for it.
+//   - Send is called from one goroutine (the media loop). Each call sends
+//     one packet: random initial sequence number, timestamp and SSRC
+//     (RFC 3550 §5.1, §8.1), sequence +1 and timestamp + samples per packet,
+//     marker bit on the first packet of the stream and of each talkspurt
+//     (RFC 3551 §4.1). It reuses its buffers and does not allocate.
+//   - The receiver accepts packets from any source address. It drops,
+//     counts and never panics on datagrams that are not RTP version 2, are
+//     too short, have another payload type or an empty payload; it copies
+//     (decodes) the payload out of the read buffer before queuing it. An
+//     SSRC change restarts sequence tracking and playout.
+//   - Receive fills one frame from a fixed-delay jitter buffer
+//     (audio/jitter): silence until audio arrives and for missing packets.
+//   - Stats may be called from any goroutine. PacketsLost follows
+//     RFC 3550 §A.3 (expected from extended sequence numbers minus
+//     received) and is clamped at zero; byte counts are RTP payload octets,
+//     as in the sender report (RFC 3550 §6.4.1).
+package rtpstream

@@ -1,0 +1,45 @@
+package rtpstream
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+)
+
+var (
+	// ErrPortRange is returned for a port range that cannot hold an RTP/RTCP pair.
+	ErrPortRange = errors.New("rtpstream: bad port range")
+	// ErrNoPort is returned when every even port in the range is in use.
+	ErrNoPort = errors.New("rtpstream: no free RTP port")
+)
+
+// Listen binds a UDP socket on ip at the first free even port p in
+// [portMin, portMax] such that p+1 (its RTCP port, RFC 3550 §11: "RTP
+// SHOULD use an even destination port number and the corresponding RTCP
+// stream SHOULD use the next higher (odd) destination port number") is in
+// the range too. Busy ports are skipped; any other bind error is returned.
+func Listen(ip netip.Addr, portMin, portMax int) (*net.UDPConn, error) {
+	if !ip.IsValid() {
+		return nil, fmt.Errorf("%w: no address", ErrPortRange)
+	}
+	if portMin < 1 || portMax > 65535 || portMin > portMax {
+		return nil, fmt.Errorf("%w: %d-%d", ErrPortRange, portMin, portMax)
+	}
+	first := portMin + portMin&1
+	if first+1 > portMax {
+		return nil, fmt.Errorf("%w: %d-%d holds no even port with its odd RTCP partner", ErrPortRange, portMin, portMax)
+	}
+	for p := first; p+1 <= portMax; p += 2 {
+		addr := netip.AddrPortFrom(ip, uint16(p))
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("rtpstream: listen %v: %w", addr, err)
+		}
+	}
+	return nil, fmt.Errorf("%w: every even port in %v %d-%d is in use", ErrNoPort, ip, portMin, portMax)
+}

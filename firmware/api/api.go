@@ -1,0 +1,168 @@
+// Package api is the phone's local control and status API (its "action
+// URI"), bound to loopback by default:
+//
+//	GET  /api/status                     the phone's state as JSON
+//	POST /api/hook  {"offhook": true}    lift or replace the handset
+//	POST /api/keys  {"keys": "1002#"}    press keys, in order
+//
+// A bad request gets 400 with {"error": "..."} and does not touch the phone.
+// Accepted actions get 202: they are queued to the phone's event loop and
+// their effect shows in the next status.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/deskphone/phoned/firmware/daemon"
+	"github.com/deskphone/phoned/firmware/phone"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 4096
+
+// MaxKeys is the most keys one request may press.
+const MaxKeys = 64
+
+// Phone is what the API needs of the phone.
+type Phone interface {
+	Status() daemon.Status
+	Post(ev phone.Event) error
+}
+
+// Handler returns the API's HTTP handler.
+func Handler(p Phone, log *slog.Logger) http.Handler {
+	h := &handler{p: p, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/status", h.only(http.MethodGet, h.status))
+	mux.HandleFunc("/api/hook", h.only(http.MethodPost, h.hook))
+	mux.HandleFunc("/api/keys", h.only(http.MethodPost, h.keys))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	return mux
+}
+
+type handler struct {
+	p   Phone
+	log *slog.Logger
+}
+
+func (h *handler) only(method string, f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: method not allowed (use %s)", r.Method, r.URL.Path, method))
+			return
+		}
+		f(w, r)
+	}
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.p.Status())
+}
+
+func (h *handler) hook(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OffHook *bool `json:"offhook"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if req.OffHook == nil {
+		writeError(w, http.StatusBadRequest, `missing field "offhook" (true or false)`)
+		return
+	}
+	h.post(w, phone.Hook{OffHook: *req.OffHook})
+}
+
+func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Keys *string `json:"keys"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	switch {
+	case req.Keys == nil:
+		writeError(w, http.StatusBadRequest, `missing field "keys" (digits, * and #)`)
+		return
+	case *req.Keys == "":
+		writeError(w, http.StatusBadRequest, `"keys" is empty`)
+		return
+	case len(*req.Keys) > MaxKeys:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`"keys" has %d keys, at most %d`, len(*req.Keys), MaxKeys))
+		return
+	}
+	for i := 0; i < len(*req.Keys); i++ {
+		if !phone.IsDialKey((*req.Keys)[i]) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf(`"keys": %q at position %d is not a key (want 0-9, * or #)`, (*req.Keys)[i], i+1))
+			return
+		}
+	}
+	// Validated as a whole before any key is pressed, so a bad request
+	// presses none.
+	for i := 0; i < len(*req.Keys); i++ {
+		if !h.post(nil, phone.Key{Key: (*req.Keys)[i]}) {
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("phone busy after %d of %d keys", i, len(*req.Keys)))
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
+}
+
+// post queues ev; with a writer it also answers the request.
+func (h *handler) post(w http.ResponseWriter, ev phone.Event) bool {
+	if err := h.p.Post(ev); err != nil {
+		if w != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+		}
+		return false
+	}
+	if w != nil {
+		writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
+	}
+	return true
+}
+
+// decode reads a strict JSON object: unknown fields, trailing data, wrong
+// types and oversized bodies are 400s.
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		msg := "bad JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+		switch {
+		case errors.As(err, &tooBig):
+			msg = fmt.Sprintf("body larger than %d bytes", MaxBody)
+		case errors.Is(err, io.EOF):
+			msg = "empty body: want a JSON object"
+		}
+		writeError(w, http.StatusBadRequest, msg)
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

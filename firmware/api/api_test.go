@@ -1,0 +1,132 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/deskphone/phoned/firmware/daemon"
+	"github.com/deskphone/phoned/firmware/phone"
+)
+
+type fakePhone struct {
+	posted []phone.Event
+	full   bool
+}
+
+func (f *fakePhone) Status() daemon.Status {
+	return daemon.Status{State: "idle", Display: "[1001] idle"}
+}
+func (f *fakePhone) Post(ev phone.Event) error {
+	if f.full {
+		return daemon.ErrBusy
+	}
+	f.posted = append(f.posted, ev)
+	return nil
+}
+
+func do(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+	var m map[string]any
+	raw, _ := io.ReadAll(rec.Body)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s %s: response is not a JSON object: %q", method, path, raw)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	return rec.Code, m
+}
+
+func TestAPI(t *testing.T) {
+	cases := []struct {
+		name, method, path, body string
+		code                     int
+		posted                   []phone.Event
+		errHas                   string
+	}{
+		{"status", "GET", "/api/status", "", 200, nil, ""},
+		{"lift", "POST", "/api/hook", `{"offhook": true}`, 202, []phone.Event{phone.Hook{OffHook: true}}, ""},
+		{"hang up", "POST", "/api/hook", `{"offhook":false}`, 202, []phone.Event{phone.Hook{OffHook: false}}, ""},
+		{"keys", "POST", "/api/keys", `{"keys":"12#"}`, 202, []phone.Event{phone.Key{Key: '1'}, phone.Key{Key: '2'}, phone.Key{Key: '#'}}, ""},
+		{"unknown field", "POST", "/api/hook", `{"offhook":true,"volume":3}`, 400, nil, `unknown field "volume"`},
+		{"wrong type", "POST", "/api/hook", `{"offhook":"yes"}`, 400, nil, "bad JSON"},
+		{"missing field", "POST", "/api/hook", `{}`, 400, nil, `missing field "offhook"`},
+		{"empty body", "POST", "/api/hook", ``, 400, nil, "empty body"},
+		{"not JSON", "POST", "/api/keys", `keys=1`, 400, nil, "bad JSON"},
+		{"trailing", "POST", "/api/keys", `{"keys":"1"} {"keys":"2"}`, 400, nil, "trailing data"},
+		{"bad key", "POST", "/api/keys", `{"keys":"12a3"}`, 400, nil, `'a' at position 3`},
+		{"empty keys", "POST", "/api/keys", `{"keys":""}`, 400, nil, "empty"},
+		{"too many keys", "POST", "/api/keys", `{"keys":"` + strings.Repeat("1", MaxKeys+1) + `"}`, 400, nil, "at most"},
+		{"too big", "POST", "/api/keys", `{"keys":"` + strings.Repeat(" ", MaxBody) + `"}`, 400, nil, "larger than"},
+		{"wrong method", "GET", "/api/hook", "", 405, nil, "method not allowed"},
+		{"post status", "POST", "/api/status", "{}", 405, nil, "method not allowed"},
+		{"unknown path", "GET", "/api/volume", "", 404, nil, "no such endpoint"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakePhone{}
+			code, body := do(t, Handler(p, slog.Default()), c.method, c.path, c.body)
+			if code != c.code {
+				t.Fatalf("code = %d, want %d (%v)", code, c.code, body)
+			}
+			if len(p.posted) != len(c.posted) {
+				t.Fatalf("posted %v, want %v", p.posted, c.posted)
+			}
+			for i := range c.posted {
+				if p.posted[i] != c.posted[i] {
+					t.Fatalf("posted %v, want %v", p.posted, c.posted)
+				}
+			}
+			if c.errHas != "" {
+				if e, _ := body["error"].(string); !strings.Contains(e, c.errHas) {
+					t.Fatalf("error = %q, want it to contain %q", e, c.errHas)
+				}
+			}
+		})
+	}
+}
+
+func TestStatusFields(t *testing.T) {
+	_, body := do(t, Handler(&fakePhone{}, slog.Default()), "GET", "/api/status", "")
+	for _, k := range []string{"state", "registration", "call", "display"} {
+		if _, ok := body[k]; !ok {
+			t.Errorf("status lacks %q: %v", k, body)
+		}
+	}
+}
+
+func TestQueueFull(t *testing.T) {
+	code, _ := do(t, Handler(&fakePhone{full: true}, slog.Default()), "POST", "/api/hook", `{"offhook":true}`)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("code = %d, want 503", code)
+	}
+}
+
+func FuzzAPI(f *testing.F) {
+	f.Add("POST", "/api/keys", `{"keys":"1#"}`)
+	f.Add("POST", "/api/hook", `{"offhook":true}`)
+	f.Add("GET", "/api/status", ``)
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?%") || method == "" || strings.ContainsAny(method, " \r\n\t()<>@,;:\\\"/[]?={}") {
+			return
+		}
+		p := &fakePhone{}
+		rec := httptest.NewRecorder()
+		h := Handler(p, slog.Default())
+		req, err := http.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 400 && len(p.posted) != 0 {
+			t.Fatalf("%s %s %q: rejected with %d but posted %v", method, path, body, rec.Code, p.posted)
+		}
+	})
+}

@@ -1,0 +1,454 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskphone/phoned/audio/rtpstream"
+	"github.com/deskphone/phoned/audio/tone"
+	"github.com/deskphone/phoned/firmware/clock"
+	"github.com/deskphone/phoned/firmware/phone"
+	"github.com/deskphone/phoned/sip"
+	"github.com/deskphone/phoned/sip/sdp"
+)
+
+// ErrBusy is returned by Post when the event queue is full.
+var ErrBusy = errors.New("phone is busy: event queue full")
+
+// callControl is what the loop needs of the SIP user agent.
+type callControl interface {
+	Dial(target string, local sdp.Media) (sip.CallID, error)
+	Ring(id sip.CallID) error
+	Answer(id sip.CallID, local sdp.Media) (sdp.Negotiated, error)
+	Reject(id sip.CallID, code int, reason string) error
+	Hangup(id sip.CallID) error
+}
+
+// tonePlayer plays call-progress tones on the handset.
+type tonePlayer interface {
+	PlayTone(t tone.Tone)
+	StopTone()
+}
+
+// streamer runs the RTP stream of the call.
+type streamer interface {
+	StartStream(p rtpstream.Params) error
+	StopStream() (rtpstream.Stats, bool)
+	Stats() (rtpstream.Stats, bool)
+}
+
+// Ringer is the board's ringer.
+type Ringer interface{ SetRinger(on bool) }
+
+// Options configure the loop.
+type Options struct {
+	Machine   phone.Config
+	User      string            // our SIP user, shown on the display
+	Domain    string            // host for numbers not in Directory
+	Directory map[string]string // number -> SIP URI
+	MediaIP   netip.Addr        // address RTP binds to and SDP announces
+	RTPMin    int
+	RTPMax    int
+	Codecs    []sdp.Codec
+	DTMF      uint8     // telephone-event payload type offered; 0 = none
+	Tones     tone.Plan // phone.Tone names are tone.Plan names
+	Clock     clock.Clock
+	Logger    *slog.Logger
+}
+
+// Deps are the parts the loop drives.
+type Deps struct {
+	Calls     callControl
+	SIPEvents <-chan sip.Event
+	Tones     tonePlayer
+	Media     streamer
+	Ringer    Ringer
+}
+
+// call is what the loop keeps per call besides the machine's view.
+type call struct {
+	ref      phone.CallRef
+	id       sip.CallID
+	remote   string // as the display shows it
+	dir      phone.Direction
+	conn     *net.UDPConn // our RTP socket until the stream owns it
+	media    sdp.Negotiated
+	answered time.Time
+	streamed bool
+}
+
+type timerMsg struct {
+	id  phone.TimerID
+	gen uint64
+}
+
+// Daemon is the phone's event loop.
+type Daemon struct {
+	opts Options
+	deps Deps
+	m    phone.Machine
+	log  *slog.Logger
+	clk  clock.Clock
+
+	events chan phone.Event
+	timerC chan timerMsg
+
+	// Owned by the loop goroutine.
+	state    phone.State
+	calls    map[phone.CallRef]*call
+	bySIP    map[sip.CallID]phone.CallRef
+	timers   map[phone.TimerID]clock.Timer
+	timerGen map[phone.TimerID]uint64
+	pending  []phone.Event
+	ctx      context.Context
+
+	mu      sync.Mutex
+	snap    snapshot
+	changed chan struct{}
+}
+
+// New returns a loop; call Run to start it.
+func New(opts Options, deps Deps) *Daemon {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &Daemon{
+		opts:     opts,
+		deps:     deps,
+		m:        phone.NewMachine(opts.Machine),
+		log:      opts.Logger,
+		clk:      opts.Clock,
+		events:   make(chan phone.Event, 64),
+		timerC:   make(chan timerMsg, 8),
+		calls:    map[phone.CallRef]*call{},
+		bySIP:    map[sip.CallID]phone.CallRef{},
+		timers:   map[phone.TimerID]clock.Timer{},
+		timerGen: map[phone.TimerID]uint64{},
+		changed:  make(chan struct{}, 1),
+	}
+	d.publish()
+	return d
+}
+
+// Post queues an event from the board or the API. It does not block: a
+// full queue is ErrBusy.
+func (d *Daemon) Post(ev phone.Event) error {
+	select {
+	case d.events <- ev:
+		return nil
+	default:
+		return ErrBusy
+	}
+}
+
+// Changed is signalled (without blocking, coalesced) after every step.
+func (d *Daemon) Changed() <-chan struct{} { return d.changed }
+
+// Run handles events until ctx ends, then hangs up any call.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.ctx = ctx
+	for {
+		select {
+		case <-ctx.Done():
+			d.shutdown()
+			return nil
+		case ev := <-d.events:
+			d.handle(ev)
+		case sev, ok := <-d.deps.SIPEvents:
+			if !ok {
+				d.deps.SIPEvents = nil
+				continue
+			}
+			if ev := d.translate(sev); ev != nil {
+				d.handle(ev)
+			}
+		case t := <-d.timerC:
+			if d.timerGen[t.id] == t.gen {
+				delete(d.timers, t.id)
+				d.handle(phone.TimerFired{Timer: t.id})
+			}
+		}
+	}
+}
+
+// handle steps the machine with ev and with every event its effects raise.
+func (d *Daemon) handle(ev phone.Event) {
+	d.pending = append(d.pending, ev)
+	for len(d.pending) > 0 {
+		ev := d.pending[0]
+		d.pending = d.pending[1:]
+		prev := d.state.Mode
+		var fx []phone.Effect
+		d.state, fx = d.m.Step(d.state, ev)
+		if d.state.Mode != prev {
+			d.log.Info("phone", "event", fmt.Sprint(ev), "from", prev.String(), "to", d.state.Mode.String())
+		}
+		for _, e := range fx {
+			d.apply(e)
+		}
+		d.collect()
+	}
+	d.publish()
+}
+
+// apply carries out one effect.
+func (d *Daemon) apply(e phone.Effect) {
+	switch e := e.(type) {
+	case phone.PlayTone:
+		if e.Tone == phone.ToneNone {
+			d.deps.Tones.StopTone()
+		} else if t, ok := d.opts.Tones[tone.Name(e.Tone)]; ok {
+			d.deps.Tones.PlayTone(t)
+		} else {
+			d.log.Warn("no such tone in the tone plan", "tone", string(e.Tone))
+		}
+	case phone.Ringer:
+		if d.deps.Ringer != nil {
+			d.deps.Ringer.SetRinger(e.On)
+		}
+	case phone.Dial:
+		d.dial(e)
+	case phone.SendRinging:
+		if c := d.calls[e.Call]; c != nil {
+			d.check("send 180", d.deps.Calls.Ring(c.id))
+		}
+	case phone.Answer:
+		d.answer(e)
+	case phone.Reject:
+		if c := d.calls[e.Call]; c != nil {
+			d.check("reject", d.deps.Calls.Reject(c.id, e.Code, e.Reason))
+		}
+	case phone.Hangup:
+		if c := d.calls[e.Call]; c != nil {
+			d.check("hang up", d.deps.Calls.Hangup(c.id))
+		}
+	case phone.StartMedia:
+		d.startMedia(e.Call)
+	case phone.StopMedia:
+		d.stopMedia(e.Call)
+	case phone.StartTimer:
+		d.startTimer(e.Timer, e.After)
+	case phone.StopTimer:
+		d.stopTimer(e.Timer)
+	case phone.Ignored:
+		d.log.Debug("event ignored", "event", fmt.Sprint(e.Event), "state", e.Mode.String())
+	default:
+		d.log.Error("unknown effect", "effect", fmt.Sprintf("%T", e))
+	}
+}
+
+func (d *Daemon) check(what string, err error) {
+	if err != nil {
+		d.log.Warn(what+" failed", "err", err)
+	}
+}
+
+// Target turns a dialled number into a request URI: the directory entry if
+// there is one, else sip:NUMBER@DOMAIN.
+func (d *Daemon) Target(number string) string {
+	if uri, ok := d.opts.Directory[number]; ok {
+		return uri
+	}
+	return "sip:" + number + "@" + d.opts.Domain
+}
+
+func (d *Daemon) dial(e phone.Dial) {
+	conn, local, err := d.openRTP()
+	if err != nil {
+		d.log.Error("no RTP port for the call", "err", err)
+		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "no RTP port"})
+		return
+	}
+	target := d.Target(e.Number)
+	id, err := d.deps.Calls.Dial(target, local)
+	if err != nil {
+		conn.Close()
+		d.log.Warn("dial failed", "number", e.Number, "target", target, "err", err)
+		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "cannot dial " + e.Number})
+		return
+	}
+	d.log.Info("dialling", "number", e.Number, "target", target, "call_id", string(id))
+	d.calls[e.Call] = &call{ref: e.Call, id: id, conn: conn, remote: e.Number, dir: phone.Outgoing}
+	d.bySIP[id] = e.Call
+}
+
+func (d *Daemon) answer(e phone.Answer) {
+	c := d.calls[e.Call]
+	if c == nil {
+		return
+	}
+	conn, local, err := d.openRTP()
+	if err == nil {
+		c.conn = conn
+		c.media, err = d.deps.Calls.Answer(c.id, local)
+	}
+	if err != nil {
+		d.log.Error("answer failed", "err", err)
+		d.check("hang up", d.deps.Calls.Hangup(c.id))
+		d.pending = append(d.pending, phone.CallEnded{Call: e.Call, Reason: "answer failed"})
+	}
+}
+
+func (d *Daemon) openRTP() (*net.UDPConn, sdp.Media, error) {
+	conn, err := rtpstream.Listen(d.opts.MediaIP, d.opts.RTPMin, d.opts.RTPMax)
+	if err != nil {
+		return nil, sdp.Media{}, err
+	}
+	addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	local := sdp.Media{
+		Addr:   netip.AddrPortFrom(d.opts.MediaIP, addr.Port()),
+		Codecs: d.opts.Codecs,
+		DTMF:   d.opts.DTMF,
+	}
+	return conn, local, nil
+}
+
+func (d *Daemon) startMedia(ref phone.CallRef) {
+	c := d.calls[ref]
+	if c == nil || c.conn == nil {
+		return
+	}
+	err := d.deps.Media.StartStream(rtpstream.Params{
+		Conn:        c.conn,
+		Remote:      c.media.Remote,
+		PayloadType: uint8(c.media.Codec),
+		Clock:       d.clk,
+		Logger:      d.log,
+	})
+	if err != nil {
+		d.log.Error("media did not start", "err", err)
+		return
+	}
+	c.streamed = true
+	c.answered = d.clk.Now()
+	d.log.Info("call connected", "remote", c.media.Remote.String(), "codec", c.media.Codec.String())
+}
+
+func (d *Daemon) stopMedia(ref phone.CallRef) {
+	c := d.calls[ref]
+	if c == nil || !c.streamed {
+		return
+	}
+	st, _ := d.deps.Media.StopStream()
+	c.streamed = false
+	c.conn = nil // closed with the stream
+	d.mu.Lock()
+	d.snap.last = &CallStatus{
+		Remote: c.remote, Direction: string(c.dir), Codec: c.media.Codec.String(),
+		Duration: d.clk.Now().Sub(c.answered).Round(time.Millisecond).Seconds(),
+		RTP:      rtpCounts(st),
+	}
+	last := *d.snap.last
+	d.mu.Unlock()
+	d.log.Info("call ended", "remote", last.Remote, "codec", last.Codec, "duration_s", last.Duration,
+		"rtp_sent", st.PacketsSent, "rtp_received", st.PacketsReceived, "rtp_lost", st.PacketsLost)
+}
+
+func (d *Daemon) startTimer(id phone.TimerID, after time.Duration) {
+	d.stopTimer(id)
+	gen := d.timerGen[id]
+	ctx := d.ctx
+	d.timers[id] = d.clk.AfterFunc(after, func() {
+		select {
+		case d.timerC <- timerMsg{id, gen}:
+		case <-ctx.Done():
+		}
+	})
+}
+
+func (d *Daemon) stopTimer(id phone.TimerID) {
+	d.timerGen[id]++
+	if t := d.timers[id]; t != nil {
+		t.Stop()
+		delete(d.timers, id)
+	}
+}
+
+// collect forgets every call the machine no longer has.
+func (d *Daemon) collect() {
+	for ref, c := range d.calls {
+		if d.state.Call != nil && d.state.Call.Ref == ref {
+			continue
+		}
+		if c.streamed {
+			d.stopMedia(ref)
+		}
+		if c.conn != nil {
+			c.conn.Close()
+		}
+		delete(d.bySIP, c.id)
+		delete(d.calls, ref)
+	}
+}
+
+// translate turns a SIP event into a phone event, or nil when it is about a
+// call the phone has already forgotten.
+func (d *Daemon) translate(ev sip.Event) phone.Event {
+	if in, ok := ev.(sip.Incoming); ok {
+		ref := phone.CallRef("in-" + string(in.ID))
+		from := partyName(in.From)
+		d.calls[ref] = &call{ref: ref, id: in.ID, remote: from, dir: phone.Incoming}
+		d.bySIP[in.ID] = ref
+		d.log.Info("incoming call", "from", in.From.URI, "call_id", string(in.ID))
+		return phone.IncomingCall{Call: ref, From: from}
+	}
+	ref, ok := d.bySIP[ev.CallID()]
+	if !ok {
+		d.log.Debug("SIP event for a forgotten call", "event", fmt.Sprintf("%T", ev), "call_id", string(ev.CallID()))
+		return nil
+	}
+	switch e := ev.(type) {
+	case sip.Progress:
+		return phone.CallProgress{Call: ref, Code: e.Code}
+	case sip.Answered:
+		d.calls[ref].media = e.Media
+		return phone.CallAnswered{Call: ref}
+	case sip.Failed:
+		d.log.Info("call failed", "code", e.Code, "reason", e.Reason)
+		return phone.CallFailed{Call: ref, Code: e.Code, Reason: e.Reason}
+	case sip.Ended:
+		d.log.Info("call ended by the network", "reason", e.Reason, "remote", e.Remote)
+		return phone.CallEnded{Call: ref, Reason: e.Reason}
+	}
+	return nil
+}
+
+func partyName(p sip.Party) string {
+	switch {
+	case p.DisplayName != "" && p.User != "":
+		return p.DisplayName + " <" + p.User + ">"
+	case p.User != "":
+		return p.User
+	case p.DisplayName != "":
+		return p.DisplayName
+	}
+	return strings.TrimPrefix(p.URI, "sip:")
+}
+
+func (d *Daemon) shutdown() {
+	for _, t := range d.timers {
+		t.Stop()
+	}
+	if c := d.state.Call; c != nil {
+		if dc := d.calls[c.Ref]; dc != nil {
+			d.check("hang up", d.deps.Calls.Hangup(dc.id))
+		}
+	}
+	d.state = phone.State{}
+	d.deps.Tones.StopTone()
+	if d.deps.Ringer != nil {
+		d.deps.Ringer.SetRinger(false)
+	}
+	d.collect()
+	d.publish()
+}

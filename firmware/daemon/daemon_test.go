@@ -1,0 +1,257 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/deskphone/phoned/audio/device"
+	"github.com/deskphone/phoned/audio/engine"
+	"github.com/deskphone/phoned/audio/tone"
+	"github.com/deskphone/phoned/drivers/output"
+	"github.com/deskphone/phoned/firmware/clock"
+	"github.com/deskphone/phoned/firmware/phone"
+	"github.com/deskphone/phoned/sip"
+	"github.com/deskphone/phoned/sip/sdp"
+)
+
+// testPhone is a whole phone minus the board: a real SIP UA on loopback,
+// a real media engine on the null device, and the daemon loop.
+type testPhone struct {
+	t      *testing.T
+	d      *Daemon
+	ua     *sip.UA
+	ringer *output.Memory
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// newPhone starts a phone for user; the daemon's timers run on clk.
+func newPhone(t *testing.T, user string, clk clock.Clock, cfg phone.Config) *testPhone {
+	t.Helper()
+	log := quietLogger().With("phone", user)
+	events := make(chan sip.Event, 64)
+	ua, err := sip.New(sip.Config{
+		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",
+		UserAgent: "phoned-test", Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, Logger: log,
+	}, func(ev sip.Event) { events <- ev })
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(device.NewNull(clock.Real{}), clock.Real{}, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	ringer := &output.Memory{Name: "ringer"}
+	d := New(Options{
+		Machine: cfg, User: user, Domain: "127.0.0.1", Directory: map[string]string{},
+		MediaIP: netip.MustParseAddr("127.0.0.1"), RTPMin: 20000, RTPMax: 30000,
+		Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, DTMF: 101, Tones: tone.US,
+		Clock: clk, Logger: log,
+	}, Deps{Calls: ua, SIPEvents: events, Tones: eng, Media: eng, Ringer: output.Ringer{Line: ringer}})
+	engDone, loopDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(engDone); eng.Run(ctx) }()
+	go func() { defer close(loopDone); d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-loopDone
+		ua.Close()
+		<-engDone
+	})
+	return &testPhone{t: t, d: d, ua: ua, ringer: ringer}
+}
+
+// call adds a directory entry on p for number pointing at q.
+func (p *testPhone) knows(number string, q *testPhone) {
+	p.d.opts.Directory[number] = fmt.Sprintf("sip:%s@%s", number, q.ua.Addr())
+}
+
+func (p *testPhone) post(evs ...phone.Event) {
+	p.t.Helper()
+	for _, ev := range evs {
+		if err := p.d.Post(ev); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+}
+
+func keys(s string) []phone.Event {
+	var evs []phone.Event
+	for i := 0; i < len(s); i++ {
+		evs = append(evs, phone.Key{Key: s[i]})
+	}
+	return evs
+}
+
+// waitFor polls the status until ok or a bounded deadline.
+func (p *testPhone) waitFor(what string, ok func(Status) bool) Status {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := p.d.Status()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: never reached; status %+v", what, st)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (p *testPhone) waitState(state string) Status {
+	p.t.Helper()
+	return p.waitFor("state "+state, func(s Status) bool { return s.State == state })
+}
+
+func TestCallBothWaysWithMedia(t *testing.T) {
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
+	a.knows("1002", b)
+
+	a.post(phone.Hook{OffHook: true})
+	a.waitState("dialtone")
+	a.post(keys("1002#")...)
+	st := b.waitState("ringing")
+	if st.Call == nil || st.Call.Direction != "incoming" || st.Call.Remote != "1001" {
+		t.Fatalf("B's call = %+v, want incoming from 1001", st.Call)
+	}
+	if !b.ringer.On() {
+		t.Fatal("B's ringer is off while ringing")
+	}
+	a.waitFor("ringback display", func(s Status) bool { return s.Display == "[1001] ringing 1002" })
+
+	b.post(phone.Hook{OffHook: true})
+	a.waitState("talking")
+	b.waitState("talking")
+	if b.ringer.On() {
+		t.Fatal("B's ringer still on after answering")
+	}
+	// Media flows both ways.
+	for _, p := range []*testPhone{a, b} {
+		st := p.waitFor("RTP both ways", func(s Status) bool {
+			return s.Call != nil && s.Call.RTP.Received >= 10 && s.Call.RTP.Sent >= 10
+		})
+		if st.Call.Codec != "PCMU" {
+			t.Fatalf("codec = %q, want PCMU (first preference of both)", st.Call.Codec)
+		}
+	}
+
+	a.post(phone.Hook{OffHook: false})
+	a.waitState("idle")
+	st = b.waitState("busy") // the far end hung up: busy tone until B hangs up
+	if st.Call != nil {
+		t.Fatalf("B still shows a call after BYE: %+v", st.Call)
+	}
+	b.post(phone.Hook{OffHook: false})
+	b.waitState("idle")
+	if last := a.d.Status().LastCall; last == nil || last.RTP.Sent == 0 || last.Remote != "1002" {
+		t.Fatalf("A's last call summary = %+v", last)
+	}
+}
+
+func TestCalleeHangsUp(t *testing.T) {
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
+	a.knows("1002", b)
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002#")...)
+	b.waitState("ringing")
+	b.post(phone.Hook{OffHook: true})
+	a.waitState("talking")
+	b.post(phone.Hook{OffHook: false})
+	b.waitState("idle")
+	a.waitState("busy")
+}
+
+func TestBusyWhenNotIdle(t *testing.T) {
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
+	a.knows("1002", b)
+	b.post(phone.Hook{OffHook: true}) // B is listening to dial tone
+	b.waitState("dialtone")
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002#")...)
+	st := a.waitState("busy")
+	if st.Reason != "486 Busy Here" {
+		t.Fatalf("reason = %q, want 486 Busy Here", st.Reason)
+	}
+	if b.d.Status().State != "dialtone" {
+		t.Fatalf("B left dial tone: %+v", b.d.Status())
+	}
+}
+
+func TestCallerCancelsWhileRinging(t *testing.T) {
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
+	a.knows("1002", b)
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002#")...)
+	b.waitState("ringing")
+	a.post(phone.Hook{OffHook: false}) // CANCEL
+	a.waitState("idle")
+	b.waitState("idle")
+	if b.ringer.On() {
+		t.Fatal("B still rings after the CANCEL")
+	}
+}
+
+// The inter-digit timer dials; the no-answer timer rejects with 480 and
+// the caller hears congestion. Timers run on a fake clock.
+func TestTimersOnFakeClock(t *testing.T) {
+	clkA := clock.NewFake(time.Unix(0, 0))
+	clkB := clock.NewFake(time.Unix(0, 0))
+	cfg := phone.Config{InterDigit: 4 * time.Second, OffHook: 20 * time.Second, NoAnswer: 30 * time.Second}
+	a := newPhone(t, "1001", clkA, cfg)
+	b := newPhone(t, "1002", clkB, cfg)
+	a.knows("1002", b)
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002")...)
+	a.waitFor("digits", func(s Status) bool { return s.Digits == "1002" })
+	clkA.Advance(3 * time.Second)
+	if a.d.Status().State != "dialing" {
+		t.Fatalf("dialled before the inter-digit timeout: %+v", a.d.Status())
+	}
+	clkA.Advance(time.Second)
+	b.waitState("ringing")
+	clkB.Advance(30 * time.Second)
+	b.waitState("idle")
+	st := a.waitState("congestion")
+	if st.Reason != "480 Temporarily Unavailable" {
+		t.Fatalf("A's reason = %q", st.Reason)
+	}
+	// Left off-hook after the failure: the howler.
+	clkA.Advance(20 * time.Second)
+	a.waitState("howler")
+}
+
+// A timer stopped by the machine must never fire later.
+func TestStoppedTimerDoesNotFire(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	a := newPhone(t, "1001", clk, phone.Config{InterDigit: 4 * time.Second, OffHook: 10 * time.Second})
+	a.post(phone.Hook{OffHook: true})
+	a.waitState("dialtone")
+	a.post(phone.Hook{OffHook: false})
+	a.waitState("idle")
+	a.post(phone.Hook{OffHook: true})
+	a.waitState("dialtone")
+	clk.Advance(9 * time.Second) // the first off-hook timer would fire at 10 s
+	time.Sleep(20 * time.Millisecond)
+	if st := a.d.Status(); st.State != "dialtone" {
+		t.Fatalf("a stopped timer fired: %+v", st)
+	}
+	clk.Advance(time.Second)
+	a.waitState("howler")
+}
+
+func TestUnknownNumberFailsCleanly(t *testing.T) {
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	a.d.opts.Domain = "bad host name" // not a valid SIP URI host
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("99#")...)
+	st := a.waitState("congestion")
+	if st.Reason == "" {
+		t.Fatal("no reason shown for the failed call")
+	}
+}

@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/deskphone/phoned/audio/rtpstream"
+	"github.com/deskphone/phoned/firmware/phone"
+)
+
+// Status is the phone as the status API and the display show it.
+type Status struct {
+	State        string      `json:"state"`
+	OffHook      bool        `json:"offhook"`
+	Registration string      `json:"registration"`
+	Digits       string      `json:"digits,omitempty"`
+	Reason       string      `json:"reason,omitempty"`
+	Call         *CallStatus `json:"call"`
+	LastCall     *CallStatus `json:"last_call,omitempty"`
+	Display      string      `json:"display"`
+}
+
+// CallStatus describes the current (or last) call.
+type CallStatus struct {
+	Remote    string    `json:"remote"`
+	Direction string    `json:"direction,omitempty"`
+	Codec     string    `json:"codec,omitempty"`
+	Duration  float64   `json:"duration_s"`
+	RTP       RTPCounts `json:"rtp"`
+}
+
+// RTPCounts are the call's packet counters (RFC 3550 §6.4, §A.3).
+type RTPCounts struct {
+	Sent     uint64 `json:"sent"`
+	Received uint64 `json:"received"`
+	Lost     uint64 `json:"lost"`
+}
+
+// snapshot is what publish copies out of the loop for other goroutines.
+type snapshot struct {
+	state phone.State
+	call  *call // copy
+	last  *CallStatus
+}
+
+func rtpCounts(st rtpstream.Stats) RTPCounts {
+	return RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost}
+}
+
+// publish copies the loop's state for Status; it runs in the loop.
+func (d *Daemon) publish() {
+	d.mu.Lock()
+	d.snap.state = d.state
+	d.snap.call = nil
+	if c := d.state.Call; c != nil {
+		cp := *c
+		d.snap.state.Call = &cp
+		if dc := d.calls[c.Ref]; dc != nil {
+			copyCall := *dc
+			d.snap.call = &copyCall
+		}
+	}
+	d.mu.Unlock()
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns the phone's status now. Safe from any goroutine.
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	s, dc, last := d.snap.state, d.snap.call, d.snap.last
+	d.mu.Unlock()
+	st := Status{
+		State:        s.Mode.String(),
+		OffHook:      s.OffHook,
+		Registration: "none",
+		Digits:       s.Digits,
+		Reason:       s.Reason,
+		LastCall:     last,
+	}
+	if c := s.Call; c != nil {
+		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction)}
+		if dc != nil && dc.streamed {
+			cs.Codec = dc.media.Codec.String()
+			cs.Duration = d.clk.Now().Sub(dc.answered).Round(time.Millisecond).Seconds()
+			if rs, ok := d.deps.Media.Stats(); ok {
+				cs.RTP = rtpCounts(rs)
+			}
+		}
+		st.Call = cs
+	}
+	st.Display = display(d.opts.User, st, s)
+	return st
+}
+
+// display renders the one-line display of a desk phone.
+func display(user string, st Status, s phone.State) string {
+	head := fmt.Sprintf("[%s]", user)
+	switch s.Mode {
+	case phone.Idle:
+		if st.Reason != "" {
+			return head + " idle (" + st.Reason + ")"
+		}
+		return head + " idle"
+	case phone.DialTone:
+		return head + " dial tone"
+	case phone.Dialing:
+		return head + " dialing " + s.Digits
+	case phone.Calling:
+		if s.Progress == 180 || s.Progress == 183 {
+			return head + " ringing " + st.Call.Remote
+		}
+		return head + " calling " + st.Call.Remote
+	case phone.Ringing:
+		return head + " incoming call from " + st.Call.Remote
+	case phone.Talking:
+		line := head + " talking " + st.Call.Remote
+		if st.Call.Codec != "" {
+			d := time.Duration(st.Call.Duration * float64(time.Second))
+			line += fmt.Sprintf(" %s %02d:%02d", st.Call.Codec, int(d.Minutes()), int(d.Seconds())%60)
+		}
+		return line
+	case phone.Busy:
+		return head + " busy: " + s.Reason
+	case phone.Congestion:
+		return head + " call failed: " + s.Reason
+	case phone.Howler:
+		return head + " please hang up"
+	}
+	return head + " " + s.Mode.String()
+}
