@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/deskphone/phoned/board"
 )
 
 // SchemaVersion is the only value of the top-level "schema" key this
@@ -12,11 +14,12 @@ import (
 const SchemaVersion = 1
 
 // Known values of the enumerated keys, in the order error messages list
-// them. Adding a hardware board is adding its name to Boards. Other
+// them. Adding a hardware board is adding its description to package board. Other
 // packages may read these lists; they are not to be changed at run time.
 var (
-	// Boards lists the board names this firmware knows (board.name).
-	Boards = []string{"sim"}
+	// Boards lists the board names this firmware knows (board.name): the
+	// board package's descriptions are the one source.
+	Boards = board.Names()
 	// Devices lists the sound devices (audio.device).
 	Devices = []string{"pulse", "wav", "null"}
 	// Codecs lists the codecs the media stack implements (audio.codecs).

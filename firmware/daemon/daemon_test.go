@@ -120,7 +120,7 @@ func TestCallBothWaysWithMedia(t *testing.T) {
 	if !b.ringer.On() {
 		t.Fatal("B's ringer is off while ringing")
 	}
-	a.waitFor("ringback display", func(s Status) bool { return s.Display == "[1001] ringing 1002" })
+	a.waitFor("ringback display", func(s Status) bool { return s.Display == "[1001 direct] ringing 1002" })
 
 	b.post(phone.Hook{OffHook: true})
 	a.waitState("talking")

@@ -95,9 +95,18 @@ func (d *Daemon) Status() Status {
 	return st
 }
 
-// display renders the one-line display of a desk phone.
+// display renders the one-line display of a desk phone:
+//
+//	[1001 direct] talking 1002 PCMU 01:23
+//
+// The head is the account and its registration: "direct" when no
+// registrar is configured (calls go straight to the dialled URI).
 func display(user string, st Status, s phone.State) string {
-	head := fmt.Sprintf("[%s]", user)
+	reg := st.Registration
+	if reg == "none" {
+		reg = "direct"
+	}
+	head := fmt.Sprintf("[%s %s]", user, reg)
 	switch s.Mode {
 	case phone.Idle:
 		if st.Reason != "" {
