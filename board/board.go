@@ -24,6 +24,22 @@ type Board struct {
 	Keypad string
 	// Outputs lists the board's on/off outputs by role.
 	Outputs []string
+	// Audio names the sound device's paths; "" is the server's default.
+	Audio Audio
+}
+
+// Audio is the board's sound paths: PulseAudio sink and source names.
+type Audio struct {
+	Handset Path // the handset earpiece and microphone
+	Speaker Path // hands-free
+	Headset Path
+	Ringer  string // sink the ring is played on ("" = the speaker's sink)
+}
+
+// Path is one playback sink and capture source pair.
+type Path struct {
+	Sink   string
+	Source string
 }
 
 var boards = map[string]Board{

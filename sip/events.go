@@ -31,6 +31,9 @@ type Incoming struct {
 	ID    CallID
 	From  Party
 	Offer sdp.Session
+	// AlertInfo is the INVITE's Alert-Info header (RFC 3261 §20.4), as
+	// received, for a distinctive ring; "" when absent.
+	AlertInfo string
 }
 
 // Progress reports a provisional response (180 Ringing, 183 Session

@@ -671,3 +671,19 @@ Content-Length: 0
 	}
 	noEvent(t, b)
 }
+
+// Alert-Info (RFC 3261 §20.4) reaches the firmware for a distinctive ring.
+func TestAlertInfoReachesIncoming(t *testing.T) {
+	b := newPhone(t, "1002", "Bob")
+	raw := newRawPeer(t)
+	text := inviteText(raw, b.UA, "alertinfo1")
+	text = strings.Replace(text, "Max-Forwards: 70\n", "Max-Forwards: 70\nAlert-Info: <http://127.0.0.1/ring2.wav>;info=alert-internal\n", 1)
+	raw.sendText(b.Addr(), text)
+	in := next[Incoming](t, b)
+	if in.AlertInfo != "<http://127.0.0.1/ring2.wav>;info=alert-internal" {
+		t.Fatalf("AlertInfo = %q", in.AlertInfo)
+	}
+	if err := b.Reject(in.ID, 486, "Busy Here"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -152,7 +152,11 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	u.calls[id] = c
 	u.wg.Add(1)
 	party := Party{DisplayName: from.DisplayName, User: from.Address.User, URI: from.Address.String()}
-	u.emitLocked(c, Incoming{ID: id, From: party, Offer: offer})
+	alert := ""
+	if h := req.GetHeader("Alert-Info"); h != nil {
+		alert = h.Value()
+	}
+	u.emitLocked(c, Incoming{ID: id, From: party, Offer: offer, AlertInfo: alert})
 	u.mu.Unlock()
 	defer u.wg.Done()
 	log.Info("incoming call", "from", party.URI)

@@ -60,8 +60,9 @@ type Ringer struct {
 	Log  *slog.Logger
 }
 
-// SetRinger turns the ringer on or off.
-func (r Ringer) SetRinger(on bool) {
+// SetRinger turns the ringer on or off. A plain on/off line has one
+// cadence, so the pattern is not used.
+func (r Ringer) SetRinger(on bool, _ string) {
 	if err := r.Line.Set(on); err != nil && r.Log != nil {
 		r.Log.Warn("ringer output failed", "on", on, "err", err)
 	}

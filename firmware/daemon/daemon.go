@@ -44,8 +44,9 @@ type streamer interface {
 	Stats() (rtpstream.Stats, bool)
 }
 
-// Ringer is the board's ringer.
-type Ringer interface{ SetRinger(on bool) }
+// Ringer is the board's ringer. pattern is the call's Alert-Info ("" for
+// the default ring).
+type Ringer interface{ SetRinger(on bool, pattern string) }
 
 // Options configure the loop.
 type Options struct {
@@ -214,7 +215,7 @@ func (d *Daemon) apply(e phone.Effect) {
 		}
 	case phone.Ringer:
 		if d.deps.Ringer != nil {
-			d.deps.Ringer.SetRinger(e.On)
+			d.deps.Ringer.SetRinger(e.On, e.Pattern)
 		}
 	case phone.Dial:
 		d.dial(e)
@@ -400,7 +401,7 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 		d.calls[ref] = &call{ref: ref, id: in.ID, remote: from, dir: phone.Incoming}
 		d.bySIP[in.ID] = ref
 		d.log.Info("incoming call", "from", in.From.URI, "call_id", string(in.ID))
-		return phone.IncomingCall{Call: ref, From: from}
+		return phone.IncomingCall{Call: ref, From: from, AlertInfo: in.AlertInfo}
 	}
 	ref, ok := d.bySIP[ev.CallID()]
 	if !ok {
@@ -447,7 +448,7 @@ func (d *Daemon) shutdown() {
 	d.state = phone.State{}
 	d.deps.Tones.StopTone()
 	if d.deps.Ringer != nil {
-		d.deps.Ringer.SetRinger(false)
+		d.deps.Ringer.SetRinger(false, "")
 	}
 	d.collect()
 	d.publish()

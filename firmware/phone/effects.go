@@ -12,8 +12,12 @@ type Effect interface{ effect() }
 // PlayTone plays a call-progress tone on the handset; ToneNone stops it.
 type PlayTone struct{ Tone Tone }
 
-// Ringer turns the ringer on or off.
-type Ringer struct{ On bool }
+// Ringer turns the ringer on or off. Pattern is the Alert-Info of the call
+// being announced ("" = the default ring); the board picks the cadence.
+type Ringer struct {
+	On      bool
+	Pattern string
+}
 
 // Dial places an outgoing call to Number (RFC 3261 §13.2).
 type Dial struct {

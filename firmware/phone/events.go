@@ -15,6 +15,8 @@ type Key struct{ Key byte }
 type IncomingCall struct {
 	Call CallRef
 	From string
+	// AlertInfo selects a distinctive ring (RFC 3261 §20.4); "" = default.
+	AlertInfo string
 }
 
 // CallProgress is a provisional response (180, 183) to our INVITE.

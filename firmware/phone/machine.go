@@ -64,7 +64,7 @@ func (m Machine) idle(s State, ev Event) (State, []Effect) {
 		}
 	case IncomingCall:
 		return State{Mode: Ringing, Call: &Call{Ref: e.Call, Direction: Incoming, Remote: e.From}, seq: s.seq},
-			[]Effect{SendRinging{e.Call}, Ringer{On: true}, StartTimer{TimerNoAnswer, m.cfg.NoAnswer}}
+			[]Effect{SendRinging{e.Call}, Ringer{On: true, Pattern: e.AlertInfo}, StartTimer{TimerNoAnswer, m.cfg.NoAnswer}}
 	}
 	return s, ignored(s, ev)
 }
