@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -146,6 +147,11 @@ type UA struct {
 	mu     sync.Mutex
 	calls  map[CallID]*call
 	closed bool
+	reg    *registrar // nil without registration
+
+	// public is our address as a registrar sees it (NAT), when it differs
+	// from ours. Atomic: Contact is built with and without u.mu held.
+	public atomic.Pointer[netip.AddrPort]
 	wg     sync.WaitGroup // call goroutines
 }
 
@@ -274,6 +280,7 @@ func (u *UA) Close() error {
 		return nil
 	}
 	u.closed = true
+	reg := u.reg
 	calls := make([]*call, 0, len(u.calls))
 	for _, c := range u.calls {
 		calls = append(calls, c)
@@ -303,6 +310,9 @@ wait:
 		}
 	}
 
+	if reg != nil {
+		reg.shutdown() // unregister before the transport goes
+	}
 	// Terminates all transactions: remaining call goroutines see tx.Done.
 	err := u.sua.Close()
 	if cerr := u.conn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
@@ -398,8 +408,23 @@ func (u *UA) via(host string) *gosip.ViaHeader {
 	}
 }
 
+// contact is our Contact: the address a registrar saw us at when that
+// differs from ours (NAT, RFC 3581), else host and the listening port.
 func (u *UA) contact(host string) *gosip.ContactHeader {
-	return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: int(u.addr.Port())}}
+	port := int(u.addr.Port())
+	if p := u.public.Load(); p != nil {
+		host, port = p.Addr().String(), int(p.Port())
+	}
+	return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: port}}
+}
+
+// setPublic records the address a registrar sees us at.
+func (u *UA) setPublic(a netip.AddrPort) {
+	if a == u.addr {
+		u.public.Store(nil)
+		return
+	}
+	u.public.Store(&a)
 }
 
 func (u *UA) addCommon(m interface{ AppendHeader(gosip.Header) }) {
