@@ -80,11 +80,11 @@ type registrar struct {
 
 	mu       sync.Mutex
 	cseq     uint32
-	expires  time.Duration       // asked for; raised by 423 Min-Expires
-	contact  netip.AddrPort      // Contact host:port: local, or as seen by the registrar (RFC 3581)
-	active   netip.AddrPort      // resolved registrar address we are registered at
-	activeT  int                 // index into targets of active; -1 = none
-	localIP  netip.Addr          // local address towards active, to detect changes
+	expires  time.Duration  // asked for; raised by 423 Min-Expires
+	contact  netip.AddrPort // Contact host:port: local, or as seen by the registrar (RFC 3581)
+	active   netip.AddrPort // resolved registrar address we are registered at
+	activeT  int            // index into targets of active; -1 = none
+	localIP  netip.Addr     // local address towards active, to detect changes
 	failures int
 }
 
