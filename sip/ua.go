@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +51,16 @@ type Config struct {
 	Codecs []sdp.Codec
 	// Logger receives the UA's logs (and sipgo's). Default: slog.Default().
 	Logger *slog.Logger
+	// Credentials answer 401/407 challenges to our INVITEs (RFC 3261
+	// §22.2) and REGISTERs.
+	Credentials Credentials
+	// OutboundProxy, when set (sip:host[:port]), is put as a loose-routing
+	// Route on every initial INVITE (RFC 3261 §8.1.2, preloaded route).
+	OutboundProxy string
 }
+
+// maxRedirects bounds how many 3xx a call follows (RFC 3261 §8.1.3.4).
+const maxRedirects = 5
 
 type callDir int
 
@@ -114,7 +124,9 @@ type call struct {
 	// UAC.
 	invite     *gosip.Request // read only once sent
 	media      sdp.Media
-	hangupReq  bool // Hangup before final response: CANCEL when allowed
+	authTried  bool            // answered one 401/407 already
+	visited    map[string]bool // targets tried, against redirect loops
+	hangupReq  bool            // Hangup before final response: CANCEL when allowed
 	cancelSent bool
 	provision  bool // a provisional response arrived (RFC 3261 §9.1)
 	ack        *gosip.Request
@@ -148,6 +160,7 @@ type UA struct {
 	calls  map[CallID]*call
 	closed bool
 	reg    *registrar // nil without registration
+	proxy  *gosip.Uri // outbound proxy with ;lr, or nil
 
 	// public is our address as a registrar sees it (NAT), when it differs
 	// from ours. Atomic: Contact is built with and without u.mu held.
@@ -185,7 +198,21 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		cfg.Domain = addr.Addr().String()
 	}
 
+	var proxy *gosip.Uri
+	if cfg.OutboundProxy != "" {
+		p, err := parseTarget(cfg.OutboundProxy)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("sip: outbound proxy %q: %w", cfg.OutboundProxy, err)
+		}
+		if p.UriParams == nil {
+			p.UriParams = gosip.NewParams()
+		}
+		p.UriParams.Add("lr", "") // loose routing, RFC 3261 §16.12
+		proxy = &p
+	}
 	u := &UA{
+		proxy:  proxy,
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "sip", "listen", addr.String()),
 		conn:   conn,
@@ -492,7 +519,12 @@ func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
 	// RFC 3261 §8.1.1: Request-URI, To, From, Call-ID, CSeq, Max-Forwards,
 	// Via, plus Contact (§8.1.1.8), all explicit so nothing defaults to
 	// sipgo@localhost.
+	c.visited = map[string]bool{uri.Addr(): true}
+	if u.proxy != nil {
+		c.routeSet = []gosip.Uri{*u.proxy} // preloaded, initial request only
+	}
 	req := u.inDialog(c, gosip.INVITE, c.localSeq)
+	c.routeSet = nil // the dialog's route set comes from Record-Route
 	req.AppendHeader(u.contact(host))
 	req.AppendHeader(gosip.NewHeader("Allow", allowed))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
@@ -545,7 +577,10 @@ func (u *UA) runUAC(c *call, tx gosip.ClientTransaction) {
 				return
 			default:
 				// The transaction ACKs non-2xx itself (RFC 3261 §17.1.1.3).
-				// 401/407 end the call as Failed until digest auth lands.
+				if next := u.retryInvite(c, res); next != nil {
+					tx = next
+					continue
+				}
 				log.Info("call failed", "code", code, "reason", res.Reason)
 				u.finish(c, Failed{ID: c.id, Code: code, Reason: res.Reason})
 				return
@@ -564,6 +599,89 @@ func (u *UA) runUAC(c *call, tx gosip.ClientTransaction) {
 			u.maybeCancel(c)
 		}
 	}
+}
+
+// retryInvite answers a 401/407 with credentials (once) or follows a 3xx
+// to the next unvisited Contact (at most maxRedirects, RFC 3261
+// §8.1.3.4), sending the new INVITE on a new transaction with CSeq+1.
+// It returns nil when the response is final for the call.
+func (u *UA) retryInvite(c *call, res *gosip.Response) gosip.ClientTransaction {
+	u.mu.Lock()
+	hung := c.hangupReq
+	inv := c.invite
+	u.mu.Unlock()
+	if hung {
+		return nil
+	}
+	var next *gosip.Request
+	switch code := res.StatusCode; {
+	case (code == 401 || code == 407) && !c.authTried:
+		req, err := authorize(inv, res, u.cfg.Credentials)
+		if err != nil {
+			u.log.Warn("cannot answer the challenge", "call", c.id, "error", err)
+			return nil
+		}
+		c.authTried = true
+		next = req
+	case code >= 300 && code < 400:
+		target, ok := redirectTarget(res, c.visited)
+		if !ok || len(c.visited) > maxRedirects {
+			return nil
+		}
+		c.visited[target.Addr()] = true
+		next = inv.Clone()
+		next.Recipient = target
+		next.SetDestination("") // route anew: by Route, else the new Request-URI
+		next.RemoveHeader("Authorization")
+		next.RemoveHeader("Proxy-Authorization")
+		next.Via().Params.Add("branch", gosip.GenerateBranchN(16))
+		next.CSeq().SeqNo++
+		c.authTried = false
+		u.log.Info("following redirect", "call", c.id, "code", code, "to", target.String())
+	default:
+		return nil
+	}
+	u.mu.Lock()
+	c.invite = next
+	c.provision = false
+	u.mu.Unlock()
+	tx, err := u.cli.TransactionRequest(context.Background(), next, u.prebuilt)
+	if err != nil {
+		u.log.Warn("resend INVITE", "call", c.id, "error", err)
+		return nil
+	}
+	return tx
+}
+
+// redirectTarget picks the Contact of a 3xx with the highest q that was not
+// tried yet (RFC 3261 §8.1.3.4, §20.10).
+func redirectTarget(res *gosip.Response, visited map[string]bool) (gosip.Uri, bool) {
+	var best gosip.Uri
+	bestQ, found := -1.0, false
+	var values []string
+	for _, h := range res.GetHeaders("Contact") {
+		values = append(values, splitComma(h.Value())...)
+	}
+	for _, v := range values {
+		var uri gosip.Uri
+		params := gosip.NewParams()
+		if _, err := gosip.ParseAddressValue(v, &uri, &params); err != nil {
+			continue
+		}
+		if uri.Scheme != "sip" || uri.Host == "" || visited[uri.Addr()] {
+			continue
+		}
+		q := 1.0
+		if v, ok := params.Get("q"); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		if q > bestQ {
+			best, bestQ, found = uri, q, true
+		}
+	}
+	return best, found
 }
 
 // maybeCancel sends CANCEL if the user hung up and a provisional response
@@ -640,7 +758,8 @@ func (u *UA) onAnswer(c *call, tx gosip.ClientTransaction, res *gosip.Response) 
 	if ct := res.Contact(); ct != nil {
 		c.remoteTarget = *ct.Address.Clone()
 	}
-	// TODO(proxy): route set = reversed Record-Route of the 2xx (§12.1.2).
+	// RFC 3261 §12.1.2: the route set is the 2xx's Record-Route, reversed.
+	c.routeSet = recordRoute(res.GetHeaders("Record-Route"), true)
 	ack := u.inDialog(c, gosip.ACK, c.invite.CSeq().SeqNo)
 	c.ack = ack
 	hung := c.hangupReq

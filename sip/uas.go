@@ -108,7 +108,8 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		},
 		remote:       party{DisplayName: from.DisplayName, URI: *from.Address.Clone(), Tag: fromTag},
 		remoteTarget: *ct.Address.Clone(), // RFC 3261 §12.1.1
-		// TODO(proxy): route set = Record-Route of the INVITE (§12.1.1).
+		// RFC 3261 §12.1.1: the route set is the Record-Route, in order.
+		routeSet:  recordRoute(req.GetHeaders("Record-Route"), false),
 		localSeq:  1 + rand.Uint32N(1<<15),
 		host:      u.contactHost(sourceHost(req)),
 		req:       req,
