@@ -64,13 +64,18 @@ type SIP struct {
 // Account is [account]. Its String, Format and LogValue never show the
 // password (Password is a Secret).
 type Account struct {
-	User          string // AOR user part
-	DisplayName   string
-	Password      Secret
-	AuthUser      string // "" means User; see Config.AuthUser
-	Domain        string // AOR host; "" means the host of sip.listen; see Config.Domain
-	Registrar     string // "" means no registration; host[:port] or sip: URI
-	OutboundProxy string // "" means none; host[:port] or sip: URI
+	User        string // AOR user part
+	DisplayName string
+	Password    Secret
+	AuthUser    string // "" means User; see Config.AuthUser
+	Domain      string // AOR host; "" means the host of sip.listen; see Config.Domain
+	Registrar   string // "" means no registration; host[:port] or sip: URI
+	// BackupRegistrars are tried in order when the registrar times out or
+	// answers 5xx; the phone fails back to the registrar when it answers.
+	BackupRegistrars []string
+	OutboundProxy    string   // "" means none; host[:port] or sip: URI
+	RegisterExpires  Duration // registration interval asked for
+	KeepAlive        Duration // NAT keep-alive (CRLF) to the registrar
 }
 
 // Audio is [audio] with its sub-tables.
@@ -118,10 +123,15 @@ type Log struct {
 // Default returns the config that a file holding only "schema = 1" gives.
 func Default() *Config {
 	c := &Config{
-		Schema:  SchemaVersion,
-		Board:   Board{Name: "sim"},
-		SIP:     SIP{Listen: "127.0.0.1:5060", Transport: "udp"},
-		Account: Account{User: "phone"},
+		Schema: SchemaVersion,
+		Board:  Board{Name: "sim"},
+		SIP:    SIP{Listen: "127.0.0.1:5060", Transport: "udp"},
+		Account: Account{
+			User:             "phone",
+			BackupRegistrars: []string{},
+			RegisterExpires:  Duration{time.Hour},
+			KeepAlive:        Duration{30 * time.Second},
+		},
 		Audio: Audio{
 			Device:     "null",
 			Codecs:     []string{"PCMU", "PCMA"},

@@ -46,7 +46,8 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.str(t, p, "user_agent", &c.SIP.UserAgent)
 	}
 	if t, p := d.table(tree, nil, "account"); t != nil {
-		d.unknown(t, p, "user", "display_name", "password", "auth_user", "domain", "registrar", "outbound_proxy")
+		d.unknown(t, p, "user", "display_name", "password", "auth_user", "domain", "registrar", "backup_registrars",
+			"outbound_proxy", "register_expires", "keepalive")
 		d.str(t, p, "user", &c.Account.User)
 		d.str(t, p, "display_name", &c.Account.DisplayName)
 		var pw string
@@ -56,6 +57,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.str(t, p, "domain", &c.Account.Domain)
 		d.str(t, p, "registrar", &c.Account.Registrar)
 		d.str(t, p, "outbound_proxy", &c.Account.OutboundProxy)
+		d.strings(t, p, "backup_registrars", &c.Account.BackupRegistrars)
+		d.duration(t, p, "register_expires", &c.Account.RegisterExpires)
+		d.duration(t, p, "keepalive", &c.Account.KeepAlive)
 	}
 	if t, p := d.table(tree, nil, "audio"); t != nil {
 		d.unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "wav", "pulse")

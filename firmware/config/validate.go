@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -87,7 +88,26 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 		v.fail(p("account", "domain"), "required when sip.listen is a wildcard address (%s)", c.sipListen.Addr())
 	}
 	v.server(p("account", "registrar"), a.Registrar)
+	for i, b := range a.BackupRegistrars {
+		at := p("account", "backup_registrars", elem(i))
+		if b == "" {
+			v.fail(at, "empty registrar")
+			continue
+		}
+		v.server(at, b)
+	}
+	if len(a.BackupRegistrars) > 0 && a.Registrar == "" {
+		v.fail(p("account", "backup_registrars"), "backup registrars need account.registrar")
+	}
 	v.server(p("account", "outbound_proxy"), a.OutboundProxy)
+	// RFC 3261 §10.2.8: registrars refuse intervals under their minimum
+	// (commonly 60 s); a day is the longest a phone should stay unrefreshed.
+	if e := a.RegisterExpires.Duration; e < time.Minute || e > 24*time.Hour {
+		v.fail(p("account", "register_expires"), "%s out of range (want 60s..24h)", e)
+	}
+	if k := a.KeepAlive.Duration; k < 0 || k > 0 && k < 5*time.Second {
+		v.fail(p("account", "keepalive"), "%s out of range (want 0s to turn it off, or at least 5s)", k)
+	}
 
 	// [audio]
 	au := c.Audio

@@ -32,7 +32,7 @@ func TestValidationRules(t *testing.T) {
 
 		// board
 		{"board sim", "schema = 1\n[board]\nname = \"sim\"\n", nil},
-		{"board unknown", "schema = 1\n[board]\nname = \"rpi\"\n", []string{`phoned.toml:3: board.name: unknown board "rpi" (want sim)`}},
+		{"board unknown", "schema = 1\n[board]\nname = \"rpi\"\n", []string{`phoned.toml:3: board.name: unknown board "rpi" (want rpi4 or sim)`}},
 
 		// sip.listen
 		{"listen v6", "schema = 1\n[sip]\nlisten = \"[::1]:5060\"\n", nil},
@@ -86,6 +86,13 @@ func TestValidationRules(t *testing.T) {
 		{"registrar space", "schema = 1\n[account]\nregistrar = \"sip:pbx example\"\n", []string{`phoned.toml:3: account.registrar: invalid server "sip:pbx example": contains a space, quote, angle bracket or control character`}},
 		{"registrar uri password not echoed", "schema = 1\n[account]\nregistrar = \"sip:alice:s3cr3t@pbx.example.com\"\n", []string{`phoned.toml:3: account.registrar: invalid server: a password in the URI is not allowed (use account.password)`}},
 		{"proxy", "schema = 1\n[account]\noutbound_proxy = \"sip:192.0.2.1:5060;lr\"\n", nil},
+		{"backup registrars", "schema = 1\n[account]\nregistrar = \"pbx.example.com\"\nbackup_registrars = [\"sip:pbx2.example.com:5070\", \"192.0.2.3\"]\n", nil},
+		{"backup without registrar", "schema = 1\n[account]\nbackup_registrars = [\"pbx2.example.com\"]\n", []string{`phoned.toml:3: account.backup_registrars: backup registrars need account.registrar`}},
+		{"backup empty entry", "schema = 1\n[account]\nregistrar = \"a.example.com\"\nbackup_registrars = [\"b.example.com\", \"\"]\n", []string{`phoned.toml:4: account.backup_registrars[1]: empty registrar`}},
+		{"backup not strings", "schema = 1\n[account]\nregistrar = \"a.example.com\"\nbackup_registrars = \"b.example.com\"\n", []string{`phoned.toml:4: account.backup_registrars: want an array of strings, got string`}},
+		{"register_expires short", "schema = 1\n[account]\nregister_expires = \"30s\"\n", []string{`phoned.toml:3: account.register_expires: 30s out of range (want 60s..24h)`}},
+		{"keepalive off", "schema = 1\n[account]\nkeepalive = \"0s\"\n", nil},
+		{"keepalive too fast", "schema = 1\n[account]\nkeepalive = \"1s\"\n", []string{`phoned.toml:3: account.keepalive: 1s out of range (want 0s to turn it off, or at least 5s)`}},
 		{"proxy bare v6", "schema = 1\n[account]\noutbound_proxy = \"2001:db8::1\"\n", []string{`phoned.toml:3: account.outbound_proxy: invalid server "2001:db8::1": IPv6 address needs brackets`}},
 
 		// audio.device

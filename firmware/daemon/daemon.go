@@ -58,10 +58,13 @@ type Options struct {
 	RTPMin    int
 	RTPMax    int
 	Codecs    []sdp.Codec
-	DTMF      uint8     // telephone-event payload type offered; 0 = none
-	Tones     tone.Plan // phone.Tone names are tone.Plan names
-	Clock     clock.Clock
-	Logger    *slog.Logger
+	// Registering says a registrar is configured: the status starts as
+	// "registering" instead of "none".
+	Registering bool
+	DTMF        uint8     // telephone-event payload type offered; 0 = none
+	Tones       tone.Plan // phone.Tone names are tone.Plan names
+	Clock       clock.Clock
+	Logger      *slog.Logger
 }
 
 // Deps are the parts the loop drives.
@@ -136,6 +139,10 @@ func New(opts Options, deps Deps) *Daemon {
 		timers:   map[phone.TimerID]clock.Timer{},
 		timerGen: map[phone.TimerID]uint64{},
 		changed:  make(chan struct{}, 1),
+	}
+	d.snap.reg.State = "none"
+	if opts.Registering {
+		d.snap.reg.State = string(sip.RegRegistering)
 	}
 	d.publish()
 	return d
@@ -395,6 +402,16 @@ func (d *Daemon) collect() {
 // translate turns a SIP event into a phone event, or nil when it is about a
 // call the phone has already forgotten.
 func (d *Daemon) translate(ev sip.Event) phone.Event {
+	if r, ok := ev.(sip.Registration); ok {
+		d.mu.Lock()
+		d.snap.reg = Registration{
+			State: string(r.State), Registrar: r.Registrar, Code: r.Code, Reason: r.Reason,
+			Expires: r.Expires.Seconds(), RetryIn: r.RetryIn.Seconds(),
+		}
+		d.mu.Unlock()
+		d.publish()
+		return nil
+	}
 	if in, ok := ev.(sip.Incoming); ok {
 		ref := phone.CallRef("in-" + string(in.ID))
 		from := partyName(in.From)

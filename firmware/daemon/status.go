@@ -10,14 +10,26 @@ import (
 
 // Status is the phone as the status API and the display show it.
 type Status struct {
-	State        string      `json:"state"`
-	OffHook      bool        `json:"offhook"`
-	Registration string      `json:"registration"`
-	Digits       string      `json:"digits,omitempty"`
-	Reason       string      `json:"reason,omitempty"`
-	Call         *CallStatus `json:"call"`
-	LastCall     *CallStatus `json:"last_call,omitempty"`
-	Display      string      `json:"display"`
+	State        string       `json:"state"`
+	OffHook      bool         `json:"offhook"`
+	Registration Registration `json:"registration"`
+	Digits       string       `json:"digits,omitempty"`
+	Reason       string       `json:"reason,omitempty"`
+	Call         *CallStatus  `json:"call"`
+	LastCall     *CallStatus  `json:"last_call,omitempty"`
+	Display      string       `json:"display"`
+}
+
+// Registration is where the account's registration stands (RFC 3261 §10).
+type Registration struct {
+	// State: none (no registrar: direct calls), registering, registered,
+	// failed, unregistered.
+	State     string  `json:"state"`
+	Registrar string  `json:"registrar,omitempty"`
+	Code      int     `json:"code,omitempty"`   // last final response; 0 for a timeout
+	Reason    string  `json:"reason,omitempty"` // its reason phrase, or the error
+	Expires   float64 `json:"expires_s,omitempty"`
+	RetryIn   float64 `json:"retry_in_s,omitempty"`
 }
 
 // CallStatus describes the current (or last) call.
@@ -41,6 +53,7 @@ type snapshot struct {
 	state phone.State
 	call  *call // copy
 	last  *CallStatus
+	reg   Registration
 }
 
 func rtpCounts(st rtpstream.Stats) RTPCounts {
@@ -70,12 +83,12 @@ func (d *Daemon) publish() {
 // Status returns the phone's status now. Safe from any goroutine.
 func (d *Daemon) Status() Status {
 	d.mu.Lock()
-	s, dc, last := d.snap.state, d.snap.call, d.snap.last
+	s, dc, last, reg := d.snap.state, d.snap.call, d.snap.last, d.snap.reg
 	d.mu.Unlock()
 	st := Status{
 		State:        s.Mode.String(),
 		OffHook:      s.OffHook,
-		Registration: "none",
+		Registration: reg,
 		Digits:       s.Digits,
 		Reason:       s.Reason,
 		LastCall:     last,
@@ -102,8 +115,8 @@ func (d *Daemon) Status() Status {
 // The head is the account and its registration: "direct" when no
 // registrar is configured (calls go straight to the dialled URI).
 func display(user string, st Status, s phone.State) string {
-	reg := st.Registration
-	if reg == "none" {
+	reg := st.Registration.State
+	if reg == "none" || reg == "" {
 		reg = "direct"
 	}
 	head := fmt.Sprintf("[%s %s]", user, reg)

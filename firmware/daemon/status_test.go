@@ -25,12 +25,9 @@ func TestDisplay(t *testing.T) {
 		{phone.State{Mode: phone.Busy, Reason: "486 Busy Here"}, Status{}, "[1001 direct] busy: 486 Busy Here"},
 		{phone.State{Mode: phone.Congestion, Reason: "503"}, Status{}, "[1001 direct] call failed: 503"},
 		{phone.State{Mode: phone.Howler}, Status{}, "[1001 direct] please hang up"},
-		{phone.State{}, Status{Registration: "registered"}, "[1001 registered] idle"},
+		{phone.State{}, Status{Registration: Registration{State: "registered"}}, "[1001 registered] idle"},
 	}
 	for _, c := range cases {
-		if c.st.Registration == "" {
-			c.st.Registration = "none"
-		}
 		if got := display("1001", c.st, c.s); got != c.want {
 			t.Errorf("display(%s) = %q, want %q", c.s.Mode, got, c.want)
 		}

@@ -123,18 +123,41 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		codecs = append(codecs, map[string]sdp.Codec{"PCMU": sdp.PCMU, "PCMA": sdp.PCMA}[c])
 	}
 	sipEvents := make(chan sip.Event, 64)
+	creds := sip.Credentials{User: cfg.AuthUser(), Password: cfg.Account.Password.Reveal()}
+	// Calls go through the outbound proxy, or, like desk phones do, through
+	// the registrar when there is no proxy.
+	proxy := cfg.OutboundProxyURI()
+	if proxy == "" {
+		proxy = cfg.RegistrarURI()
+	}
 	ua, err := sip.New(sip.Config{
-		Listen:      cfg.SIPListen(),
-		User:        cfg.Account.User,
-		DisplayName: cfg.Account.DisplayName,
-		Domain:      cfg.Domain(),
-		UserAgent:   cfg.UserAgent(version),
-		Codecs:      codecs,
-		Logger:      log.With("part", "sip"),
+		Listen:        cfg.SIPListen(),
+		User:          cfg.Account.User,
+		DisplayName:   cfg.Account.DisplayName,
+		Domain:        cfg.Domain(),
+		UserAgent:     cfg.UserAgent(version),
+		Codecs:        codecs,
+		Logger:        log.With("part", "sip"),
+		Credentials:   creds,
+		OutboundProxy: proxy,
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
 		return err
+	}
+	if reg := cfg.RegistrarURI(); reg != "" {
+		err := ua.StartRegistration(sip.RegConfig{
+			Registrars:  append([]string{reg}, cfg.Account.BackupRegistrars...),
+			Credentials: creds,
+			Expires:     cfg.Account.RegisterExpires.Duration,
+			KeepAlive:   cfg.Account.KeepAlive.Duration,
+			Clock:       clk,
+		})
+		if err != nil {
+			ua.Close()
+			dev.Close()
+			return err
+		}
 	}
 
 	var apiLn net.Listener
@@ -153,17 +176,18 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 			OffHook:    cfg.Phone.OffhookTimeout.Duration,
 			NoAnswer:   cfg.Phone.NoAnswerTimeout.Duration,
 		},
-		User:      cfg.Account.User,
-		Domain:    cfg.Domain(),
-		Directory: cfg.Directory,
-		MediaIP:   mediaIP(cfg.SIPListen().Addr()),
-		RTPMin:    cfg.Audio.RTPPortMin,
-		RTPMax:    cfg.Audio.RTPPortMax,
-		Codecs:    codecs,
-		DTMF:      101,
-		Tones:     tone.US,
-		Clock:     clk,
-		Logger:    log.With("part", "phone"),
+		User:        cfg.Account.User,
+		Registering: cfg.RegistrarURI() != "",
+		Domain:      cfg.Domain(),
+		Directory:   cfg.Directory,
+		MediaIP:     mediaIP(cfg.SIPListen().Addr()),
+		RTPMin:      cfg.Audio.RTPPortMin,
+		RTPMax:      cfg.Audio.RTPPortMax,
+		Codecs:      codecs,
+		DTMF:        101,
+		Tones:       tone.US,
+		Clock:       clk,
+		Logger:      log.With("part", "phone"),
 	}, daemon.Deps{
 		Calls:     ua,
 		SIPEvents: sipEvents,
