@@ -7,27 +7,20 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/deskphone/phoned/audio"
 	"github.com/deskphone/phoned/audio/detect"
 	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/audio/wav"
-	"github.com/deskphone/phoned/firmware/daemon"
+	"github.com/deskphone/phoned/firmware/phoneproc"
 )
 
 const (
@@ -61,27 +54,18 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-type phone struct {
-	name, user string
-	sipPort    int
-	apiURL     string
-	cmd        *exec.Cmd
-	dir        string
-}
-
 func demo(bin, dir string, talk time.Duration) error {
-	a := &phone{name: "A", user: "1001", dir: dir}
-	b := &phone{name: "B", user: "1002", dir: dir}
-	for _, p := range []*phone{a, b} {
-		sp, err := freePort("udp")
+	ports := make([]int, 4)
+	for i := range ports {
+		network := "udp"
+		if i >= 2 {
+			network = "tcp"
+		}
+		p, err := phoneproc.FreePort(network)
 		if err != nil {
 			return err
 		}
-		ap, err := freePort("tcp")
-		if err != nil {
-			return err
-		}
-		p.sipPort, p.apiURL = sp, fmt.Sprintf("http://127.0.0.1:%d", ap)
+		ports[i] = p
 	}
 	if err := writeTone(filepath.Join(dir, "a-mic.wav"), toneA); err != nil {
 		return err
@@ -89,82 +73,84 @@ func demo(bin, dir string, talk time.Duration) error {
 	if err := writeTone(filepath.Join(dir, "b-mic.wav"), toneB); err != nil {
 		return err
 	}
-	if err := a.start(bin, b); err != nil {
+	a, err := phoneproc.Start(bin, dir, "A", config("1001", "a", ports[0], ports[2], "1002", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2]))
+	if err != nil {
 		return err
 	}
-	defer a.kill()
-	if err := b.start(bin, a); err != nil {
+	defer a.Kill()
+	b, err := phoneproc.Start(bin, dir, "B", config("1002", "b", ports[1], ports[3], "1001", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[3]))
+	if err != nil {
 		return err
 	}
-	defer b.kill()
-	for _, p := range []*phone{a, b} {
-		if err := p.wait("idle", 10*time.Second); err != nil {
+	defer b.Kill()
+	for _, p := range []*phoneproc.Phone{a, b} {
+		if _, err := p.Wait("idle", 10*time.Second); err != nil {
 			return err
 		}
 	}
-	idleRSS := [2]int{rss(a.cmd), rss(b.cmd)}
+	idleRSS := [2]int{a.RSS(), b.RSS()}
 
 	t0 := time.Now()
 	step("A lifts the handset")
-	if err := a.post("/api/hook", `{"offhook":true}`); err != nil {
+	if err := a.Hook(true); err != nil {
 		return err
 	}
-	if err := a.wait("dialtone", 5*time.Second); err != nil {
+	if _, err := a.Wait("dialtone", 5*time.Second); err != nil {
 		return err
 	}
 	step("A dials 1002#")
-	if err := a.post("/api/keys", `{"keys":"1002#"}`); err != nil {
+	if err := a.Keys("1002#"); err != nil {
 		return err
 	}
 	tDial := time.Now()
-	if err := b.wait("ringing", 5*time.Second); err != nil {
+	if _, err := b.Wait("ringing", 5*time.Second); err != nil {
 		return err
 	}
 	tRing := time.Now()
-	if err := a.waitDisplay("ringing 1002", 5*time.Second); err != nil {
+	if _, err := a.WaitDisplay("ringing 1002", 5*time.Second); err != nil {
 		return err
 	}
 	step("B rings; B lifts the handset")
-	if err := b.post("/api/hook", `{"offhook":true}`); err != nil {
+	if err := b.Hook(true); err != nil {
 		return err
 	}
-	if err := a.wait("talking", 5*time.Second); err != nil {
+	if _, err := a.Wait("talking", 5*time.Second); err != nil {
 		return err
 	}
 	tAns := time.Now()
-	if err := b.wait("talking", 5*time.Second); err != nil {
+	if _, err := b.Wait("talking", 5*time.Second); err != nil {
 		return err
 	}
 	step(fmt.Sprintf("talking for %s", talk))
 	time.Sleep(talk)
-	sa, err := a.status()
+	sa, err := a.Status()
 	if err != nil {
 		return err
 	}
-	sb, err := b.status()
+	sb, err := b.Status()
 	if err != nil {
 		return err
 	}
-	callRSS := [2]int{rss(a.cmd), rss(b.cmd)}
+	callRSS := [2]int{a.RSS(), b.RSS()}
 	step("A hangs up")
-	if err := a.post("/api/hook", `{"offhook":false}`); err != nil {
+	if err := a.Hook(false); err != nil {
 		return err
 	}
-	if err := a.wait("idle", 5*time.Second); err != nil {
+	if _, err := a.Wait("idle", 5*time.Second); err != nil {
 		return err
 	}
-	if err := b.wait("busy", 5*time.Second); err != nil {
+	if _, err := b.Wait("busy", 5*time.Second); err != nil {
 		return fmt.Errorf("phone B did not see the BYE: %w", err)
 	}
 	step("B hears the far end hang up; B hangs up")
-	if err := b.post("/api/hook", `{"offhook":false}`); err != nil {
+	if err := b.Hook(false); err != nil {
 		return err
 	}
-	if err := b.wait("idle", 5*time.Second); err != nil {
+	if _, err := b.Wait("idle", 5*time.Second); err != nil {
 		return err
 	}
-	for _, p := range []*phone{a, b} {
-		if err := p.stop(); err != nil {
+	for _, p := range []*phoneproc.Phone{a, b} {
+		if err := p.Stop(); err != nil {
 			return err
 		}
 	}
@@ -239,6 +225,34 @@ func analyse(path string, want, other float64) (float64, float64, error) {
 	return float64(w) * frame, float64(o) * frame, nil
 }
 
+func config(user, name string, sipPort, apiPort int, peer string, peerPort int) string {
+	return fmt.Sprintf(`schema = 1
+
+[sip]
+listen = "127.0.0.1:%d"
+
+[account]
+user = "%s"
+display_name = "Phone %s"
+
+[audio]
+device = "wav"
+
+[audio.wav]
+input = "%s-mic.wav"
+output = "%s-speaker.wav"
+
+[directory]
+"%s" = "sip:%s@127.0.0.1:%d"
+
+[api]
+listen = "127.0.0.1:%d"
+
+[log]
+level = "debug"
+`, sipPort, user, strings.ToUpper(name), name, name, peer, peer, peerPort, apiPort)
+}
+
 func writeTone(path string, freq float64) error {
 	t, err := tone.Parse(strconv.FormatFloat(freq, 'f', -1, 64) + "/0")
 	if err != nil {
@@ -262,155 +276,4 @@ func writeTone(path string, freq float64) error {
 		}
 	}
 	return w.Close()
-}
-
-func (p *phone) start(bin string, peer *phone) error {
-	cfg := fmt.Sprintf(`schema = 1
-
-[sip]
-listen = "127.0.0.1:%d"
-
-[account]
-user = "%s"
-display_name = "Phone %s"
-
-[audio]
-device = "wav"
-
-[audio.wav]
-input = "%s-mic.wav"
-output = "%s-speaker.wav"
-
-[directory]
-"%s" = "sip:%s@127.0.0.1:%d"
-
-[api]
-listen = "%s"
-
-[log]
-level = "debug"
-`, p.sipPort, p.user, p.name, strings.ToLower(p.name), strings.ToLower(p.name),
-		peer.user, peer.user, peer.sipPort, strings.TrimPrefix(p.apiURL, "http://"))
-	path := filepath.Join(p.dir, strings.ToLower(p.name)+".toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		return err
-	}
-	logf, err := os.Create(filepath.Join(p.dir, strings.ToLower(p.name)+".log"))
-	if err != nil {
-		return err
-	}
-	p.cmd = exec.Command(bin, "-config", path, "-keypad", "off")
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
-		return fmt.Errorf("phone %s: %w", p.name, err)
-	}
-	return nil
-}
-
-func (p *phone) stop() error {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		p.cmd = nil
-		if err != nil {
-			return fmt.Errorf("phone %s exited badly: %w (log: %s)", p.name, err, p.logPath())
-		}
-		return nil
-	case <-time.After(5 * time.Second):
-		return fmt.Errorf("phone %s did not stop within 5 s of SIGTERM", p.name)
-	}
-}
-
-func (p *phone) kill() {
-	if p.cmd != nil && p.cmd.Process != nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-	}
-}
-
-func (p *phone) logPath() string { return filepath.Join(p.dir, strings.ToLower(p.name)+".log") }
-
-func (p *phone) post(path, body string) error {
-	resp, err := http.Post(p.apiURL+path, "application/json", bytes.NewBufferString(body))
-	if err != nil {
-		return fmt.Errorf("phone %s: %w", p.name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("phone %s: POST %s: %s %s", p.name, path, resp.Status, b)
-	}
-	return nil
-}
-
-func (p *phone) status() (daemon.Status, error) {
-	var st daemon.Status
-	resp, err := http.Get(p.apiURL + "/api/status")
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
-func (p *phone) wait(state string, within time.Duration) error {
-	return p.until(within, "state "+state, func(st daemon.Status) bool { return st.State == state })
-}
-
-func (p *phone) waitDisplay(text string, within time.Duration) error {
-	return p.until(within, "display "+strconv.Quote(text), func(st daemon.Status) bool { return strings.Contains(st.Display, text) })
-}
-
-func (p *phone) until(within time.Duration, what string, ok func(daemon.Status) bool) error {
-	deadline := time.Now().Add(within)
-	var last daemon.Status
-	var lastErr error
-	for time.Now().Before(deadline) {
-		if p.cmd != nil && p.cmd.ProcessState != nil {
-			break
-		}
-		last, lastErr = p.status()
-		if lastErr == nil && ok(last) {
-			return nil
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if lastErr != nil {
-		return fmt.Errorf("phone %s: waiting for %s: %w (log: %s)", p.name, what, lastErr, p.logPath())
-	}
-	return fmt.Errorf("phone %s: no %s within %s; display %q (log: %s)", p.name, what, within, last.Display, p.logPath())
-}
-
-func freePort(network string) (int, error) {
-	if network == "udp" {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port, nil
-	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// rss is the resident set of a running process in KiB (Linux /proc).
-func rss(cmd *exec.Cmd) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			n, _ := strconv.Atoi(strings.Fields(line)[1])
-			return n
-		}
-	}
-	return 0
 }
