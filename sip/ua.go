@@ -29,7 +29,7 @@ var (
 )
 
 // allowed is our Allow header value (RFC 3261 §20.5).
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
 
 // Config configures a UA.
 type Config struct {
@@ -120,6 +120,9 @@ type call struct {
 	routeSet []gosip.Uri
 	localSeq uint32
 	host     string // our host for Via/Contact on this call
+	// Our SDP origin (o= session id and version, RFC 3264 §8): every new
+	// SDP of ours in the session keeps the id and raises the version.
+	sdpID, sdpVer uint64
 
 	// UAC.
 	invite     *gosip.Request // read only once sent
@@ -257,6 +260,8 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	u.srv.OnBye(u.onBye)
 	u.srv.OnCancel(u.onCancel)
 	u.srv.OnOptions(u.onOptions)
+	u.srv.OnUpdate(u.onUpdate)
+	u.srv.OnInfo(u.onInfo)
 	u.srv.OnNoRoute(u.onNoRoute)
 
 	u.events = newDispatcher(onEvent)
@@ -528,7 +533,9 @@ func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
 	req.AppendHeader(u.contact(host))
 	req.AppendHeader(gosip.NewHeader("Allow", allowed))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(sdp.Offer(local, rand.Uint64()>>1))
+	c.sdpID = rand.Uint64() >> 1
+	c.sdpVer = c.sdpID
+	req.SetBody(sdp.Offer(local, c.sdpID))
 	c.invite = req
 
 	u.mu.Lock()

@@ -65,16 +65,7 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	id := CallID(cidh.Value())
 	if to.Params.Has("tag") {
-		// In-dialog INVITE (re-INVITE). Not supported yet: a non-2xx leaves
-		// the session unchanged (RFC 3261 §14.2).
-		u.mu.Lock()
-		known := u.calls[id] != nil
-		u.mu.Unlock()
-		if known {
-			u.respondStateless(req, tx, 488, "Not Acceptable Here (re-INVITE not supported)")
-		} else {
-			u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
-		}
+		u.modifySession(req, tx) // re-INVITE, RFC 3261 §14.2
 		return
 	}
 
@@ -333,6 +324,10 @@ func (u *UA) Answer(id CallID, local sdp.Media) (sdp.Negotiated, error) {
 		return sdp.Negotiated{}, err
 	}
 	body, neg, err := sdp.Answer(c.offer, local)
+	if mine, perr := sdp.Parse(body); perr == nil {
+		c.sdpID, c.sdpVer = mine.ID, mine.Version
+	}
+	c.media = local
 	if err != nil {
 		u.mu.Unlock()
 		if rerr := u.reject(c, 488, "Not Acceptable Here", "no acceptable media"); rerr != nil {

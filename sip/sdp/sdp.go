@@ -126,10 +126,10 @@ type Negotiated struct {
 // Offer builds our SDP offer (RFC 3264 §5). sessionID is used for both the
 // o= session id and version.
 func Offer(local Media, sessionID uint64) []byte {
-	return build(local, sessionID, local.Codecs, local.DTMF, SendRecv)
+	return build(local, sessionID, sessionID, local.Codecs, local.DTMF, SendRecv)
 }
 
-func build(local Media, sessionID uint64, codecs []Codec, dtmf uint8, dir string) []byte {
+func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, dir string) []byte {
 	ip := local.Addr.Addr().Unmap()
 	at := "IP4"
 	if ip.Is6() {
@@ -137,7 +137,7 @@ func build(local Media, sessionID uint64, codecs []Codec, dtmf uint8, dir string
 	}
 	var b strings.Builder
 	b.WriteString("v=0\r\n")
-	fmt.Fprintf(&b, "o=- %d %d IN %s %s\r\n", sessionID, sessionID, at, ip)
+	fmt.Fprintf(&b, "o=- %d %d IN %s %s\r\n", sessionID, version, at, ip)
 	b.WriteString("s=-\r\n")
 	fmt.Fprintf(&b, "c=IN %s %s\r\n", at, ip)
 	b.WriteString("t=0 0\r\n")
@@ -284,6 +284,14 @@ func answerDirection(offered string) string {
 // telephone-event payload type if we want DTMF. The answer lists only the
 // chosen codec, so the peer has exactly one codec to send.
 func Answer(offer Session, local Media) ([]byte, Negotiated, error) {
+	id := rand.Uint64() >> 1
+	return AnswerOrigin(offer, local, id, id)
+}
+
+// AnswerOrigin is Answer with our o= session id and version given: a new
+// answer within a session (re-INVITE, UPDATE) keeps the id and has the
+// previous version plus one (RFC 3264 §8).
+func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte, Negotiated, error) {
 	if offer.Rejected() {
 		return nil, Negotiated{}, ErrRejected
 	}
@@ -314,7 +322,7 @@ func Answer(offer Session, local Media) ([]byte, Negotiated, error) {
 	if n.Ptime == 0 {
 		n.Ptime = DefaultPtime
 	}
-	body := build(local, rand.Uint64()>>1, []Codec{chosen}, dtmf, dir)
+	body := build(local, sessionID, version, []Codec{chosen}, dtmf, dir)
 	return body, n, nil
 }
 
