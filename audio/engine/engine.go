@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ type stream interface {
 	Receive(frame []int16)
 	Stats() rtpstream.Stats
 	Close() error
+	Redirect(remote netip.AddrPort, send bool)
 }
 
 // Engine runs the media loop. Create it with New.
@@ -243,4 +245,18 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
 		t.Stop()
 		return false
 	}
+}
+
+// RedirectStream points the running stream at a new remote address and
+// turns sending on or off (hold), as a re-INVITE asks. It reports whether a
+// stream was running.
+func (e *Engine) RedirectStream(remote netip.AddrPort, send bool) bool {
+	e.mu.Lock()
+	s := e.stream
+	e.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.Redirect(remote, send)
+	return true
 }

@@ -228,6 +228,8 @@ func (s *fakeStream) Send(f []int16) error {
 	return nil
 }
 
+func (s *fakeStream) Redirect(netip.AddrPort, bool) {}
+
 func (s *fakeStream) Receive(f []int16) {
 	for i := range f {
 		f[i] = s.rx
@@ -395,6 +397,8 @@ func BenchmarkLoopIteration(b *testing.B) {
 }
 
 type nopStream struct{}
+
+func (nopStream) Redirect(netip.AddrPort, bool) {}
 
 func (nopStream) Send([]int16) error     { return nil }
 func (nopStream) Receive([]int16)        {}

@@ -87,8 +87,11 @@ type playout interface {
 
 // Stream is one RTP media stream. See the package comment for its contract.
 type Stream struct {
-	conn   *net.UDPConn
-	remote netip.AddrPort
+	conn *net.UDPConn
+	// remote and muted change mid-call (re-INVITE: new address, hold) while
+	// the media loop sends: atomics, read once per frame.
+	remote atomic.Pointer[netip.AddrPort]
+	muted  atomic.Bool
 	codec  codec.Codec
 	clk    clock.Clock
 	log    *slog.Logger
@@ -132,7 +135,7 @@ func New(p Params) (*Stream, error) {
 		return nil, err
 	}
 	s.conn = p.Conn
-	s.log.Info("rtp stream started", "local", p.Conn.LocalAddr(), "remote", s.remote,
+	s.log.Info("rtp stream started", "local", p.Conn.LocalAddr(), "remote", *s.remote.Load(),
 		"codec", s.codec.String(), "ssrc", s.localSSRC)
 	go s.readLoop()
 	return s, nil
@@ -158,7 +161,6 @@ func newStream(p Params) (*Stream, error) {
 		return nil, fmt.Errorf("rtpstream: random: %w", err)
 	}
 	s := &Stream{
-		remote:  netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port()),
 		codec:   c,
 		clk:     p.Clock,
 		log:     p.Logger.With("component", "rtp"),
@@ -166,6 +168,8 @@ func newStream(p Params) (*Stream, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	remote := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
+	s.remote.Store(&remote)
 	s.hdr = rtp.Header{
 		Version:        rtpVersion,
 		PayloadType:    c.PayloadType,
@@ -191,8 +195,14 @@ func (s *Stream) Send(frame []int16) error {
 	if len(frame) == 0 || len(frame) > maxPayload {
 		return fmt.Errorf("%w: %d samples, want 1 to %d", ErrFrameSize, len(frame), maxPayload)
 	}
-	if s.remote.Addr().IsUnspecified() {
-		return nil // on hold: RFC 3264 §8.4
+	remote := *s.remote.Load()
+	if s.muted.Load() || remote.Addr().IsUnspecified() {
+		// On hold (RFC 3264 §8.4): nothing is sent, but the timestamp
+		// keeps time so the stream resumes on the right timeline, and the
+		// first packet after it is a new talkspurt (RFC 3551 §4.1).
+		s.hdr.Timestamp += uint32(len(frame))
+		s.marker.Store(true)
+		return nil
 	}
 	n := s.codec.EncodeFrame(s.payload[:], frame)
 	// RFC 3550 §5.1 / RFC 3551 §4.1: marker on the first packet of a talkspurt.
@@ -207,11 +217,11 @@ func (s *Stream) Send(frame []int16) error {
 	// timestamp reflects the sampling instant).
 	s.hdr.SequenceNumber++
 	s.hdr.Timestamp += uint32(n)
-	if _, err := s.conn.WriteToUDPAddrPort(s.out[:h+n], s.remote); err != nil {
+	if _, err := s.conn.WriteToUDPAddrPort(s.out[:h+n], remote); err != nil {
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		return fmt.Errorf("rtpstream: send to %v: %w", s.remote, err)
+		return fmt.Errorf("rtpstream: send to %v: %w", remote, err)
 	}
 	s.sent.Add(1)
 	s.sentB.Add(uint64(n))
@@ -371,4 +381,13 @@ func (s *Stream) handleAudio(from netip.AddrPort) {
 	case jitter.Resync:
 		s.log.Info("rtp playout resynchronised", "ssrc", h.SSRC, "timestamp", h.Timestamp)
 	}
+}
+
+// Redirect changes where the stream sends and whether it sends at all, for
+// a session changed mid-call (re-INVITE or UPDATE, RFC 3264 §8): a new
+// remote address, or send=false while the far end holds the call.
+func (s *Stream) Redirect(remote netip.AddrPort, send bool) {
+	r := netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	s.remote.Store(&r)
+	s.muted.Store(!send)
 }

@@ -42,6 +42,7 @@ type streamer interface {
 	StartStream(p rtpstream.Params) error
 	StopStream() (rtpstream.Stats, bool)
 	Stats() (rtpstream.Stats, bool)
+	RedirectStream(remote netip.AddrPort, send bool) bool
 }
 
 // Ringer is the board's ringer. pattern is the call's Alert-Info ("" for
@@ -86,6 +87,7 @@ type call struct {
 	media    sdp.Negotiated
 	answered time.Time
 	streamed bool
+	held     bool // the far end holds the call (RFC 3264 §8.4)
 }
 
 type timerMsg struct {
@@ -434,6 +436,19 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 	case sip.Failed:
 		d.log.Info("call failed", "code", e.Code, "reason", e.Reason)
 		return phone.CallFailed{Call: ref, Code: e.Code, Reason: e.Reason}
+	case sip.Modified:
+		// A re-INVITE or UPDATE changed the media: follow it. Being held
+		// changes nothing the phone's state machine decides; it shows on
+		// the display and in the status.
+		c := d.calls[ref]
+		c.media = e.Media
+		c.held = e.Media.Direction == "recvonly" || e.Media.Direction == "inactive"
+		if c.streamed {
+			d.deps.Media.RedirectStream(e.Media.Remote, !c.held)
+		}
+		d.log.Info("call media changed by the far end", "remote", e.Media.Remote.String(), "direction", e.Media.Direction, "held", c.held)
+		d.publish()
+		return nil
 	case sip.Ended:
 		d.log.Info("call ended by the network", "reason", e.Reason, "remote", e.Remote)
 		return phone.CallEnded{Call: ref, Reason: e.Reason}

@@ -38,6 +38,7 @@ type CallStatus struct {
 	Direction string    `json:"direction,omitempty"`
 	Codec     string    `json:"codec,omitempty"`
 	Duration  float64   `json:"duration_s"`
+	Held      bool      `json:"held,omitempty"` // the far end put the call on hold
 	RTP       RTPCounts `json:"rtp"`
 }
 
@@ -97,6 +98,7 @@ func (d *Daemon) Status() Status {
 		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction)}
 		if dc != nil && dc.streamed {
 			cs.Codec = dc.media.Codec.String()
+			cs.Held = dc.held
 			cs.Duration = d.clk.Now().Sub(dc.answered).Round(time.Millisecond).Seconds()
 			if rs, ok := d.deps.Media.Stats(); ok {
 				cs.RTP = rtpCounts(rs)
@@ -142,6 +144,9 @@ func display(user string, st Status, s phone.State) string {
 		if st.Call.Codec != "" {
 			d := time.Duration(st.Call.Duration * float64(time.Second))
 			line += fmt.Sprintf(" %s %02d:%02d", st.Call.Codec, int(d.Minutes()), int(d.Seconds())%60)
+		}
+		if st.Call.Held {
+			line += " (held)"
 		}
 		return line
 	case phone.Busy:

@@ -22,6 +22,7 @@ func TestDisplay(t *testing.T) {
 		{phone.State{Mode: phone.Ringing}, Status{Call: &CallStatus{Remote: "Bob <1002>"}}, "[1001 direct] incoming call from Bob <1002>"},
 		{phone.State{Mode: phone.Talking}, Status{Call: call}, "[1001 direct] talking 1002 PCMA 01:23"},
 		{phone.State{Mode: phone.Talking}, Status{Call: &CallStatus{Remote: "1002"}}, "[1001 direct] talking 1002"},
+		{phone.State{Mode: phone.Talking}, Status{Call: &CallStatus{Remote: "1002", Codec: "PCMU", Held: true}}, "[1001 direct] talking 1002 PCMU 00:00 (held)"},
 		{phone.State{Mode: phone.Busy, Reason: "486 Busy Here"}, Status{}, "[1001 direct] busy: 486 Busy Here"},
 		{phone.State{Mode: phone.Congestion, Reason: "503"}, Status{}, "[1001 direct] call failed: 503"},
 		{phone.State{Mode: phone.Howler}, Status{}, "[1001 direct] please hang up"},
