@@ -1,6 +1,6 @@
 // Package sip is the phone's SIP user agent (RFC 3261) on top of
-// github.com/emiago/sipgo: one UDP socket, direct calls between phones, one
-// event stream towards the firmware's state machine.
+// github.com/emiago/sipgo: one UDP socket, direct calls or calls through a
+// registrar and proxy, one event stream towards the firmware's state machine.
 //
 // Contract:
 //
@@ -27,18 +27,37 @@
 //     exactly one terminal event: Failed for an outgoing call never
 //     answered, Ended otherwise (also after the firmware's own Reject or
 //     Hangup, with Remote=false).
-//   - BYE/CANCEL outside any known dialog get 481; OPTIONS gets 200 with
-//     Allow; other methods get 405 with Allow. Concurrent INVITEs simply
-//     produce more Incoming events; the firmware decides (486).
+//   - Registration (StartRegistration, register.go): REGISTER with digest
+//     auth (401 or 407; MD5 or SHA-256, the strongest offered, RFC 8760),
+//     refreshed at 90 % of the granted interval, 423 Min-Expires followed,
+//     failover along the registrar list and its RFC 3263 SRV targets on
+//     timeout or 5xx, fail-back to the primary, jittered back-off after a
+//     refusal (RFC 5626 §4.5), NAT: Contact from the received/rport the
+//     registrar saw (RFC 3581), CRLF keep-alive that also notices a new
+//     local address, unregister on Close. Status as Registration events.
+//   - Calls through a proxy: the outbound proxy is a preloaded loose route
+//     on initial INVITEs; dialog route sets come from Record-Route; one
+//     401/407 to INVITE is answered with credentials; 3xx are followed by
+//     Contact q-value, at most 5 times and never to a visited target.
+//   - Within a dialog: re-INVITE and UPDATE are answered keeping our SDP
+//     origin (RFC 3264 §8), emitting Modified (hold shows as a recvonly or
+//     inactive direction); offerless re-INVITE gets our SDP as the offer;
+//     INFO gets 200; a crossing change gets 491, a bad offer 488 (session
+//     unchanged, §14.2), an unknown dialog 481.
+//   - Validation before every handler (validate.go): SIP version (505),
+//     mandatory headers and CSeq method (400), Require (420 with
+//     Unsupported), body type and encoding (415 with Accept or
+//     Accept-Encoding), URI scheme (416); unknown methods 501, known but
+//     unsupported 405 with Allow; OPTIONS 200 with Allow. Unparsable
+//     datagrams are dropped by sipgo's parser (no response can be formed).
+//     Concurrent INVITEs simply produce more Incoming events; the firmware
+//     decides (486).
 //
-// Not yet (later issues; seams are marked TODO in the code): registration,
-// digest auth, outbound proxy and route sets (call.routeSet),
-// re-INVITE (answered 488, session unchanged, §14.2), offerless INVITE,
-// full message validation (only missing From/To/Call-ID/CSeq/Contact are
-// rejected with 400), TCP/TLS, forked 2xx from several UASs. The 487 that
-// sipgo generates on CANCEL carries a fresh To tag rather than the one of
-// our 180. Listening on a wildcard address derives the Contact host from
-// the route towards the peer.
+// Not yet: TCP and TLS transports (UDP only; the transport is chosen in
+// one place, New), offerless initial INVITE (488), forked 2xx from several
+// UASs, PRACK/100rel. The 487 that sipgo generates on CANCEL carries a
+// fresh To tag rather than the one of our 180. Listening on a wildcard
+// address derives the Contact host from the route towards the peer.
 //
 // Timers come from sipgo's package variables (sip.T1, sip.T2, ...); tests
 // shorten them with sip.SetTimers before creating any UA.

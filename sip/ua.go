@@ -255,14 +255,14 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
-	u.srv.OnInvite(u.onInvite)
-	u.srv.OnAck(u.onAck)
-	u.srv.OnBye(u.onBye)
-	u.srv.OnCancel(u.onCancel)
-	u.srv.OnOptions(u.onOptions)
-	u.srv.OnUpdate(u.onUpdate)
-	u.srv.OnInfo(u.onInfo)
-	u.srv.OnNoRoute(u.onNoRoute)
+	u.srv.OnInvite(u.validated(u.onInvite))
+	u.srv.OnAck(u.validated(u.onAck))
+	u.srv.OnBye(u.validated(u.onBye))
+	u.srv.OnCancel(u.validated(u.onCancel))
+	u.srv.OnOptions(u.validated(u.onOptions))
+	u.srv.OnUpdate(u.validated(u.onUpdate))
+	u.srv.OnInfo(u.validated(u.onInfo))
+	u.srv.OnNoRoute(u.validated(u.onNoRoute))
 
 	u.events = newDispatcher(onEvent)
 	go func() {

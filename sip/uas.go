@@ -280,9 +280,13 @@ func (u *UA) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
 		gosip.NewHeader("Accept", "application/sdp"))
 }
 
-// onNoRoute rejects methods we do not implement (RFC 3261 §8.2.1: 405 with
-// an Allow header).
+// onNoRoute rejects methods we do not implement (RFC 3261 §8.2.1): 405 with
+// an Allow header for a SIP method we know of, 501 for one we do not.
 func (u *UA) onNoRoute(req *gosip.Request, tx gosip.ServerTransaction) {
+	if !knownMethods[req.Method] {
+		u.respondStateless(req, tx, 501, "Not Implemented", gosip.NewHeader("Allow", allowed))
+		return
+	}
 	u.respondStateless(req, tx, 405, "Method Not Allowed", gosip.NewHeader("Allow", allowed))
 }
 
