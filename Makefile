@@ -13,7 +13,7 @@ CONFIG      ?= configs/phoned.toml
 FUZZTIME    ?= 30s
 export CGO_ENABLED ?= 0
 
-.PHONY: help build cross run demo test unit race lint bench fuzz deps clean
+.PHONY: help build cross run demo test unit race test-arm lint bench fuzz deps clean
 
 help:
 	@echo "make run     run the phone on the simulated board (terminal keypad, CONFIG=$(CONFIG))"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make fuzz    run every fuzz target for FUZZTIME=$(FUZZTIME)"
 	@echo "make lint    gofmt, go vet, staticcheck"
+	@echo "make test-arm  the test suite for linux/arm (v7) and arm64 under qemu-user"
 
 build: deps
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/phoned ./firmware/cmd/phoned
@@ -40,7 +41,7 @@ run: build
 demo: build
 	$(GO) run ./firmware/cmd/phonedemo -phoned $(BIN)/phoned
 
-test: lint race demo
+test: lint race test-arm demo
 
 unit:
 	$(GO) test ./...
@@ -48,6 +49,13 @@ unit:
 # The race detector needs cgo; scripts/deps.sh makes sure gcc is there.
 race: deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+# The whole suite cross-compiled for the phone's CPUs and run under
+# qemu-user (Debian's qemu-user-static): the code that runs on the phone is
+# the code that was tested. No cgo, so no -race here.
+test-arm: deps
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./...
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -1,9 +1,17 @@
-// Package keypad turns key presses into phone actions.
+// Package keypad turns key presses into phone events.
 //
-// Today it holds the key map of the simulated board's terminal keypad; the
-// GPIO matrix scanner (debounce, ghost-key rejection, long press) joins it
-// when hardware boards arrive. A key map is data: a position (here, a
-// terminal byte) maps to one Action.
+// It holds the key map of the simulated board's terminal keypad (Lookup:
+// a terminal byte maps to one Action) and the GPIO keypad Scanner: a
+// matrix (rows driven one at a time, columns read) plus keys that are one
+// GPIO line each, scanned at a fixed rate on an injected clock, debounced,
+// with ghost-key rejection and long-press detection. The scanner's key map
+// comes from the board file: a key name per matrix position. Key names are
+// "0"-"9", "*", "#" and the function keys of phone.Functions.
+//
+// Contract: presses and releases of dial-pad keys reach the phone as
+// phone.Key and phone.KeyRelease, in the order they happened, so a digit
+// held while talking can give the RFC 4733 event its duration (RFC 4733
+// §2.5.1.3) once the media path sends DTMF.
 package keypad
 
 // Action is what a key does.

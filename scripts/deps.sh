@@ -5,7 +5,8 @@
 #     Debian's Go bootstraps the official toolchain from the Go module proxy
 #     (module golang.org/toolchain) into $GO_SDK (the Makefile puts it on PATH);
 #   - gcc and libc6-dev (the race detector needs cgo), git.
-# Later tiers add Kamailio, baresip, SIPp, PulseAudio and qemu-user here.
+#   - qemu-user-static (make test-arm runs the suite for armv7 and arm64).
+# Later tiers add Kamailio, baresip, SIPp and PulseAudio here.
 set -euo pipefail
 
 GO_VERSION=1.26.8
@@ -25,6 +26,8 @@ need=()
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v make >/dev/null 2>&1 || need+=(make)
+# qemu-user runs the ARM test binaries (make test-arm).
+{ command -v qemu-arm-static && command -v qemu-aarch64-static; } >/dev/null 2>&1 || need+=(qemu-user-static)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 
 go_ok() {

@@ -52,6 +52,10 @@ type Config struct {
 // Board is [board].
 type Board struct {
 	Name string // one of Boards
+	// File is a board file (see board/template.toml) used instead of the
+	// built-in board Name; "" for none. Load makes it absolute against the
+	// config file's directory; it is read when the phone starts.
+	File string
 }
 
 // SIP is [sip].

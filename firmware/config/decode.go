@@ -36,8 +36,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 	}
 
 	if t, p := d.table(tree, nil, "board"); t != nil {
-		d.unknown(t, p, "name")
+		d.unknown(t, p, "name", "file")
 		d.str(t, p, "name", &c.Board.Name)
+		d.str(t, p, "file", &c.Board.File)
 	}
 	if t, p := d.table(tree, nil, "sip"); t != nil {
 		d.unknown(t, p, "listen", "transport", "user_agent")

@@ -34,7 +34,7 @@ func TestDefaultFileIsDefault(t *testing.T) {
 	doc := &document{data: data, lines: lineStarts(data)}
 	doc.index()
 	for _, key := range []string{
-		"schema", "board.name", "sip.listen", "sip.transport", "sip.user_agent",
+		"schema", "board.name", "board.file", "sip.listen", "sip.transport", "sip.user_agent",
 		"account.user", "account.display_name", "account.password", "account.auth_user", "account.domain",
 		"account.registrar", "account.outbound_proxy",
 		"audio.device", "audio.codecs", "audio.rtp_port_min", "audio.rtp_port_max",
@@ -56,7 +56,7 @@ func TestReadmeListsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{
-		"`schema`", "`board.name`", "`sip.listen`", "`sip.transport`", "`sip.user_agent`",
+		"`schema`", "`board.name`", "`board.file`", "`sip.listen`", "`sip.transport`", "`sip.user_agent`",
 		"`account.user`", "`account.display_name`", "`account.password`", "`account.auth_user`", "`account.domain`",
 		"`account.registrar`", "`account.outbound_proxy`",
 		"`audio.device`", "`audio.codecs`", "`audio.rtp_port_min`", "`audio.rtp_port_max`",

@@ -7,11 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/deskphone/phoned/firmware/tomlpos"
 )
 
 // MaxSize is the largest config file accepted, in bytes.
@@ -50,7 +51,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		dir = filepath.Dir(path)
 	}
-	for _, p := range []*string{&c.Audio.WAV.Input, &c.Audio.WAV.Output} {
+	for _, p := range []*string{&c.Audio.WAV.Input, &c.Audio.WAV.Output, &c.Board.File} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -116,98 +117,38 @@ type document struct {
 	limit     *Error         // a size limit the file breaks (entries, key length)
 }
 
-func lineStarts(data []byte) []int {
-	starts := []int{0}
-	for i, b := range data {
-		if b == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return starts
-}
+func lineStarts(data []byte) []int { return tomlpos.LineStarts(data) }
 
 // lineOf returns the 1-based line holding byte offset off.
-func (d *document) lineOf(off int) int {
-	lo, hi := 0, len(d.lines)
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if d.lines[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo + 1
-}
+func (d *document) lineOf(off int) int { return tomlpos.LineOf(d.lines, off) }
 
 func (d *document) errorf(line int, field string, format string, args ...any) *Error {
 	return &Error{File: d.name, Line: line, Field: field, Msg: oneLine(fmt.Sprintf(format, args...))}
 }
 
-// line is the line of a key path, or of the nearest table above it that
-// appears in the file, or 1.
+// line is the line of a key path, or of the nearest table above it
+// that appears in the file, or 1.
 func (d *document) line(path []string) int {
 	if d == nil {
 		return 0
 	}
-	for i := len(path); i > 0; i-- {
-		if l, ok := d.pos[fieldPath(path[:i])]; ok {
-			return l
-		}
-	}
-	return 1
+	return tomlpos.Line(d.pos, path)
 }
 
+// limits are the bounds of maxEntries and maxDepth for package tomlpos.
+var limits = tomlpos.Limits{Entries: maxEntries, Depth: maxDepth}
+
 // checkDepth refuses nesting deeper than maxDepth before the recursive
-// parser sees the file. It follows TOML's strings and comments closely
-// enough to agree with the parser on every valid prefix of a document.
+// parser sees the file (see tomlpos.CheckDepth).
 func (d *document) checkDepth() *Error {
-	b := d.data
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '#':
-			for i < len(b) && b[i] != '\n' {
-				i++
-			}
-		case '"', '\'':
-			multi := i+2 < len(b) && b[i+1] == c && b[i+2] == c
-			if multi {
-				i += 3
-				for i < len(b) && !(i+2 < len(b) && b[i] == c && b[i+1] == c && b[i+2] == c) {
-					if c == '"' && b[i] == '\\' {
-						i++
-					}
-					i++
-				}
-				i += 2
-				for i+1 < len(b) && b[i+1] == c { // up to two quotes may end the content
-					i++
-				}
-				continue
-			}
-			for i++; i < len(b) && b[i] != c && b[i] != '\n'; i++ {
-				if c == '"' && b[i] == '\\' {
-					i++
-				}
-			}
-		case '[', '{':
-			depth++
-			if depth > maxDepth {
-				line := d.lineOf(i)
-				return &Error{File: d.name, Line: line, Column: i - d.lines[line-1] + 1,
-					Msg: fmt.Sprintf("syntax error: arrays and tables nested more than %d deep", maxDepth)}
-			}
-		case ']', '}':
-			if depth > 0 {
-				depth--
-			}
-		case '\n':
-			// Brackets never span lines outside arrays; table headers
-			// that fail to close are the parser's to report.
-		}
+	if p := tomlpos.CheckDepth(d.data, d.lines, limits); p != nil {
+		return d.problem(*p)
 	}
 	return nil
+}
+
+func (d *document) problem(p tomlpos.Problem) *Error {
+	return &Error{File: d.name, Line: p.Line, Column: p.Column, Field: p.Field, Msg: p.Msg}
 }
 
 // syntaxErrors turns a go-toml error into positioned errors.
@@ -261,222 +202,29 @@ func (d *document) nearSecret(off int) bool {
 	return bytes.Contains(bytes.ToLower(d.data[start:off+1]), []byte("password"))
 }
 
-// Kinds of key paths, for finding keys and tables defined twice.
-type defKind int
-
-const (
-	defValue         defKind = iota + 1 // key = value, or inside an inline table
-	defTable                            // [table] header
-	defImplicitTable                    // prefix of a [a.b] header
-	defDottedTable                      // prefix of a dotted key a.b = 1
-	defArrayTable                       // [[table]]
-)
-
-type def struct {
-	kind defKind
-	line int
-}
-
-// index walks the document's expressions and records the line of every key
-// path in d.pos. It also finds keys and tables defined twice, which go-toml
-// reports without a position. The walk stops quietly at a syntax error.
+// index records the line of every key path in d.pos, and finds keys and
+// tables defined twice, which go-toml reports without a position
+// (tomlpos.Build). The walk stops quietly at a syntax error.
 func (d *document) index() {
 	if d.pos != nil {
 		return
 	}
-	d.pos = map[string]int{}
-	defs := map[string]def{}
-	arrays := map[string]int{} // [[table]] path -> elements seen
-	var table []string
-	var p unstable.Parser
-	p.Reset(d.data)
-
-	conflict := func(line int, path []string, format string, args ...any) {
-		d.conflicts = append(d.conflicts, d.errorf(line, fieldPath(path), format, args...))
+	ix := tomlpos.Build(d.data, d.lines, limits)
+	d.pos, d.entries = ix.Pos, ix.Entries
+	for _, c := range ix.Conflicts {
+		d.conflicts = append(d.conflicts, d.problem(c))
 	}
-	// count stops the walk on files past the limits, before go-toml's
-	// duplicate tracking (quadratic) sees them.
-	count := func(line int, key []string) {
-		d.entries++
-		switch {
-		case d.limit != nil:
-		case d.entries > maxEntries:
-			d.limit = &Error{File: d.name, Line: line, Msg: fmt.Sprintf("syntax error: too many keys, tables and array elements (more than %d)", maxEntries)}
-		case len(key) > maxDepth:
-			d.limit = &Error{File: d.name, Line: line, Msg: fmt.Sprintf("syntax error: dotted key with more than %d parts", maxDepth)}
-		}
+	if ix.Limit != nil {
+		d.limit = d.problem(*ix.Limit)
 	}
-	record := func(path []string, kind defKind, line int) {
-		k := fieldPath(path)
-		defs[k] = def{kind, line}
-		if _, ok := d.pos[k]; !ok || kind == defTable {
-			d.pos[k] = line
-		}
-	}
-	// prefixes enters the tables above a key, creating them as kind.
-	prefixes := func(path []string, from, n int, kind defKind, line int) bool {
-		for i := from; i <= n; i++ {
-			prev, ok := defs[fieldPath(path[:i])]
-			switch {
-			case !ok:
-				record(path[:i], kind, line)
-			case prev.kind == defValue:
-				conflict(line, path[:i], "already set to a value on line %d, cannot hold keys", prev.line)
-				return false
-			}
-		}
-		return true
-	}
-	var keyval func(base []string, kv *unstable.Node)
-	var value func(path []string, v *unstable.Node, line int)
-	value = func(path []string, v *unstable.Node, line int) {
-		switch v.Kind {
-		case unstable.InlineTable:
-			it := v.Children()
-			for it.Next() {
-				kv := it.Node()
-				if kv.Kind != unstable.KeyValue {
-					continue
-				}
-				keyval(path, kv)
-			}
-		case unstable.Array:
-			it := v.Children()
-			for i := 0; it.Next(); i++ {
-				el := it.Node()
-				elLine := line
-				if el.Raw.Length > 0 {
-					elLine = d.lineOf(int(el.Raw.Offset))
-				}
-				elPath := append(slicesClone(path), elem(i))
-				d.pos[fieldPath(elPath)] = elLine
-				count(elLine, nil)
-				if el.Kind == unstable.InlineTable {
-					value(elPath, el, elLine)
-				}
-			}
-		}
-	}
-	keyval = func(base []string, kv *unstable.Node) {
-		key, line := d.key(kv)
-		if count(line, key); d.limit != nil {
-			return
-		}
-		path := append(slicesClone(base), key...)
-		if !prefixes(path, len(base)+1, len(path)-1, defDottedTable, line) {
-			return
-		}
-		if prev, ok := defs[fieldPath(path)]; ok {
-			conflict(line, path, "set twice (first on line %d)", prev.line)
-			return
-		}
-		record(path, defValue, line)
-		value(path, kv.Value(), line)
-	}
-
-	for d.limit == nil && p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table:
-			key, line := d.key(e)
-			if count(line, key); d.limit != nil {
-				return
-			}
-			table = key
-			if !prefixes(key, 1, len(key)-1, defImplicitTable, line) {
-				continue
-			}
-			prev, ok := defs[fieldPath(key)]
-			switch {
-			case !ok || prev.kind == defImplicitTable:
-				record(key, defTable, line)
-			case prev.kind == defValue:
-				conflict(line, key, "table header for a key already set to a value on line %d", prev.line)
-			default:
-				conflict(line, key, "table defined twice (first on line %d)", prev.line)
-			}
-		case unstable.ArrayTable:
-			key, line := d.key(e)
-			if count(line, key); d.limit != nil {
-				return
-			}
-			if !prefixes(key, 1, len(key)-1, defImplicitTable, line) {
-				table = key
-				continue
-			}
-			k := fieldPath(key)
-			if prev, ok := defs[k]; ok && prev.kind != defArrayTable {
-				conflict(line, key, "array of tables for a key already defined on line %d", prev.line)
-			} else if !ok {
-				record(key, defArrayTable, line)
-			}
-			n := arrays[k]
-			arrays[k] = n + 1
-			table = append(slicesClone(key), elem(n))
-			d.pos[fieldPath(table)] = line
-		case unstable.KeyValue:
-			keyval(table, e)
-		}
-	}
-}
-
-// key returns the segments of a KeyValue's or table header's key and the
-// line of its first segment.
-func (d *document) key(n *unstable.Node) ([]string, int) {
-	var key []string
-	line := 0
-	it := n.Key()
-	for it.Next() {
-		k := it.Node()
-		if line == 0 {
-			line = d.lineOf(int(k.Raw.Offset))
-		}
-		key = append(key, string(k.Data))
-	}
-	return key, line
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
-// elemMark starts a path segment that is an array index. It cannot start a
-// TOML key: keys are valid UTF-8 and 0xff never is.
-const elemMark = "\xff"
-
 // elem is the path segment of array element i.
-func elem(i int) string { return elemMark + strconv.Itoa(i) }
+func elem(i int) string { return tomlpos.Elem(i) }
 
 // fieldPath formats a key path the way error messages show it: keys joined
 // with dots, quoted when they are not TOML bare keys, array elements as [i]:
 // audio.codecs[1], directory."*21".
-func fieldPath(path []string) string {
-	var b strings.Builder
-	for i, s := range path {
-		if rest, ok := strings.CutPrefix(s, elemMark); ok {
-			b.WriteString("[" + rest + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		if isBareKey(s) {
-			b.WriteString(s)
-		} else {
-			b.WriteString(oneLine(strconv.Quote(s)))
-		}
-	}
-	return b.String()
-}
-
-// isBareKey: A-Z a-z 0-9 - _ (TOML 1.0 unquoted-key), non-empty.
-func isBareKey(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func fieldPath(path []string) string { return tomlpos.FieldPath(path) }

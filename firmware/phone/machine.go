@@ -37,6 +37,9 @@ func (m Machine) Step(s State, ev Event) (State, []Effect) {
 			return s, ignored(s, ev)
 		}
 	}
+	if s, fx, ok := m.panel(s, ev); ok { // hardware front panel (hardware.go)
+		return s, fx
+	}
 	switch s.Mode {
 	case Idle:
 		return m.idle(s, ev)
@@ -58,13 +61,16 @@ func (m Machine) idle(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if e.OffHook {
-			return State{Mode: DialTone, OffHook: true, seq: s.seq}, []Effect{
+			next := idleFrom(s)
+			next.Mode, next.OffHook = DialTone, true
+			return next, []Effect{
 				PlayTone{ToneDial}, StartTimer{TimerOffHook, m.cfg.OffHook},
 			}
 		}
 	case IncomingCall:
-		return State{Mode: Ringing, Call: &Call{Ref: e.Call, Direction: Incoming, Remote: e.From}, seq: s.seq},
-			[]Effect{SendRinging{e.Call}, Ringer{On: true, Pattern: e.AlertInfo}, StartTimer{TimerNoAnswer, m.cfg.NoAnswer}}
+		next := idleFrom(s)
+		next.Mode, next.Call = Ringing, &Call{Ref: e.Call, Direction: Incoming, Remote: e.From}
+		return next, []Effect{SendRinging{e.Call}, Ringer{On: true, Pattern: e.AlertInfo}, StartTimer{TimerNoAnswer, m.cfg.NoAnswer}}
 	}
 	return s, ignored(s, ev)
 }
@@ -75,7 +81,7 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return onHook(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}
+			return idleFrom(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}
 		}
 	case Key:
 		if !IsDialKey(e.Key) {
@@ -112,6 +118,7 @@ func (m Machine) dial(s State) (State, []Effect) {
 	s.seq++
 	ref := CallRef("out-" + strconv.FormatUint(s.seq, 10))
 	s.Mode = Calling
+	s.LastDialed = s.Digits // for the redial key
 	s.Call = &Call{Ref: ref, Direction: Outgoing, Remote: s.Digits}
 	s.Progress = 0
 	return s, []Effect{StopTimer{TimerInterDigit}, Dial{Call: ref, Number: s.Digits}}
@@ -121,7 +128,7 @@ func (m Machine) calling(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return onHook(s), []Effect{PlayTone{ToneNone}, Hangup{s.Call.Ref}}
+			return idleFrom(s), []Effect{PlayTone{ToneNone}, Hangup{s.Call.Ref}}
 		}
 	case CallProgress:
 		if e.Code < 100 || e.Code > 199 {
@@ -172,10 +179,14 @@ func (m Machine) ringing(s State, ev Event) (State, []Effect) {
 			return s, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}, Answer{ref}, StartMedia{ref}}
 		}
 	case CallEnded: // the caller gave up: CANCEL (RFC 3261 §9.2)
-		return State{seq: s.seq, Reason: e.Reason}, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}}
+		next := idleFrom(s)
+		next.Reason = e.Reason
+		return next, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}}
 	case TimerFired:
 		if e.Timer == TimerNoAnswer {
-			return State{seq: s.seq, Reason: "not answered"}, []Effect{
+			next := idleFrom(s)
+			next.Reason = "not answered"
+			return next, []Effect{
 				Ringer{On: false}, Reject{Call: ref, Code: 480, Reason: "Temporarily Unavailable"},
 			}
 		}
@@ -188,7 +199,7 @@ func (m Machine) talking(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return onHook(s), []Effect{StopMedia{ref}, Hangup{ref}}
+			return idleFrom(s), []Effect{StopMedia{ref}, Hangup{ref}}
 		}
 	case CallEnded: // BYE from the far end (RFC 3261 §15.1.2)
 		s, fx := m.failed(s, 486, reasonOr(e.Reason, "remote hung up"))
@@ -206,7 +217,7 @@ func (m Machine) ended(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return onHook(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}
+			return idleFrom(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}
 		}
 	case TimerFired:
 		if e.Timer == TimerOffHook && s.Mode != Howler {
@@ -222,7 +233,9 @@ func (m Machine) howl(s State) (State, []Effect) {
 	return s, []Effect{PlayTone{ToneOffHookWarning}}
 }
 
-func onHook(s State) State { return State{seq: s.seq} }
+// idleFrom is an idle, on-hook phone that keeps what outlives a call: the
+// call counter and the number to redial.
+func idleFrom(s State) State { return State{seq: s.seq, LastDialed: s.LastDialed} }
 
 func ignored(s State, ev Event) []Effect { return []Effect{Ignored{Event: ev, Mode: s.Mode}} }
 

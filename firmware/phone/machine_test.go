@@ -98,14 +98,14 @@ var table = map[Mode]map[string]want{
 		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}},
 		"digit":    {State{Mode: Dialing, OffHook: true, Digits: "105"}, []Effect{StartTimer{TimerInterDigit, 4 * time.Second}}},
 		"star":     {State{Mode: Dialing, OffHook: true, Digits: "10*"}, []Effect{StartTimer{TimerInterDigit, 4 * time.Second}}},
-		"pound": {State{Mode: Calling, OffHook: true, Digits: "10", Call: &Call{Ref: "out-1", Direction: Outgoing, Remote: "10"}, seq: 1},
+		"pound": {State{Mode: Calling, OffHook: true, Digits: "10", LastDialed: "10", Call: &Call{Ref: "out-1", Direction: Outgoing, Remote: "10"}, seq: 1},
 			[]Effect{StopTimer{TimerInterDigit}, Dial{Call: "out-1", Number: "10"}}},
 		"bad-key":      {states[Dialing], ig},
 		"incoming":     {states[Dialing], busy486()},
 		"progress-100": {states[Dialing], ig}, "progress-180": {states[Dialing], ig}, "progress-183": {states[Dialing], ig},
 		"answered": {states[Dialing], ig}, "failed-486": {states[Dialing], ig}, "failed-503": {states[Dialing], ig},
 		"ended": {states[Dialing], ig}, "stale": {states[Dialing], ig}, "media-tmo": {states[Dialing], ig},
-		"t-interdigit": {State{Mode: Calling, OffHook: true, Digits: "10", Call: &Call{Ref: "out-1", Direction: Outgoing, Remote: "10"}, seq: 1},
+		"t-interdigit": {State{Mode: Calling, OffHook: true, Digits: "10", LastDialed: "10", Call: &Call{Ref: "out-1", Direction: Outgoing, Remote: "10"}, seq: 1},
 			[]Effect{StopTimer{TimerInterDigit}, Dial{Call: "out-1", Number: "10"}}},
 		"t-offhook": {states[Dialing], ig}, "t-noanswer": {states[Dialing], ig},
 	},
@@ -281,6 +281,8 @@ func FuzzStep(f *testing.F) {
 		"stale", "media-tmo", "t-interdigit", "t-offhook", "t-noanswer"} {
 		names = append(names, events[n])
 	}
+	names = append(names, HookFlash{}, KeyRelease{Key: '5'}, LongPress{Key: "5"},
+		FunctionKey{Name: FnSpeaker}, FunctionKey{Name: FnRedial}, FunctionKey{Name: FnHold})
 	f.Fuzz(func(t *testing.T, seq []byte) {
 		m := NewMachine(testCfg)
 		var s State

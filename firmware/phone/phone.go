@@ -63,7 +63,10 @@ type State struct {
 	Call     *Call  // nil when there is no call
 	Reason   string // why the last call ended, shown in Busy/Congestion
 	Progress int    // last provisional response code of an outgoing call
-	seq      uint64 // numbers outgoing calls
+	// LastDialed is the number of the last outgoing call, for the redial
+	// key; it survives hanging up.
+	LastDialed string
+	seq        uint64 // numbers outgoing calls
 }
 
 // TimerID names one of the phone's timers. Starting a timer that is already

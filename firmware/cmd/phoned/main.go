@@ -29,7 +29,6 @@ import (
 	"github.com/deskphone/phoned/audio/device"
 	"github.com/deskphone/phoned/audio/engine"
 	"github.com/deskphone/phoned/audio/tone"
-	"github.com/deskphone/phoned/board"
 	"github.com/deskphone/phoned/board/sim"
 	"github.com/deskphone/phoned/drivers/output"
 	"github.com/deskphone/phoned/firmware/api"
@@ -83,7 +82,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // serve runs the phone until a signal or the quit key.
 func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) error {
-	brd, err := board.Lookup(cfg.Board.Name)
+	brd, err := loadBoard(cfg)
 	if err != nil {
 		return err
 	}
@@ -112,6 +111,10 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
 
 	clk := clock.Real{}
+	front, err := openPanel(brd, clk, log.With("part", "board"))
+	if err != nil {
+		return err
+	}
 	dev, err := openDevice(cfg, clk)
 	if err != nil {
 		return err
@@ -169,7 +172,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		}
 	}
 
-	ringer := &output.Memory{Name: "ringer", Log: log}
+	ringer := front.outputs["ringer"]
 	d := daemon.New(daemon.Options{
 		Machine: phone.Config{
 			InterDigit: cfg.Phone.InterdigitTimeout.Duration,
@@ -203,6 +206,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); d.Run(loopCtx) }()
+	front.start(d)
 
 	var srv *http.Server
 	if apiLn != nil {
@@ -233,6 +237,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		srv.Shutdown(sctx)
 		cancel()
 	}
+	front.stop()
 	stopLoop()
 	<-loopDone
 	if err := ua.Close(); err != nil {

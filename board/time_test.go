@@ -1,0 +1,5 @@
+package board
+
+import "time"
+
+var clockStart = time.Unix(0, 0)

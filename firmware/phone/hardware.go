@@ -1,0 +1,86 @@
+package phone
+
+import "fmt"
+
+// Events of a hardware front panel (hook switch and keys on GPIO, see
+// drivers/hook and keypad). A key press is Key (dial pad) or FunctionKey;
+// releases and long presses are events of their own so that the machine
+// can ignore them until a feature needs them (RFC 4733 event durations use
+// press and release).
+
+// HookFlash is a short on-hook (drivers/hook: between flash_min and
+// flash_max): not a hang-up. Ignored until call waiting and transfer land.
+type HookFlash struct{}
+
+// KeyRelease is a dial-pad key let go; the press was Key.
+type KeyRelease struct{ Key byte }
+
+// LongPress is a key held past the board's long-press time. Key is the
+// keypad key name: "0"-"9", "*", "#" or a Function. It comes after the
+// press (Key or FunctionKey) and before the release. Ignored for now.
+type LongPress struct{ Key string }
+
+// Function names a function key.
+type Function string
+
+// The function keys a desk phone has.
+const (
+	FnSpeaker    Function = "speaker"  // hands-free: a hook toggle
+	FnRedial     Function = "redial"   // dial the last dialled number again
+	FnHold       Function = "hold"     // ignored until hold lands
+	FnTransfer   Function = "transfer" // ignored until transfer lands
+	FnVolumeUp   Function = "volume_up"
+	FnVolumeDown Function = "volume_down"
+	FnMute       Function = "mute"
+	FnMessage    Function = "message" // voicemail; ignored until MWI lands
+)
+
+// Functions lists every function key, for board-file validation.
+var Functions = []Function{FnSpeaker, FnRedial, FnHold, FnTransfer, FnVolumeUp, FnVolumeDown, FnMute, FnMessage}
+
+// FunctionKey is a press of a function key.
+type FunctionKey struct{ Name Function }
+
+func (HookFlash) event()   {}
+func (KeyRelease) event()  {}
+func (LongPress) event()   {}
+func (FunctionKey) event() {}
+
+func (HookFlash) String() string     { return "hookflash" }
+func (e KeyRelease) String() string  { return fmt.Sprintf("release(%c)", e.Key) }
+func (e LongPress) String() string   { return fmt.Sprintf("longpress(%s)", e.Key) }
+func (e FunctionKey) String() string { return "fkey(" + string(e.Name) + ")" }
+
+// panel handles the front-panel events that mean the same in every state;
+// ok is false for the others.
+//
+//   - speaker: a hook toggle (hands-free). It lifts or replaces the
+//     "handset" as the machine sees it; a real handset left off-hook is
+//     then ignored until it is replaced.
+//   - redial: from Idle (hands-free, as speaker) or DialTone, dials
+//     State.LastDialed when there is one; ignored elsewhere.
+//   - HookFlash, KeyRelease, LongPress and the other function keys are
+//     ignored for now.
+func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
+	switch e := ev.(type) {
+	case HookFlash, KeyRelease, LongPress:
+		return s, ignored(s, ev), true
+	case FunctionKey:
+		switch {
+		case e.Name == FnSpeaker:
+			s, fx := m.Step(s, Hook{OffHook: !s.OffHook})
+			return s, fx, true
+		case e.Name == FnRedial && s.LastDialed != "" && (s.Mode == Idle || s.Mode == DialTone):
+			var fx []Effect
+			if s.Mode == DialTone {
+				fx = []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}
+			}
+			s.OffHook = true
+			s.Digits, s.Reason = s.LastDialed, ""
+			s, dfx := m.dial(s)
+			return s, append(fx, dfx...), true
+		}
+		return s, ignored(s, ev), true
+	}
+	return s, nil, false
+}
