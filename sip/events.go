@@ -41,6 +41,11 @@ type Incoming struct {
 type Progress struct {
 	ID   CallID
 	Code int
+	// Media is set when the provisional response carries an SDP answer
+	// (early media, RFC 3960: typically 183 Session Progress with an
+	// announcement or the far end's ringback): play it instead of local
+	// ringback.
+	Media *sdp.Negotiated
 }
 
 // Answered reports a 2xx to our outgoing INVITE; the ACK has been sent

@@ -575,7 +575,15 @@ func (u *UA) runUAC(c *call, tx gosip.ClientTransaction) {
 				u.mu.Lock()
 				c.provision = true
 				if code > 100 {
-					u.emitLocked(c, Progress{ID: c.id, Code: code})
+					p := Progress{ID: c.id, Code: code}
+					if len(res.Body()) > 0 {
+						if s, err := sdp.Parse(res.Body()); err == nil {
+							if neg, err := sdp.Accept(s, c.media); err == nil {
+								p.Media = &neg
+							}
+						}
+					}
+					u.emitLocked(c, p)
 				}
 				u.mu.Unlock()
 				u.maybeCancel(c)

@@ -325,6 +325,12 @@ func (d *Daemon) openRTP() (*net.UDPConn, sdp.Media, error) {
 
 func (d *Daemon) startMedia(ref phone.CallRef) {
 	c := d.calls[ref]
+	if c != nil && c.streamed {
+		// Early media ran already: follow the final answer's media.
+		d.deps.Media.RedirectStream(c.media.Remote, true)
+		c.answered = d.clk.Now()
+		return
+	}
 	if c == nil || c.conn == nil {
 		return
 	}
@@ -429,7 +435,10 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 	}
 	switch e := ev.(type) {
 	case sip.Progress:
-		return phone.CallProgress{Call: ref, Code: e.Code}
+		if e.Media != nil {
+			d.calls[ref].media = *e.Media
+		}
+		return phone.CallProgress{Call: ref, Code: e.Code, EarlyMedia: e.Media != nil}
 	case sip.Answered:
 		d.calls[ref].media = e.Media
 		return phone.CallAnswered{Call: ref}

@@ -23,6 +23,9 @@ type IncomingCall struct {
 type CallProgress struct {
 	Call CallRef
 	Code int
+	// EarlyMedia: the response carried SDP, the far end sends the sound
+	// to hear (RFC 3960), so it replaces local ringback.
+	EarlyMedia bool
 }
 
 // CallAnswered is the 200 OK to our INVITE; it has been ACKed.

@@ -128,7 +128,7 @@ func (m Machine) calling(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return idleFrom(s), []Effect{PlayTone{ToneNone}, Hangup{s.Call.Ref}}
+			return idleFrom(s), append(stopEarly(s), PlayTone{ToneNone}, Hangup{s.Call.Ref})
 		}
 	case CallProgress:
 		if e.Code < 100 || e.Code > 199 {
@@ -136,20 +136,30 @@ func (m Machine) calling(s State, ev Event) (State, []Effect) {
 		}
 		first := s.Progress != 180 && s.Progress != 183
 		s.Progress = e.Code
-		// Local ringback on 180/183 (RFC 3261 §21.1.2); early media
-		// replaces it in a later issue.
-		if (e.Code == 180 || e.Code == 183) && first {
+		switch {
+		case e.EarlyMedia && !s.Early:
+			// Early media replaces local ringback (RFC 3960 §3).
+			s.Early = true
+			return s, []Effect{PlayTone{ToneNone}, StartMedia{s.Call.Ref}}
+		case s.Early:
+			return s, nil // keep playing what the far end sends
+		case (e.Code == 180 || e.Code == 183) && first:
+			// Local ringback on 180/183 (RFC 3261 §21.1.2).
 			return s, []Effect{PlayTone{ToneRingback}}
 		}
 		return s, nil
 	case CallAnswered:
-		s.Mode = Talking
+		// With early media the stream runs already: StartMedia moves it
+		// to the answer's media.
+		s.Mode, s.Early = Talking, false
 		s.Call = &Call{Ref: s.Call.Ref, Direction: s.Call.Direction, Remote: s.Call.Remote, Answered: true}
 		return s, []Effect{PlayTone{ToneNone}, StartMedia{s.Call.Ref}}
 	case CallFailed:
-		return m.failed(s, e.Code, reasonText(e.Code, e.Reason))
+		next, fx := m.failed(s, e.Code, reasonText(e.Code, e.Reason))
+		return next, append(stopEarly(s), fx...)
 	case CallEnded:
-		return m.failed(s, 0, e.Reason)
+		next, fx := m.failed(s, 0, e.Reason)
+		return next, append(stopEarly(s), fx...)
 	}
 	return s, ignored(s, ev)
 }
@@ -165,6 +175,7 @@ func (m Machine) failed(s State, code int, reason string) (State, []Effect) {
 	s.Mode = mode
 	s.Reason = reason
 	s.Call = nil
+	s.Early = false
 	return s, []Effect{PlayTone{tone}, StartTimer{TimerOffHook, m.cfg.OffHook}}
 }
 
@@ -225,6 +236,14 @@ func (m Machine) ended(s State, ev Event) (State, []Effect) {
 		}
 	}
 	return s, ignored(s, ev)
+}
+
+// stopEarly stops early media when an unanswered call ends.
+func stopEarly(s State) []Effect {
+	if s.Early && s.Call != nil {
+		return []Effect{StopMedia{s.Call.Ref}}
+	}
+	return nil
 }
 
 func (m Machine) howl(s State) (State, []Effect) {

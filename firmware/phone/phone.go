@@ -63,6 +63,7 @@ type State struct {
 	Call     *Call  // nil when there is no call
 	Reason   string // why the last call ended, shown in Busy/Congestion
 	Progress int    // last provisional response code of an outgoing call
+	Early    bool   // early media is playing on the outgoing call
 	// LastDialed is the number of the last outgoing call, for the redial
 	// key; it survives hanging up.
 	LastDialed string
