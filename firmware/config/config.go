@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deskphone/phoned/board"
+	"github.com/deskphone/phoned/firmware/dialplan"
 )
 
 // SchemaVersion is the only value of the top-level "schema" key this
@@ -47,7 +48,11 @@ type Config struct {
 	// Parsed forms of string fields, stored by validation.
 	sipListen netip.AddrPort
 	apiListen netip.AddrPort
+	dialPlan  *dialplan.Plan
 }
+
+// DialPlan is phone.dial_plan parsed; nil when there is none.
+func (c *Config) DialPlan() *dialplan.Plan { return c.dialPlan }
 
 // Board is [board].
 type Board struct {
@@ -108,9 +113,11 @@ type Pulse struct {
 
 // Phone is [phone]: the call state machine's timers. All are > 0.
 type Phone struct {
-	InterdigitTimeout Duration // after the last digit, the number is sent
-	OffhookTimeout    Duration // off-hook with no digit: warning tone
-	NoAnswerTimeout   Duration // incoming call rings this long: rejected with 480
+	InterdigitTimeout      Duration // after the last digit, the number is sent (the long timer)
+	ShortInterdigitTimeout Duration // after a complete number that could still grow
+	OffhookTimeout         Duration // off-hook with no digit: warning tone
+	NoAnswerTimeout        Duration // incoming call rings this long: rejected with 480
+	DialPlan               string   // digit map; "" = none ('#' or the timeout sends)
 }
 
 // API is [api], the local control/status API.
@@ -143,9 +150,10 @@ func Default() *Config {
 			RTPPortMax: 32766,
 		},
 		Phone: Phone{
-			InterdigitTimeout: Duration{5 * time.Second},
-			OffhookTimeout:    Duration{15 * time.Second},
-			NoAnswerTimeout:   Duration{60 * time.Second},
+			InterdigitTimeout:      Duration{5 * time.Second},
+			ShortInterdigitTimeout: Duration{2 * time.Second},
+			OffhookTimeout:         Duration{15 * time.Second},
+			NoAnswerTimeout:        Duration{60 * time.Second},
 		},
 		Directory: map[string]string{},
 		API:       API{Listen: "127.0.0.1:8080"},

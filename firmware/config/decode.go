@@ -81,8 +81,10 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		}
 	}
 	if t, p := d.table(tree, nil, "phone"); t != nil {
-		d.unknown(t, p, "interdigit_timeout", "offhook_timeout", "no_answer_timeout")
+		d.unknown(t, p, "interdigit_timeout", "short_interdigit_timeout", "offhook_timeout", "no_answer_timeout", "dial_plan")
 		d.duration(t, p, "interdigit_timeout", &c.Phone.InterdigitTimeout)
+		d.duration(t, p, "short_interdigit_timeout", &c.Phone.ShortInterdigitTimeout)
+		d.str(t, p, "dial_plan", &c.Phone.DialPlan)
 		d.duration(t, p, "offhook_timeout", &c.Phone.OffhookTimeout)
 		d.duration(t, p, "no_answer_timeout", &c.Phone.NoAnswerTimeout)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/deskphone/phoned/firmware/dialplan"
 )
 
 // maxText bounds free-text values (display name, user agent, ...).
@@ -148,11 +150,22 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 		d   Duration
 	}{
 		{"interdigit_timeout", c.Phone.InterdigitTimeout},
+		{"short_interdigit_timeout", c.Phone.ShortInterdigitTimeout},
 		{"offhook_timeout", c.Phone.OffhookTimeout},
 		{"no_answer_timeout", c.Phone.NoAnswerTimeout},
 	} {
 		if t.d.Duration <= 0 {
 			v.fail(p("phone", t.key), "must be greater than 0, got %q", t.d.String())
+		}
+	}
+
+	c.dialPlan = nil
+	if c.Phone.DialPlan != "" {
+		plan, err := dialplan.Parse(c.Phone.DialPlan)
+		if err != nil {
+			v.fail(p("phone", "dial_plan"), "%s", strings.TrimPrefix(err.Error(), "dialplan: "))
+		} else {
+			c.dialPlan = plan
 		}
 	}
 

@@ -1,6 +1,11 @@
 package phone
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+
+	"github.com/deskphone/phoned/firmware/dialplan"
+)
 
 // Machine steps the phone's state. It holds only configuration.
 type Machine struct{ cfg Config }
@@ -19,6 +24,9 @@ func NewMachine(cfg Config) Machine {
 	}
 	if cfg.MaxDigits <= 0 {
 		cfg.MaxDigits = d.MaxDigits
+	}
+	if cfg.ShortInterDigit <= 0 {
+		cfg.ShortInterDigit = 2 * time.Second
 	}
 	return Machine{cfg: cfg}
 }
@@ -87,7 +95,8 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		if !IsDialKey(e.Key) {
 			break
 		}
-		if e.Key == '#' {
+		// '#' is the send key, unless the dial plan uses it as a digit.
+		if e.Key == '#' && (m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
 			if s.Digits == "" {
 				break // nothing to send yet
 			}
@@ -102,10 +111,32 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		}
 		s.Mode = Dialing
 		s.Digits += string(e.Key)
-		return s, append(fx, StartTimer{TimerInterDigit, m.cfg.InterDigit})
+		if m.cfg.DialPlan == nil {
+			return s, append(fx, StartTimer{TimerInterDigit, m.cfg.InterDigit})
+		}
+		// The dial plan decides after every digit (RFC 3435 §2.1.5).
+		switch d := m.cfg.DialPlan.Lookup(s.Digits); {
+		case d.Result == dialplan.Complete:
+			next, more := m.dial(s)
+			return next, append(fx, more...)
+		case d.Result == dialplan.NoMatch:
+			next, more := m.failed(s, 0, "number not in the dial plan")
+			return next, append(append(fx, StopTimer{TimerInterDigit}), more...)
+		case d.Timer == dialplan.TimerShort:
+			return s, append(fx, StartTimer{TimerInterDigit, m.cfg.ShortInterDigit})
+		default:
+			return s, append(fx, StartTimer{TimerInterDigit, m.cfg.InterDigit})
+		}
 	case TimerFired:
 		switch {
 		case e.Timer == TimerInterDigit && s.Mode == Dialing:
+			// Without a plan the timeout dials; with one, only a number
+			// the plan calls complete is sent.
+			if m.cfg.DialPlan != nil {
+				if r := m.cfg.DialPlan.Match(s.Digits); r != dialplan.Complete && r != dialplan.CompleteAfterTimeout {
+					return m.failed(s, 0, "number incomplete")
+				}
+			}
 			return m.dial(s)
 		case e.Timer == TimerOffHook && s.Mode == DialTone:
 			return m.howl(s)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/deskphone/phoned/firmware/dialplan"
 )
 
 // Mode is the phone's state as a person sees it.
@@ -94,10 +96,16 @@ func (t TimerID) String() string {
 
 // Config holds the machine's timeouts.
 type Config struct {
-	InterDigit time.Duration // after the last digit, the number is dialled
-	OffHook    time.Duration // dial/busy tone this long, then the howler
-	NoAnswer   time.Duration // an incoming call rings this long, then 480
-	MaxDigits  int           // digits beyond this are ignored; 0 = 32
+	// DialPlan decides after each digit whether to dial (a digit map,
+	// package dialplan); nil: '#' or the inter-digit timeout dials.
+	DialPlan *dialplan.Plan
+	// ShortInterDigit is the timer after a number that is complete but
+	// could still grow (dial plan "short timer"); 0 = 2 s.
+	ShortInterDigit time.Duration
+	InterDigit      time.Duration // after the last digit, the number is dialled (the long timer)
+	OffHook         time.Duration // dial/busy tone this long, then the howler
+	NoAnswer        time.Duration // an incoming call rings this long, then 480
+	MaxDigits       int           // digits beyond this are ignored; 0 = 32
 }
 
 // DefaultConfig is what the config file's defaults give.

@@ -175,9 +175,11 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	ringer := front.outputs["ringer"]
 	d := daemon.New(daemon.Options{
 		Machine: phone.Config{
-			InterDigit: cfg.Phone.InterdigitTimeout.Duration,
-			OffHook:    cfg.Phone.OffhookTimeout.Duration,
-			NoAnswer:   cfg.Phone.NoAnswerTimeout.Duration,
+			DialPlan:        cfg.DialPlan(),
+			ShortInterDigit: cfg.Phone.ShortInterdigitTimeout.Duration,
+			InterDigit:      cfg.Phone.InterdigitTimeout.Duration,
+			OffHook:         cfg.Phone.OffhookTimeout.Duration,
+			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
 		},
 		User:        cfg.Account.User,
 		Registering: cfg.RegistrarURI() != "",
