@@ -6,7 +6,8 @@
 #     (module golang.org/toolchain) into $GO_SDK (the Makefile puts it on PATH);
 #   - gcc and libc6-dev (the race detector needs cgo), git.
 #   - qemu-user-static (make test-arm runs the suite for armv7 and arm64).
-# Later tiers add Kamailio, baresip, SIPp and PulseAudio here.
+#   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark.
+# Later tiers add PulseAudio here.
 set -euo pipefail
 
 GO_VERSION=1.26.8
@@ -29,6 +30,22 @@ command -v make >/dev/null 2>&1 || need+=(make)
 # qemu-user runs the ARM test binaries (make test-arm).
 { command -v qemu-arm-static && command -v qemu-aarch64-static; } >/dev/null 2>&1 || need+=(qemu-user-static)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+
+# The interop lab's peers (scripts/lab): Kamailio (its Debian package holds
+# every module the lab loads), baresip, SIPp and tshark/dumpcap.
+lab=()
+command -v kamailio >/dev/null 2>&1 || lab+=(kamailio)
+command -v baresip >/dev/null 2>&1 || lab+=(baresip-core)
+command -v sipp >/dev/null 2>&1 || lab+=(sip-tester)
+command -v tshark >/dev/null 2>&1 || lab+=(tshark)
+if [ ${#lab[@]} -gt 0 ]; then
+  apt_install "${lab[@]}"
+  # Tests run their own Kamailio on free ports; a packaged service that
+  # started on 5060 would only get in the way.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet kamailio 2>/dev/null; then
+    $sudo systemctl disable --now kamailio >/dev/null 2>&1 || true
+  fi
+fi
 
 go_ok() {
   command -v go >/dev/null 2>&1 || return 1

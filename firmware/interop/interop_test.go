@@ -1,0 +1,295 @@
+package interop
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/phoned/audio/detect"
+	"github.com/deskphone/phoned/audio/wav"
+	"github.com/deskphone/phoned/firmware/phoneproc"
+	"github.com/deskphone/phoned/scripts/lab"
+)
+
+var phonedBin string
+
+// TestMain builds the phoned binary once; the tests run it as shipped.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "interop-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	phonedBin = filepath.Join(dir, "phoned")
+	build := exec.Command("go", "build", "-o", phonedBin, "github.com/deskphone/phoned/firmware/cmd/phoned")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	code := 1
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building phoned:", err)
+	} else if err := emulateIfForeign(phonedBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// emulateIfForeign makes bin run under qemu-user when this machine cannot
+// exec it: `make test-arm` runs these tests (and so builds phoned) for ARM,
+// and the ARM phoned must meet the same peers. bin becomes a script that
+// execs the emulator, so signals reach the phone.
+func emulateIfForeign(bin string) error {
+	if exec.Command(bin, "-version").Run() == nil {
+		return nil
+	}
+	emu := map[string]string{"arm": "qemu-arm-static", "arm64": "qemu-aarch64-static"}[runtime.GOARCH]
+	if emu == "" {
+		return fmt.Errorf("interop: cannot run phoned built for %s", runtime.GOARCH)
+	}
+	path, err := exec.LookPath(emu)
+	if err != nil {
+		return fmt.Errorf("interop: phoned for %s needs %s: %w", runtime.GOARCH, emu, err)
+	}
+	if err := os.Rename(bin, bin+".bin"); err != nil {
+		return err
+	}
+	return os.WriteFile(bin, []byte(fmt.Sprintf("#!/bin/sh\nexec %s %s.bin \"$@\"\n", path, bin)), 0o755)
+}
+
+const within = 10 * time.Second
+
+// ourPhone is phoned as user 1001 (password pw1001), registering at k
+// when k is not nil, with a WAV microphone playing micHz.
+type ourPhone struct {
+	*phoneproc.Phone
+	dir     string
+	sipPort int
+}
+
+func startPhone(t *testing.T, k *lab.Kamailio, micHz float64, extra string) *ourPhone {
+	t.Helper()
+	dir := t.TempDir()
+	sipPort, err := phoneproc.FreePort("udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiPort, err := phoneproc.FreePort("tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := ""
+	if k != nil {
+		reg = fmt.Sprintf("registrar = %q\n", k.Addr().String())
+	}
+	cfg := fmt.Sprintf(`schema = 1
+[sip]
+listen = "127.0.0.1:%d"
+[account]
+user = "1001"
+display_name = "Desk 1001"
+password = "pw1001"
+domain = "127.0.0.1"
+%s
+[audio]
+device = "wav"
+[audio.wav]
+input = %q
+output = "speaker.wav"
+[api]
+listen = "127.0.0.1:%d"
+[log]
+level = "debug"
+%s`, sipPort, reg, lab.ToneWAV(t, micHz, 2*time.Second), apiPort, extra)
+	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("phoned log:\n%s", tail(p.Log(), 80))
+		}
+	})
+	if _, err := p.Until(within, "the API", func(phonedStatus) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	return &ourPhone{Phone: p, dir: dir, sipPort: sipPort}
+}
+
+func (p *ourPhone) sipAddr() netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(p.sipPort))
+}
+
+func tail(s string, lines int) string {
+	n := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			n++
+			if n > lines {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wait(t *testing.T, p *ourPhone, state string) {
+	t.Helper()
+	_, err := p.Wait(state, within)
+	must(t, err)
+}
+
+// heard returns how many seconds of path have want as the dominant tone.
+func heard(t *testing.T, path string, want float64, candidates ...float64) float64 {
+	t.Helper()
+	s, _, err := wav.ReadFile(path)
+	must(t, err)
+	n := 0
+	for i := 0; i+160 <= len(s); i += 160 {
+		if f, _, ok := detect.Dominant(s[i:i+160], append([]float64{want}, candidates...)); ok && f == want {
+			n++
+		}
+	}
+	return float64(n) * 0.02
+}
+
+func TestRegisterWithDigestAuthAtKamailio(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001"}})
+	p := startPhone(t, k, 700, "")
+	st, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	if st.Registration.Code != 200 || st.Registration.Expires <= 0 || st.Display != "[1001 registered] idle" {
+		t.Fatalf("registration %+v, display %q", st.Registration, st.Display)
+	}
+	// A clean stop unregisters (Expires: 0), and the registrar accepts it.
+	must(t, p.Stop())
+	if !strings.Contains(p.Log(), "msg=unregistered") || !strings.Contains(p.Log(), "code=200") {
+		t.Fatalf("no accepted unregister in the log:\n%s", tail(p.Log(), 20))
+	}
+}
+
+func TestWrongPasswordIsReportedNotLooped(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "other"}})
+	p := startPhone(t, k, 700, "")
+	st, err := p.Until(within, "failed", func(s phonedStatus) bool { return s.Registration.State == "failed" })
+	must(t, err)
+	if st.Registration.Code != 401 || st.Registration.RetryIn < 15 {
+		t.Fatalf("registration %+v, want 401 and a back-off of at least 15 s", st.Registration)
+	}
+}
+
+// Our phone calls baresip through Kamailio, which challenges the INVITE
+// with 407; audio flows both ways; baresip hangs up.
+func TestCallBaresipThroughKamailio(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}, ChallengeInvite: true})
+	rec := t.TempDir()
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr(),
+		MicWAV: lab.ToneWAV(t, 1100, 60*time.Second), RecordDir: rec})
+	p := startPhone(t, k, 700, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+
+	must(t, p.Hook(true))
+	must(t, p.Keys("1002#"))
+	b.WaitEvent(t, "CALL_INCOMING", within)
+	_, err = p.WaitDisplay("ringing 1002", within)
+	must(t, err)
+	must(t, b.Accept())
+	wait(t, p, "talking")
+	time.Sleep(2 * time.Second)
+	st, err := p.Status()
+	must(t, err)
+	if st.Call == nil || st.Call.RTP.Received < 50 {
+		t.Fatalf("call status %+v", st.Call)
+	}
+	must(t, b.Hangup()) // BYE from baresip, through Kamailio's route
+	wait(t, p, "busy")
+	must(t, p.Hook(false))
+	wait(t, p, "idle")
+	must(t, p.Stop())
+
+	if s := heard(t, filepath.Join(p.dir, "speaker.wav"), 1100, 700); s < 1.0 {
+		t.Errorf("our phone heard %.2f s of baresip's 1100 Hz", s)
+	}
+	dec, _ := b.Recordings()
+	if len(dec) == 0 {
+		t.Fatal("baresip recorded nothing")
+	}
+	if s := heard(t, dec[0], 700, 1100); s < 1.0 {
+		t.Errorf("baresip heard %.2f s of our 700 Hz", s)
+	}
+}
+
+// baresip calls our phone through Kamailio; the phone rings and answers
+// when the handset is lifted; our phone hangs up.
+func TestBaresipCallsUsAndWeHangUp(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}})
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr(),
+		MicWAV: lab.ToneWAV(t, 1100, 60*time.Second)})
+	p := startPhone(t, k, 700, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+
+	must(t, b.Dial("sip:1001@"+k.Domain()))
+	st, err := p.Wait("ringing", within)
+	must(t, err)
+	if st.Call == nil || st.Call.Direction != "incoming" {
+		t.Fatalf("ringing call %+v", st.Call)
+	}
+	b.WaitEvent(t, "CALL_RINGING", within)
+	must(t, p.Hook(true))
+	wait(t, p, "talking")
+	b.WaitEvent(t, "CALL_ESTABLISHED", within)
+	must(t, p.Hook(false)) // our BYE must follow Kamailio's Record-Route
+	wait(t, p, "idle")
+	b.WaitEvent(t, "CALL_CLOSED", within)
+}
+
+// We hang up while baresip rings: CANCEL; baresip stops ringing.
+func TestCancelWhileRinging(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}})
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr()})
+	p := startPhone(t, k, 700, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	must(t, p.Hook(true))
+	must(t, p.Keys("1002#"))
+	b.WaitEvent(t, "CALL_INCOMING", within)
+	_, err = p.WaitDisplay("ringing 1002", within)
+	must(t, err)
+	must(t, p.Hook(false))
+	wait(t, p, "idle")
+	b.WaitEvent(t, "CALL_CLOSED", within)
+}
+
+// baresip calls while our phone is off-hook: 486, baresip sees busy.
+func TestBusyWhenOffHook(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}})
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr()})
+	p := startPhone(t, k, 700, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	must(t, p.Hook(true))
+	wait(t, p, "dialtone")
+	must(t, b.Dial("sip:1001@"+k.Domain()))
+	if ev := b.WaitEvent(t, "CALL_CLOSED", within); !strings.Contains(ev.Param, "486") {
+		t.Fatalf("baresip closed the call with %q, want 486 Busy Here", ev.Param)
+	}
+	if st, _ := p.Status(); st.State != "dialtone" {
+		t.Fatalf("our phone left dial tone: %+v", st)
+	}
+}

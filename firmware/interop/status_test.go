@@ -1,0 +1,5 @@
+package interop
+
+import "github.com/deskphone/phoned/firmware/daemon"
+
+type phonedStatus = daemon.Status

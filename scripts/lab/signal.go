@@ -1,0 +1,5 @@
+package lab
+
+import "syscall"
+
+const sigINT = syscall.SIGINT
