@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"time"
+
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/phoned/sip/sdp"
@@ -31,7 +33,26 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 		u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if c.state != stConfirmed {
+	if c.state == stAnswered {
+		// sipgo handles each request in its own goroutine, so the ACK of
+		// our 2xx may still be on its way: wait for it a little.
+		acked := c.acked
+		u.mu.Unlock()
+		select {
+		case <-acked:
+		case <-time.After(time.Second):
+		}
+		u.mu.Lock()
+	}
+	switch c.state {
+	case stConfirmed:
+	case stAnswered:
+		// RFC 3261 §14.2: a re-INVITE before the ACK of the initial 2xx
+		// gets 500 with Retry-After.
+		u.mu.Unlock()
+		u.respondStateless(req, tx, 500, "Server Internal Error", gosip.NewHeader("Retry-After", "1"))
+		return
+	default:
 		u.mu.Unlock()
 		u.respondStateless(req, tx, 491, "Request Pending")
 		return
