@@ -75,6 +75,17 @@ type ourPhone struct {
 
 func startPhone(t *testing.T, k *lab.Kamailio, micHz float64, extra string) *ourPhone {
 	t.Helper()
+	return startPhoneMic(t, k, lab.ToneWAV(t, micHz, 2*time.Second), extra)
+}
+
+// startPhoneTB is startPhone for benchmarks: a silent microphone.
+func startPhoneTB(t testing.TB, k *lab.Kamailio, extra string) *ourPhone {
+	t.Helper()
+	return startPhoneMic(t, k, lab.ToneWAV(t, 0, 2*time.Second), extra)
+}
+
+func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, extra string) *ourPhone {
+	t.Helper()
 	dir := t.TempDir()
 	sipPort, err := phoneproc.FreePort("udp")
 	if err != nil {
@@ -104,9 +115,7 @@ input = %q
 output = "speaker.wav"
 [api]
 listen = "127.0.0.1:%d"
-[log]
-level = "debug"
-%s`, sipPort, reg, lab.ToneWAV(t, micHz, 2*time.Second), apiPort, extra)
+%s`, sipPort, reg, mic, apiPort, extra)
 	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +149,7 @@ func tail(s string, lines int) string {
 	return s
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
