@@ -108,7 +108,7 @@ func TestHandlePlaysOut(t *testing.T) {
 		s, clk := testStream(t, pt)
 		clk.Advance(time.Second)
 		for i := 0; i < 3; i++ {
-			s.handle(packet(t, pt, uint16(65534+i), uint32(4294967000+160*i), 42, int16(1000*(i+1)), 160), peer)
+			s.handle(packet(t, pt, uint16(65534+i), uint32(4294967000)+uint32(160*i), 42, int16(1000*(i+1)), 160), peer)
 		}
 		st := s.Stats()
 		if st.PacketsReceived != 3 || st.BytesReceived != 480 || st.PacketsLost != 0 || st.RemoteSSRC != 42 ||
