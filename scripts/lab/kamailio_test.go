@@ -1,14 +1,15 @@
 package lab
 
 import (
-	"strings"
 	"testing"
+	"time"
 )
 
 func TestKamailioStarts(t *testing.T) {
 	t.Parallel()
 	k := StartKamailio(t, KamailioOptions{Users: map[string]string{"1001": "secret"}, ChallengeInvite: true})
-	if !k.Addr().IsValid() || !strings.Contains(k.Log(), "lab: OPTIONS") {
+	// The log line may trail the OPTIONS reply: wait for it (bounded).
+	if !k.Addr().IsValid() || !k.WaitLog("lab: OPTIONS", 5*time.Second) {
 		t.Fatalf("addr %v, log without the readiness OPTIONS:\n%s", k.Addr(), k.Log())
 	}
 	k.Stop()
