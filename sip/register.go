@@ -193,7 +193,11 @@ func (r *registrar) cycle() time.Duration {
 	var last Registration
 	for i, t := range r.targets {
 		r.emit(Registration{State: RegRegistering, Registrar: t.text})
-		addrs, err := resolveTargets(context.Background(), r.cfg.Resolver, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
+		proto := "udp"
+		if r.u.tcp {
+			proto = "tcp"
+		}
+		addrs, err := resolveTargets(context.Background(), r.cfg.Resolver, proto, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
 		if err != nil {
 			last = Registration{State: RegFailed, Registrar: t.text, Reason: err.Error()}
 			continue
@@ -314,8 +318,9 @@ func (r *registrar) register(t regTarget, addr netip.AddrPort, expires time.Dura
 		case res.IsSuccess():
 			// RFC 3581 §4: the registrar saw us at received:rport. If that
 			// is not our Contact, we are behind a NAT: register the
-			// address it sees instead, so calls can reach us.
-			if seen, ok := seenAt(res); ok && seen != r.contactAddr() && expires > 0 {
+			// address it sees instead, so calls can reach us. Over TCP
+			// rport is the connection's own port, not a NAT binding.
+			if seen, ok := seenAt(res); ok && !r.u.tcp && seen != r.contactAddr() && expires > 0 {
 				r.u.log.Info("registrar sees another address: NAT; re-registering with it", "local", r.contactAddr(), "seen", seen)
 				r.mu.Lock()
 				r.contact = seen
@@ -370,7 +375,12 @@ func (r *registrar) request(t regTarget, addr netip.AddrPort, expires time.Durat
 	cid := gosip.CallIDHeader(r.callID)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: gosip.REGISTER})
-	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: int(contact.Port())}})
+	ct := &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: int(contact.Port())}}
+	if u.tcp {
+		ct.Address.UriParams = gosip.NewParams()
+		ct.Address.UriParams.Add("transport", "tcp")
+	}
+	req.AppendHeader(ct)
 	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	req.AppendHeader(gosip.NewHeader("Allow", allowed))
 	u.addCommon(req)
@@ -474,9 +484,7 @@ func (r *registrar) keepAlive() {
 		if t < 0 {
 			continue
 		}
-		if _, err := r.u.conn.WriteToUDPAddrPort([]byte("\r\n\r\n"), addr); err != nil {
-			r.u.log.Debug("keep-alive", "error", err)
-		}
+		r.ping(r.targets[t], addr)
 		if now := localIPTowards(addr); now.IsValid() && ip.IsValid() && now != ip {
 			r.u.log.Info("local address changed: re-registering", "was", ip, "now", now)
 			select {
@@ -484,6 +492,26 @@ func (r *registrar) keepAlive() {
 			default:
 			}
 		}
+	}
+}
+
+// ping keeps the path to the registrar open: a CRLF pair on UDP (RFC 5626
+// §3.5.1), an OPTIONS on TCP, where a bare CRLF could not be written
+// through sipgo's connection pool.
+func (r *registrar) ping(t regTarget, addr netip.AddrPort) {
+	if !r.u.tcp {
+		if _, err := r.u.conn.WriteToUDPAddrPort([]byte("\r\n\r\n"), addr); err != nil {
+			r.u.log.Debug("keep-alive", "error", err)
+		}
+		return
+	}
+	req := r.request(t, addr, 0)
+	req.Method = gosip.OPTIONS
+	req.CSeq().MethodName = gosip.OPTIONS
+	req.RemoveHeader("Expires")
+	req.RemoveHeader("Contact")
+	if _, err := r.u.roundTrip(req, addr); err != nil {
+		r.u.log.Debug("keep-alive", "error", err)
 	}
 }
 

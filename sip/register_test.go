@@ -331,12 +331,12 @@ func TestResolveTargets(t *testing.T) {
 		{"::1", 5062, "[[::1]:5062]"},
 	}
 	for _, c := range cases {
-		got, err := resolveTargets(context.Background(), dns, c.host, c.port, !strings.Contains(c.host, ":"))
+		got, err := resolveTargets(context.Background(), dns, "udp", c.host, c.port, !strings.Contains(c.host, ":"))
 		if err != nil || fmt.Sprint(got) != c.want {
 			t.Errorf("resolve %s:%d = %v %v, want %s", c.host, c.port, got, err, c.want)
 		}
 	}
-	if _, err := resolveTargets(context.Background(), dns, "none.test", 0, true); err == nil {
+	if _, err := resolveTargets(context.Background(), dns, "udp", "none.test", 0, true); err == nil {
 		t.Error("an unknown name resolved")
 	}
 }

@@ -22,14 +22,14 @@ type resolver interface {
 // addresses to try, per RFC 3263 §4.2 for UDP:
 //   - an IP literal is used as is (port 5060 when none is given);
 //   - a name with an explicit port is looked up with A/AAAA only;
-//   - a name without a port is looked up as _sip._udp SRV first (records
+//   - a name without a port is looked up as _sip._udp (or _sip._tcp) SRV first (records
 //     ordered by priority and, within one priority, by weighted random
 //     choice, RFC 2782), each target's A/AAAA in turn; with no SRV records
 //     the name's own A/AAAA at port 5060.
 //
 // The caller fails over along the list on timeout or 503 (RFC 3263 §4.3).
 // want4 keeps IPv4 (or IPv6) addresses only, to match the listening socket.
-func resolveTargets(ctx context.Context, r resolver, host string, port int, want4 bool) ([]netip.AddrPort, error) {
+func resolveTargets(ctx context.Context, r resolver, proto, host string, port int, want4 bool) ([]netip.AddrPort, error) {
 	keep := func(a netip.Addr) bool { return a.Unmap().Is4() == want4 }
 	if a, err := netip.ParseAddr(host); err == nil {
 		if port == 0 {
@@ -54,7 +54,7 @@ func resolveTargets(ctx context.Context, r resolver, host string, port int, want
 		}
 	}
 	if port == 0 {
-		if _, srvs, err := r.LookupSRV(ctx, "sip", "udp", host); err == nil {
+		if _, srvs, err := r.LookupSRV(ctx, "sip", proto, host); err == nil {
 			for _, s := range srvs {
 				if s.Target == "." { // RFC 2782: service decidedly not available
 					continue

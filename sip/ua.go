@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ type Config struct {
 	// Credentials answer 401/407 challenges to our INVITEs (RFC 3261
 	// §22.2) and REGISTERs.
 	Credentials Credentials
+	// Transport for the requests we send: "udp" (default) or "tcp" (RFC
+	// 3261 §18). With "tcp" the UA also listens on TCP at the same port and
+	// says ;transport=tcp in its Contact; RTP stays on UDP.
+	Transport string
 	// OutboundProxy, when set (sip:host[:port]), is put as a loose-routing
 	// Route on every initial INVITE (RFC 3261 §8.1.2, preloaded route).
 	OutboundProxy string
@@ -163,6 +168,8 @@ type UA struct {
 	calls  map[CallID]*call
 	closed bool
 	reg    *registrar // nil without registration
+	tcp    bool       // requests go over TCP (Config.Transport)
+	tcpLn  *net.TCPListener
 	proxy  *gosip.Uri // outbound proxy with ;lr, or nil
 
 	// public is our address as a registrar sees it (NAT), when it differs
@@ -182,6 +189,11 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	}
 	if cfg.User == "" {
 		return nil, fmt.Errorf("sip: config: empty User")
+	}
+	switch cfg.Transport {
+	case "", "udp", "tcp":
+	default:
+		return nil, fmt.Errorf("sip: config: transport %q (want udp or tcp)", cfg.Transport)
 	}
 	if !cfg.Listen.Addr().IsValid() {
 		return nil, fmt.Errorf("sip: config: invalid Listen address %v", cfg.Listen)
@@ -214,7 +226,18 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		p.UriParams.Add("lr", "") // loose routing, RFC 3261 §16.12
 		proxy = &p
 	}
+	var tcpLn *net.TCPListener
+	if cfg.Transport == "tcp" {
+		// The same port on TCP, so Contact names one address for both.
+		tcpLn, err = net.ListenTCP(strings.Replace(network, "udp", "tcp", 1), &net.TCPAddr{IP: laddr.Addr().AsSlice(), Port: int(laddr.Port())})
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("sip: listen tcp %v: %w", addr, err)
+		}
+	}
 	u := &UA{
+		tcp:    tcpLn != nil,
+		tcpLn:  tcpLn,
 		proxy:  proxy,
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "sip", "listen", addr.String()),
@@ -265,6 +288,13 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	u.srv.OnNoRoute(u.validated(u.onNoRoute))
 
 	u.events = newDispatcher(onEvent)
+	if tcpLn != nil {
+		go func() {
+			if err := u.srv.ServeTCP(tcpLn); err != nil && !errors.Is(err, net.ErrClosed) {
+				u.log.Error("serve TCP", "error", err)
+			}
+		}()
+	}
 	go func() {
 		defer close(u.served)
 		if err := u.srv.ServeUDP(conn); err != nil {
@@ -350,6 +380,9 @@ wait:
 	if cerr := u.conn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 		err = errors.Join(err, cerr)
 	}
+	if u.tcpLn != nil {
+		u.tcpLn.Close()
+	}
 	<-u.served
 	u.wg.Wait()
 	// Anything left (e.g. a call whose goroutine never started) ends now.
@@ -419,7 +452,9 @@ func newCallID() string {
 // sipgo adds nothing, we only pin the local socket (Laddr) so the request
 // leaves from the listening socket.
 func (u *UA) prebuilt(_ *sipgo.Client, req *gosip.Request) error {
-	req.Laddr = gosip.Addr{IP: net.IP(u.conn.LocalAddr().(*net.UDPAddr).IP), Port: int(u.addr.Port())}
+	if !u.tcp {
+		req.Laddr = gosip.Addr{IP: net.IP(u.conn.LocalAddr().(*net.UDPAddr).IP), Port: int(u.addr.Port())}
+	}
 	if req.Body() == nil {
 		req.SetBody(nil) // Content-Length: 0
 	}
@@ -430,10 +465,14 @@ func (u *UA) via(host string) *gosip.ViaHeader {
 	p := gosip.NewParams()
 	p.Add("branch", gosip.GenerateBranchN(16))
 	p.Add("rport", "") // RFC 3581
+	transport := "UDP"
+	if u.tcp {
+		transport = "TCP"
+	}
 	return &gosip.ViaHeader{
 		ProtocolName:    "SIP",
 		ProtocolVersion: "2.0",
-		Transport:       "UDP",
+		Transport:       transport,
 		Host:            host,
 		Port:            int(u.addr.Port()),
 		Params:          p,
@@ -446,6 +485,11 @@ func (u *UA) contact(host string) *gosip.ContactHeader {
 	port := int(u.addr.Port())
 	if p := u.public.Load(); p != nil {
 		host, port = p.Addr().String(), int(p.Port())
+	}
+	if u.tcp {
+		params := gosip.NewParams()
+		params.Add("transport", "tcp")
+		return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: port, UriParams: params}}
 	}
 	return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: port}}
 }

@@ -98,7 +98,13 @@ func noEvent(t *testing.T, p *phone) {
 // establish runs A dials B, B rings, B answers, and returns the call ids.
 func establish(t *testing.T, a, b *phone) (CallID, CallID) {
 	t.Helper()
-	id, err := a.Dial(b.target(), media(4000, sdp.PCMU, sdp.PCMA))
+	return establishTo(t, a, b, b.target())
+}
+
+// establishTo is establish dialling target, which must reach b.
+func establishTo(t *testing.T, a, b *phone, target string) (CallID, CallID) {
+	t.Helper()
+	id, err := a.Dial(target, media(4000, sdp.PCMU, sdp.PCMA))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,16 +75,18 @@ type ourPhone struct {
 
 func startPhone(t *testing.T, k *lab.Kamailio, micHz float64, extra string) *ourPhone {
 	t.Helper()
-	return startPhoneMic(t, k, lab.ToneWAV(t, micHz, 2*time.Second), extra)
+	return startPhoneMic(t, k, lab.ToneWAV(t, micHz, 2*time.Second), "", extra)
 }
 
 // startPhoneTB is startPhone for benchmarks: a silent microphone.
 func startPhoneTB(t testing.TB, k *lab.Kamailio, extra string) *ourPhone {
 	t.Helper()
-	return startPhoneMic(t, k, lab.ToneWAV(t, 0, 2*time.Second), extra)
+	return startPhoneMic(t, k, lab.ToneWAV(t, 0, 2*time.Second), "", extra)
 }
 
-func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, extra string) *ourPhone {
+// startPhoneMic starts phoned with mic as its microphone; sipExtra goes
+// into its [sip] table, extra at the end of the file.
+func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, sipExtra, extra string) *ourPhone {
 	t.Helper()
 	dir := t.TempDir()
 	sipPort, err := phoneproc.FreePort("udp")
@@ -102,6 +104,7 @@ func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, extra string) *ourPhone {
 	cfg := fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%d"
+%s
 [account]
 user = "1001"
 display_name = "Desk 1001"
@@ -115,7 +118,7 @@ input = %q
 output = "speaker.wav"
 [api]
 listen = "127.0.0.1:%d"
-%s`, sipPort, reg, mic, apiPort, extra)
+%s`, sipPort, sipExtra, reg, mic, apiPort, extra)
 	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
 	if err != nil {
 		t.Fatal(err)
@@ -300,5 +303,46 @@ func TestBusyWhenOffHook(t *testing.T) {
 	}
 	if st, _ := p.Status(); st.State != "dialtone" {
 		t.Fatalf("our phone left dial tone: %+v", st)
+	}
+}
+
+// Over TCP (sip.transport = "tcp"): the phone registers at Kamailio and
+// calls baresip, which stays on UDP; Kamailio relays between the two.
+func TestRegisterAndCallOverTCP(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}, TCP: true})
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr(), AnswerMode: lab.AnswerAuto,
+		MicWAV: lab.ToneWAV(t, 1100, 60*time.Second)})
+	p := startPhoneMic(t, k, lab.ToneWAV(t, 700, 2*time.Second), `transport = "tcp"`, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	must(t, p.Hook(true))
+	must(t, p.Keys("1002#"))
+	wait(t, p, "talking")
+	b.WaitEvent(t, "CALL_ESTABLISHED", within)
+	must(t, p.Hook(false))
+	b.WaitEvent(t, "CALL_CLOSED", within)
+	wait(t, p, "idle")
+	// And back: Kamailio reaches the phone on its TCP listener.
+	must(t, b.Dial("sip:1001@"+k.Domain()))
+	wait(t, p, "ringing")
+	must(t, p.Hook(true))
+	b.WaitEvent(t, "CALL_ESTABLISHED", within)
+	must(t, p.Hook(false))
+	b.WaitEvent(t, "CALL_CLOSED", within)
+	// Our REGISTERs (Request-URI with Kamailio's port; baresip's have
+	// none) and our INVITE came over TCP: two REGISTERs (challenge, then
+	// credentials), no NAT re-registration for the connection's port.
+	ours := fmt.Sprintf("lab: REGISTER sip:%s from", k.Addr())
+	regs := 0
+	for _, line := range strings.Split(k.Log(), "\n") {
+		if strings.Contains(line, ours) {
+			regs++
+			if !strings.HasSuffix(strings.TrimSpace(line), "over tcp") {
+				t.Fatalf("our REGISTER came over another transport: %s", line)
+			}
+		}
+	}
+	if regs != 2 || !strings.Contains(k.Log(), "lab: INVITE sip:1002@127.0.0.1 from") || !strings.Contains(k.Log(), "over tcp") {
+		t.Fatalf("want 2 REGISTERs and an INVITE over TCP, got %d REGISTERs:\n%s", regs, tail(k.Log(), 30))
 	}
 }

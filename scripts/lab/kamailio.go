@@ -31,6 +31,9 @@ type KamailioOptions struct {
 	// Proxy-Authorization with 407 (proxy_challenge); the digest user must
 	// equal the From user.
 	ChallengeInvite bool
+	// TCP makes Kamailio listen on TCP too, at the same port (RFC 3261
+	// §18), relaying between TCP and UDP clients.
+	TCP bool
 	// RegisterProxyAuth challenges REGISTER with 407 instead of 401, to
 	// exercise proxy auth on registration.
 	RegisterProxyAuth bool
@@ -102,7 +105,7 @@ func KamailioConfig(o KamailioOptions, port int) (string, error) {
 		"Port": port, "Users": o.Users, "ChallengeInvite": o.ChallengeInvite,
 		"RegisterProxyAuth": o.RegisterProxyAuth, "MinExpires": o.MinExpires,
 		"MaxExpires": o.MaxExpires, "InviteTimeoutMS": o.InviteTimeout.Milliseconds(),
-		"Debug": o.Debug, "ModulePath": o.ModulePath,
+		"Debug": o.Debug, "ModulePath": o.ModulePath, "TCP": o.TCP,
 	})
 	if err != nil {
 		return "", fmt.Errorf("lab: kamailio template: %w", err)
@@ -170,8 +173,14 @@ func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int
 	if out, err := exec.Command(bin, "-c", "-f", cfgPath).CombinedOutput(); err != nil {
 		t.Fatalf("lab: %v: kamailio -c -f %s: %v\n%s", ErrConfig, cfgPath, err, tail(string(out), 40))
 	}
+	// -D is Kamailio's no-fork mode, which serves UDP only; TCP needs its
+	// worker children: -DD (foreground, forking; cleanup kills the group).
+	fork := "-D"
+	if o.TCP {
+		fork = "-DD"
+	}
 	cmd := exec.Command(bin, "-f", cfgPath, "-P", filepath.Join(dir, fmt.Sprintf("kamailio-%d.pid", attempt)),
-		"-E", "-D", "-m", "32", "-M", "4", "-Y", dir)
+		"-E", fork, "-m", "32", "-M", "4", "-Y", dir)
 	p, err := startProc(t, "kamailio", cmd, filepath.Join(dir, fmt.Sprintf("kamailio-%d.log", attempt)))
 	if err != nil {
 		return nil, err

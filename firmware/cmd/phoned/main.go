@@ -26,9 +26,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/deskphone/phoned/audio/device"
 	"github.com/deskphone/phoned/audio/engine"
-	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/board/sim"
 	"github.com/deskphone/phoned/drivers/output"
 	"github.com/deskphone/phoned/firmware/api"
@@ -115,10 +113,11 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	dev, err := openDevice(cfg, clk)
+	snd, err := openSound(cfg, brd, clk, log.With("part", "audio"))
 	if err != nil {
 		return err
 	}
+	dev := snd.dev
 	eng := engine.New(dev, clk, log.With("part", "audio"))
 
 	codecs := make([]sdp.Codec, 0, len(cfg.Audio.Codecs))
@@ -143,6 +142,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		Logger:        log.With("part", "sip"),
 		Credentials:   creds,
 		OutboundProxy: proxy,
+		Transport:     cfg.SIP.Transport,
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
@@ -190,7 +190,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		RTPMax:      cfg.Audio.RTPPortMax,
 		Codecs:      codecs,
 		DTMF:        101,
-		Tones:       tone.US,
+		Tones:       snd.plan,
 		Clock:       clk,
 		Logger:      log.With("part", "phone"),
 	}, daemon.Deps{
@@ -198,7 +198,8 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		SIPEvents: sipEvents,
 		Tones:     eng,
 		Media:     eng,
-		Ringer:    output.Ringer{Line: ringer, Log: log},
+		Ringer:    snd.ringer(output.Ringer{Line: ringer, Log: log}),
+		Audio:     snd.status,
 	})
 
 	var wg sync.WaitGroup
@@ -259,16 +260,6 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func openDevice(cfg *config.Config, clk clock.Clock) (device.Device, error) {
-	switch cfg.Audio.Device {
-	case "wav":
-		return device.OpenWAV(cfg.Audio.WAV.Input, cfg.Audio.WAV.Output, clk)
-	case "null":
-		return device.NewNull(clk), nil
-	}
-	return nil, fmt.Errorf("audio.device %q is not available in this build", cfg.Audio.Device)
 }
 
 // mediaIP is the address RTP binds to and SDP announces: the SIP address,
