@@ -10,6 +10,33 @@ import (
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
+// RFC 3261 §22.2: a 401 to INVITE (a UAS challenging) is answered with
+// Authorization.
+func TestInviteWWWAuth(t *testing.T) {
+	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Credentials = Credentials{User: "1001", Password: "pw"} })
+	uas := newRawPeer(t)
+	if _, err := a.Dial(fmt.Sprintf("sip:1002@%s", uas.addr()), media(4000, sdp.PCMU)); err != nil {
+		t.Fatal(err)
+	}
+	m1 := uas.read("INVITE", isReq(gosip.INVITE))
+	res := gosip.NewResponseFromRequest(m1.msg.(*gosip.Request), 401, "Unauthorized", nil)
+	res.To().Params.Add("tag", "u1")
+	res.AppendHeader(gosip.NewHeader("WWW-Authenticate", `Digest realm="uas", nonce="n401", algorithm=SHA-256`))
+	uas.send(m1.from, res)
+	m2 := uas.read("authorized INVITE", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Request)
+		return ok && r.Method == gosip.INVITE && r.GetHeader("Authorization") != nil
+	})
+	cred, err := digest.ParseCredentials(m2.msg.(*gosip.Request).GetHeader("Authorization").Value())
+	if err != nil || cred.Algorithm != "SHA-256" || cred.Realm != "uas" {
+		t.Fatalf("Authorization %+v %v", cred, err)
+	}
+	uas.reply(m2, 486, "Busy Here", nil)
+	if f := next[Failed](t, a); f.Code != 486 {
+		t.Fatalf("failed %+v", f)
+	}
+}
+
 // RFC 3261 §22.2: a 407 to INVITE is answered once with
 // Proxy-Authorization on a new transaction (CSeq+1, same Call-ID).
 func TestInviteProxyAuth(t *testing.T) {

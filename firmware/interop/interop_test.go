@@ -129,6 +129,10 @@ listen = "127.0.0.1:%d"
 			t.Logf("phoned log:\n%s", tail(p.Log(), 80))
 		}
 	})
+	if tt, ok := t.(*testing.T); ok {
+		// The phone's SIP flow, printed by the lab when the test fails.
+		lab.StartTrace(tt, sipPort)
+	}
 	if _, err := p.Until(within, "the API", func(phonedStatus) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
@@ -345,4 +349,36 @@ func TestRegisterAndCallOverTCP(t *testing.T) {
 	if regs != 2 || !strings.Contains(k.Log(), "lab: INVITE sip:1002@127.0.0.1 from") || !strings.Contains(k.Log(), "over tcp") {
 		t.Fatalf("want 2 REGISTERs and an INVITE over TCP, got %d REGISTERs:\n%s", regs, tail(k.Log(), 30))
 	}
+}
+
+// The registrar grants less than asked (2 s): the phone refreshes before
+// each grant runs out, with credentials each time.
+func TestRefreshAtKamailio(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001"}, MaxExpires: 2})
+	p := startPhone(t, k, 700, "")
+	st, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	if st.Registration.Expires != 2 {
+		t.Fatalf("granted %v s, want 2", st.Registration.Expires)
+	}
+	ours := fmt.Sprintf("lab: REGISTER sip:%s from", k.Addr())
+	deadline := time.Now().Add(within)
+	for strings.Count(k.Log(), ours) < 6 { // three registrations: challenge + credentials each
+		if time.Now().After(deadline) {
+			t.Fatalf("%d REGISTERs in %s, want 6:\n%s", strings.Count(k.Log(), ours), within, tail(k.Log(), 20))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st, _ := p.Status(); st.Registration.State != "registered" {
+		t.Fatalf("after refreshes: %+v", st.Registration)
+	}
+}
+
+// A registrar that challenges REGISTER with 407 (proxy auth) is answered
+// with Proxy-Authorization.
+func TestRegisterWithProxyAuth(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001"}, RegisterProxyAuth: true})
+	p := startPhone(t, k, 700, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
 }
