@@ -13,7 +13,7 @@ CONFIG      ?= configs/phoned.toml
 FUZZTIME    ?= 30s
 export CGO_ENABLED ?= 0
 
-.PHONY: help build cross run demo test unit race test-arm lint bench fuzz deps clean
+.PHONY: help build cross run demo test unit race test-arm lint bench figures fuzz deps clean
 
 help:
 	@echo "make run     run the phone on the simulated board (terminal keypad, CONFIG=$(CONFIG))"
@@ -22,6 +22,7 @@ help:
 	@echo "make cross   build stripped static binaries for linux/amd64, arm (v7) and arm64"
 	@echo "make demo    two sim phones call each other; checks two-way audio by tone detection"
 	@echo "make bench   run the benchmarks and print their figures"
+	@echo "make figures sound figures on a private PulseAudio: round trip, off-hook to dial tone, idle CPU"
 	@echo "make fuzz    run every fuzz target for FUZZTIME=$(FUZZTIME)"
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make test-arm  the test suite for linux/arm (v7) and arm64 under qemu-user"
@@ -63,8 +64,11 @@ lint: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-bench:
+bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+figures: deps
+	$(GO) test -run='^$$' -bench=Figures -benchtime=20x ./audio/device/pulse/
 
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \

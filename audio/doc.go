@@ -11,9 +11,13 @@
 // Layout:
 //
 //	audio/device     the Device seam (Read/Write/Close) with null and WAV file devices
+//	audio/device/pulse  the PulseAudio device (paths, ringer stream, reconnect);
+//	                 pulsetest runs a private server for its tests
+//	audio/ring       the sample FIFO between sound-server callbacks and 20 ms frames
+//	audio/ringer     the audible ringer: Alert-Info -> ring cadence
 //	audio/wav        a small RIFF/WAVE reader and writer
 //	audio/codec      G.711 µ-law (PT 0) and A-law (PT 8) frame codecs
-//	audio/tone       call-progress tone plans: grammar, presets, generator
+//	audio/tone       call-progress tones: grammar, generator, per-country plans (plans.txt)
 //	audio/detect     Goertzel tone detection
 //	audio/jitter     playout buffers (fixed delay today)
 //	audio/rtpstream  one RTP media stream over a caller's UDP socket

@@ -7,7 +7,8 @@
 #   - gcc and libc6-dev (the race detector needs cgo), git.
 #   - qemu-user-static (make test-arm runs the suite for armv7 and arm64).
 #   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark.
-# Later tiers add PulseAudio here.
+#   - PulseAudio (pulseaudio, pulseaudio-utils): the Pulse device's tests run
+#     a private server of their own (audio/device/pulse/pulsetest).
 set -euo pipefail
 
 GO_VERSION=1.26.8
@@ -46,6 +47,13 @@ if [ ${#lab[@]} -gt 0 ]; then
     $sudo systemctl disable --now kamailio >/dev/null 2>&1 || true
   fi
 fi
+
+# PulseAudio for the Pulse device's tests. Each test starts its own server
+# on its own socket; a packaged per-user or system service is not used.
+pa=()
+command -v pulseaudio >/dev/null 2>&1 || pa+=(pulseaudio)
+command -v pactl >/dev/null 2>&1 || pa+=(pulseaudio-utils)
+[ ${#pa[@]} -eq 0 ] || apt_install "${pa[@]}"
 
 go_ok() {
   command -v go >/dev/null 2>&1 || return 1

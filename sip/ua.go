@@ -290,7 +290,8 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	u.events = newDispatcher(onEvent)
 	if tcpLn != nil {
 		go func() {
-			if err := u.srv.ServeTCP(tcpLn); err != nil && !errors.Is(err, net.ErrClosed) {
+			// ServeTCP always returns an error: ErrClosed on Close.
+			if err := u.srv.ServeTCP(tcpLn); !errors.Is(err, net.ErrClosed) {
 				u.log.Error("serve TCP", "error", err)
 			}
 		}()

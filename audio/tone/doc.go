@@ -19,7 +19,11 @@
 // tones whose summed peak would clip 16-bit PCM. Generator.Fill is
 // phase-continuous across frames, never allocates and costs a few
 // multiply-adds per sample per frequency (recursive oscillators, no table).
-// Plans map names to tones; US holds the North American presets
-// (ANSI T1.401 / Telcordia GR-506 frequencies and cadences) and later
-// country plans go in Plans.
+// Plans map names to tones. The built-in plans (Plans, Country) are data:
+// plans.txt, embedded, one tone a line with its source (ITU-T E.180
+// Supplement 2 and the national standards it cites), for us, uk, de, fr,
+// it, nl, cn, jp and au. Every built-in plan defines every name in Names,
+// including the ringer's cadences (Ring and the Bellcore distinctive rings).
+// Plan.With layers a site's custom tones over a plan; its errors name the
+// tone.
 package tone

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/board"
 	"github.com/deskphone/phoned/firmware/dialplan"
 )
@@ -44,11 +45,13 @@ type Config struct {
 	Directory map[string]string // dialled string -> sip: URI; never nil
 	API       API
 	Log       Log
+	Tones     Tones // [tones], see sound.go
 
 	// Parsed forms of string fields, stored by validation.
 	sipListen netip.AddrPort
 	apiListen netip.AddrPort
 	dialPlan  *dialplan.Plan
+	tonePlan  tone.Plan
 }
 
 // DialPlan is phone.dial_plan parsed; nil when there is none.
@@ -95,6 +98,10 @@ type Audio struct {
 	RTPPortMax int      // even, 1024..65534, > RTPPortMin
 	WAV        WAV
 	Pulse      Pulse
+	// Sound keys (sound.go).
+	StateDir     string   // where volume.json is kept; "" keeps volumes in memory
+	Latency      Duration // Pulse playback target latency, MinLatency..MaxLatency
+	RingerVolume int      // 0..100 percent
 }
 
 // WAV is [audio.wav]. Load makes relative paths absolute against the
@@ -109,6 +116,7 @@ type Pulse struct {
 	Server string
 	Sink   string
 	Source string
+	Cookie string // auth cookie file; "" for the library default
 }
 
 // Phone is [phone]: the call state machine's timers. All are > 0.
@@ -144,11 +152,15 @@ func Default() *Config {
 			KeepAlive:        Duration{30 * time.Second},
 		},
 		Audio: Audio{
-			Device:     "null",
-			Codecs:     []string{"PCMU", "PCMA"},
-			RTPPortMin: 16384,
-			RTPPortMax: 32766,
+			Device:       "null",
+			Codecs:       []string{"PCMU", "PCMA"},
+			RTPPortMin:   16384,
+			RTPPortMax:   32766,
+			StateDir:     "/var/lib/phoned",
+			Latency:      Duration{40 * time.Millisecond},
+			RingerVolume: 80,
 		},
+		Tones: Tones{Country: "us", Custom: map[string]string{}},
 		Phone: Phone{
 			InterdigitTimeout:      Duration{5 * time.Second},
 			ShortInterdigitTimeout: Duration{2 * time.Second},

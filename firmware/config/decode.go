@@ -23,7 +23,7 @@ func (d *decoder) fail(path []string, format string, args ...any) {
 func (d *decoder) decode(tree map[string]any) *Config {
 	c := Default()
 	c.Directory = map[string]string{}
-	d.unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log")
+	d.unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones")
 
 	schema := []string{"schema"}
 	if v, ok := tree["schema"]; !ok {
@@ -63,7 +63,8 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.duration(t, p, "keepalive", &c.Account.KeepAlive)
 	}
 	if t, p := d.table(tree, nil, "audio"); t != nil {
-		d.unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "wav", "pulse")
+		d.unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "wav", "pulse", "state_dir", "latency", "ringer_volume")
+		d.decodeAudioSound(t, p, c)
 		d.str(t, p, "device", &c.Audio.Device)
 		d.strings(t, p, "codecs", &c.Audio.Codecs)
 		d.int(t, p, "rtp_port_min", &c.Audio.RTPPortMin)
@@ -74,7 +75,8 @@ func (d *decoder) decode(tree map[string]any) *Config {
 			d.str(w, p, "output", &c.Audio.WAV.Output)
 		}
 		if s, p := d.table(t, p, "pulse"); s != nil {
-			d.unknown(s, p, "server", "sink", "source")
+			d.unknown(s, p, "server", "sink", "source", "cookie")
+			d.str(s, p, "cookie", &c.Audio.Pulse.Cookie)
 			d.str(s, p, "server", &c.Audio.Pulse.Server)
 			d.str(s, p, "sink", &c.Audio.Pulse.Sink)
 			d.str(s, p, "source", &c.Audio.Pulse.Source)
@@ -106,6 +108,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.str(t, p, "level", &c.Log.Level)
 		d.str(t, p, "format", &c.Log.Format)
 	}
+	d.decodeTones(tree, c)
 
 	return c
 }

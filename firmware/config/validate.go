@@ -143,6 +143,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	v.text(p("audio", "pulse", "server"), au.Pulse.Server)
 	v.text(p("audio", "pulse", "sink"), au.Pulse.Sink)
 	v.text(p("audio", "pulse", "source"), au.Pulse.Source)
+	v.validateSound(c)
 
 	// [phone]
 	for _, t := range []struct {

@@ -75,6 +75,7 @@ type Deps struct {
 	Tones     tonePlayer
 	Media     streamer
 	Ringer    Ringer
+	Audio     AudioStatus // nil: no "audio" in Status
 }
 
 // call is what the loop keeps per call besides the machine's view.

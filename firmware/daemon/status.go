@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/deskphone/phoned/audio/device"
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/firmware/phone"
 )
@@ -18,7 +19,15 @@ type Status struct {
 	Call         *CallStatus  `json:"call"`
 	LastCall     *CallStatus  `json:"last_call,omitempty"`
 	Display      string       `json:"display"`
+	Audio        *AudioInfo   `json:"audio,omitempty"` // the sound device, when Deps.Audio is set
 }
+
+// AudioInfo is the sound device's part of Status.
+type AudioInfo = device.Status
+
+// AudioStatus reports the sound device's state (audio/device.Status):
+// connected, path, latency, underruns and overruns.
+type AudioStatus interface{ Status() AudioInfo }
 
 // Registration is where the account's registration stands (RFC 3261 §10).
 type Registration struct {
@@ -107,6 +116,10 @@ func (d *Daemon) Status() Status {
 		st.Call = cs
 	}
 	st.Display = display(d.opts.User, st, s)
+	if d.deps.Audio != nil {
+		a := d.deps.Audio.Status()
+		st.Audio = &a
+	}
 	return st
 }
 

@@ -1,0 +1,179 @@
+package pulse
+
+// Figures (make figures): measured here, never asserted in a test.
+//
+//	BenchmarkFiguresRoundTrip       play -> monitor capture through PulseAudio, ms
+//	BenchmarkFiguresOffHookToTone   off-hook event -> first dial-tone frame written, µs
+//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, %
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/deskphone/phoned/audio"
+	"github.com/deskphone/phoned/audio/detect"
+	"github.com/deskphone/phoned/audio/engine"
+	"github.com/deskphone/phoned/audio/ringer"
+	"github.com/deskphone/phoned/audio/tone"
+	"github.com/deskphone/phoned/firmware/clock"
+	"github.com/deskphone/phoned/firmware/daemon"
+	"github.com/deskphone/phoned/firmware/phone"
+)
+
+func median(d []float64) float64 {
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// BenchmarkFiguresRoundTrip writes a 1 kHz burst and times it until the
+// device's own capture (the sink's monitor) returns it: playback buffer,
+// sink, monitor source and capture buffer, resampled both ways.
+func BenchmarkFiguresRoundTrip(b *testing.B) {
+	srv := startServer(b)
+	d := openDevice(b, srv, Config{})
+	in, burst, quiet := make([]int16, 160), make([]int16, 160), make([]int16, 160)
+	tone.NewGenerator(tone.MustParse("1000/0")).Fill(burst)
+	for k := 0; k < 25; k++ { // settle
+		d.Read(in)
+		d.Write(quiet)
+	}
+	var ms []float64
+	for b.Loop() {
+		d.Read(in)
+		d.Write(burst)
+		sent := time.Now()
+		for k := 0; k < 50; k++ {
+			d.Read(in)
+			got := time.Now()
+			d.Write(quiet)
+			if on := onset(in); on >= 0 {
+				// The onset sample was captured (160-on) samples before
+				// this frame was complete.
+				heard := got.Add(-audio.Duration(len(in) - on))
+				ms = append(ms, float64(heard.Sub(sent).Microseconds())/1000)
+				break
+			}
+		}
+		for k := 0; k < 10; k++ { // let the burst's tail pass
+			d.Read(in)
+			d.Write(quiet)
+		}
+	}
+	if len(ms) > 0 {
+		b.ReportMetric(median(ms), "ms-roundtrip-median")
+		b.ReportMetric(slices.Max(ms), "ms-roundtrip-max")
+		b.ReportMetric(d.Status().LatencyMS, "ms-status-latency")
+	}
+}
+
+// onset returns the index of the first loud sample, or -1.
+func onset(f []int16) int {
+	for i, s := range f {
+		if s > 1000 || s < -1000 {
+			return i
+		}
+	}
+	return -1
+}
+
+// spy records when the first non-silent frame is written after arm.
+type spy struct {
+	*Device
+	mu    sync.Mutex
+	armed bool
+	first chan time.Time
+}
+
+func (s *spy) Write(f []int16) error {
+	s.mu.Lock()
+	if s.armed && detect.Energy(f) > 0 {
+		s.armed = false
+		s.first <- time.Now()
+	}
+	s.mu.Unlock()
+	return s.Device.Write(f)
+}
+
+// BenchmarkFiguresOffHookToTone posts an off-hook event to the phone's
+// event loop (daemon, state machine, media engine, Pulse device, all
+// real) and times the first dial-tone frame written to the device.
+func BenchmarkFiguresOffHookToTone(b *testing.B) {
+	srv := startServer(b)
+	dev := openDevice(b, srv, Config{})
+	sp := &spy{Device: dev, first: make(chan time.Time, 1)}
+	log := testLog
+	eng := engine.New(sp, clock.Real{}, log)
+	dm := daemon.New(daemon.Options{
+		Machine: phone.Config{InterDigit: 5 * time.Second, OffHook: time.Minute, NoAnswer: time.Minute},
+		User:    "1001", Domain: "127.0.0.1", Tones: tone.US, Clock: clock.Real{}, Logger: log,
+	}, daemon.Deps{Tones: eng, Media: eng})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); eng.Run(ctx) }()
+	go func() { defer wg.Done(); dm.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	var us []float64
+	for b.Loop() {
+		time.Sleep(300 * time.Millisecond) // on-hook and idle, as between calls
+		sp.mu.Lock()
+		sp.armed = true
+		sp.mu.Unlock()
+		t0 := time.Now()
+		dm.Post(phone.Hook{OffHook: true})
+		t1 := <-sp.first
+		us = append(us, float64(t1.Sub(t0).Microseconds()))
+		dm.Post(phone.Hook{OffHook: false})
+	}
+	b.ReportMetric(median(us), "µs-offhook-to-tone-median")
+	b.ReportMetric(slices.Max(us), "µs-offhook-to-tone-max")
+}
+
+// BenchmarkFiguresIdleCPU keeps an idle phone (device open on three paths
+// with a ringer stream, media engine idle) for a second per op and
+// reports its CPU and the PulseAudio server's, in percent of one core.
+func BenchmarkFiguresIdleCPU(b *testing.B) {
+	srv := startServer(b)
+	dev := openDevice(b, srv, Config{Ringer: ringer.New(tone.US, 100, testLog), RingerSink: "ringer"})
+	eng := engine.New(dev, clock.Real{}, testLog)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(500 * time.Millisecond)
+	var self, server []float64
+	for b.Loop() {
+		s0, p0, t0 := selfCPU(), procCPU(srv.Pid()), time.Now()
+		time.Sleep(time.Second)
+		wall := time.Since(t0)
+		self = append(self, 100*float64(selfCPU()-s0)/float64(wall))
+		server = append(server, 100*float64(procCPU(srv.Pid())-p0)/float64(wall))
+	}
+	b.ReportMetric(median(self), "%cpu-phoned")
+	b.ReportMetric(median(server), "%cpu-pulseaudio")
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU reads a process's user+system time from /proc (USER_HZ = 100).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}

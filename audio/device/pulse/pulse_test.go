@@ -1,0 +1,60 @@
+package pulse
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/deskphone/phoned/audio/device/pulse/pulsetest"
+)
+
+var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+// loopPaths plays each path into its own null sink and captures from that
+// sink's monitor: what the device writes comes back to its Read.
+func loopPaths() map[string]Path {
+	return map[string]Path{
+		"handset": {Sink: "handset", Source: "handset.monitor"},
+		"speaker": {Sink: "speaker", Source: "speaker.monitor"},
+		"headset": {Sink: "headset", Source: "headset.monitor"},
+	}
+}
+
+func startServer(t testing.TB) *pulsetest.Server {
+	return pulsetest.Start(t, "handset", "speaker", "headset", "ringer", "mic")
+}
+
+func openDevice(t testing.TB, srv *pulsetest.Server, cfg Config) *Device {
+	t.Helper()
+	cfg.Server, cfg.Cookie = srv.Addr(), srv.Cookie
+	if cfg.Paths == nil {
+		cfg.Paths = loopPaths()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testLog
+	}
+	d, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	waitConnected(t, d, true)
+	return d
+}
+
+func waitConnected(t testing.TB, d *Device, want bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for d.Connected() != want {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("connected=%v not reached: %+v", want, d.Status())
+		}
+		time.Sleep(5 * time.Millisecond) // polling a real server, not timing
+	}
+	return time.Since(start)
+}
+
+func pulsetestStart(t testing.TB, sinks ...string) *pulsetest.Server {
+	return pulsetest.Start(t, sinks...)
+}

@@ -1,0 +1,102 @@
+package pulse
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/phoned/audio/ringer"
+	"github.com/deskphone/phoned/audio/tone"
+)
+
+// TestSystemWideServer connects the way a system-wide server is reached:
+// an explicit unix: server string and the server's cookie file (which the
+// device hands to the library through $PULSE_COOKIE). A server string
+// nobody listens on is reported in the status, naming it.
+func TestSystemWideServer(t *testing.T) {
+	srv := startServer(t)
+	missing := "unix:" + filepath.Join(t.TempDir(), "native")
+	d, err := Open(Config{Server: missing, Logger: testLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the unreachable server reported", 5*time.Second, func() bool { return d.Status().Error != "connecting" })
+	if st := d.Status(); st.Connected || !strings.Contains(st.Error, missing) {
+		t.Fatalf("unreachable server: %+v", st)
+	}
+	d.Close()
+	os.Unsetenv("PULSE_COOKIE")
+	openDevice(t, srv, Config{}) // Server: srv.Addr(), Cookie: srv.Cookie
+	if got := os.Getenv("PULSE_COOKIE"); got != srv.Cookie {
+		t.Fatalf("PULSE_COOKIE = %q", got)
+	}
+}
+
+// TestPerUserServer finds the server the way a desktop session does:
+// no server string ($XDG_RUNTIME_DIR/pulse/native) and no cookie setting
+// ($HOME/.config/pulse/cookie).
+func TestPerUserServer(t *testing.T) {
+	srv := startServer(t)
+	run, home := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(run, "pulse"), 0o700)
+	if err := os.Symlink(srv.Socket, filepath.Join(run, "pulse", "native")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(home, ".config", "pulse"), 0o700)
+	cookie, _ := os.ReadFile(srv.Cookie)
+	os.WriteFile(filepath.Join(home, ".config", "pulse", "cookie"), cookie, 0o600)
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	t.Setenv("HOME", home)
+	t.Setenv("PULSE_SERVER", "")
+	os.Unsetenv("PULSE_SERVER")
+	t.Setenv("PULSE_COOKIE", "")
+	os.Unsetenv("PULSE_COOKIE")
+	d, err := Open(Config{Paths: loopPaths(), Logger: testLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	waitConnected(t, d, true)
+}
+
+// TestRingerSink rings a distinctive cadence on the ringer sink while the
+// voice path stays silent.
+func TestRingerSink(t *testing.T) {
+	srv := startServer(t)
+	r := ringer.New(tone.US, 100, testLog)
+	openDevice(t, srv, Config{Ringer: r, RingerSink: "ringer"})
+	rec := srv.Record(t, "ringer.monitor")
+	voice := srv.Record(t, "handset.monitor")
+	time.Sleep(200 * time.Millisecond) // silence before the ring: real time
+	r.SetRinger(true, "<http://pbx>;info=Bellcore-dr2")
+	time.Sleep(2200 * time.Millisecond) // long, pause, long
+	r.SetRinger(false, "")
+	time.Sleep(300 * time.Millisecond)
+	got := runs(blocks(rec.Samples()))
+	// dr2: 800 ms on, 400 off, 800 on (then 4 s off): 40, 20, 40 frames.
+	if len(got) < 3 || abs(got[0]-40) > 1 || abs(got[1]-20) > 1 || abs(got[2]-40) > 1 {
+		t.Fatalf("ring cadence %v, want [40 20 40 ...]", got)
+	}
+	for _, on := range blocks(voice.Samples()) {
+		if on {
+			t.Fatal("the ring leaked into the handset")
+		}
+	}
+	s := rec.Samples()
+	if !hasFreq(s, 800) || !hasFreq(s, 1000) {
+		t.Fatal("ring frequencies missing")
+	}
+}
+
+func abs(x int) int { return max(x, -x) }
+
+func hasFreq(s []int16, f float64) bool {
+	for _, on := range blocksWith(s, f) {
+		if on {
+			return true
+		}
+	}
+	return false
+}
