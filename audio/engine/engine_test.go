@@ -27,6 +27,7 @@ type fakeDevice struct {
 	ticks     chan struct{}
 	written   chan []int16
 	mic       []int16
+	entered   atomic.Int64 // Reads begun; entered > reads: one is blocked on ticks
 	reads     atomic.Int64
 	writes    atomic.Int64
 	forbidden atomic.Bool // a call now is a test failure
@@ -43,6 +44,7 @@ func newFakeDevice(ticked bool) *fakeDevice {
 }
 
 func (d *fakeDevice) Read(f []int16) error {
+	d.entered.Add(1)
 	if d.forbidden.Load() {
 		d.violated.Store(true)
 	}
@@ -202,6 +204,9 @@ func TestToneWithinOneFrame(t *testing.T) {
 	if !detect.Present(f, 1400) || detect.Present(f, 480) {
 		t.Fatal("frame after PlayTone(howler) is not the howler")
 	}
+	// Stop the tone while the loop waits in Read for the next frame (had
+	// it not reached Read yet, it would rightly go idle without one).
+	waitUntil(t, "the loop in Read", func() bool { return dev.entered.Load() > dev.reads.Load() })
 	h.e.StopTone()
 	f = h.frame(t)
 	if detect.Energy(f) != 0 {
@@ -281,6 +286,7 @@ func TestStreamMixing(t *testing.T) {
 	if st, ok := h.e.Stats(); !ok || st.PacketsSent != 3 {
 		t.Fatalf("Stats %+v %v", st, ok)
 	}
+	waitUntil(t, "the loop in Read", func() bool { return dev.entered.Load() > dev.reads.Load() })
 	st, ok := h.e.StopStream()
 	if !ok || st.PacketsSent != 3 || !fs.closed {
 		t.Fatalf("StopStream %+v %v closed=%v", st, ok, fs.closed)
@@ -290,8 +296,8 @@ func TestStreamMixing(t *testing.T) {
 			t.Fatalf("sent frame %d is not the mic audio", i)
 		}
 	}
-	// The loop was already capturing the next frame; it completes silent,
-	// then the engine goes idle.
+	// The loop was waiting in Read for the next frame; it completes
+	// silent, then the engine goes idle.
 	if f := h.frame(t); detect.Energy(f) != 0 {
 		t.Fatal("frame after StopStream is not silent")
 	}
