@@ -32,11 +32,16 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // newPhone starts a phone for user; the daemon's timers run on clk.
 func newPhone(t *testing.T, user string, clk clock.Clock, cfg phone.Config) *testPhone {
 	t.Helper()
-	log := quietLogger().With("phone", user)
+	return newPhoneLog(t, user, clk, cfg, quietLogger().With("phone", user))
+}
+
+// newPhoneLog is newPhone whose daemon logs to log.
+func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger) *testPhone {
+	t.Helper()
 	events := make(chan sip.Event, 64)
 	ua, err := sip.New(sip.Config{
 		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",
-		UserAgent: "phoned-test", Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, Logger: log,
+		UserAgent: "phoned-test", Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, Logger: quietLogger(),
 	}, func(ev sip.Event) { events <- ev })
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -11,18 +10,12 @@ import (
 
 	pgpio "periph.io/x/conn/v3/gpio"
 
-	"github.com/deskphone/phoned/audio/device"
-	"github.com/deskphone/phoned/audio/engine"
-	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/drivers/gpio"
 	"github.com/deskphone/phoned/drivers/gpio/gpiofake"
 	"github.com/deskphone/phoned/drivers/hook"
-	"github.com/deskphone/phoned/drivers/output"
 	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/firmware/phone"
 	"github.com/deskphone/phoned/keypad"
-	"github.com/deskphone/phoned/sip"
-	"github.com/deskphone/phoned/sip/sdp"
 )
 
 // ignoredLog records the events the loop logs as ignored ("event ignored"
@@ -75,43 +68,12 @@ func (h *ignoredLog) has(seq ...string) bool {
 	return i == len(seq)
 }
 
-// hwPhone is newPhone with a logger of the test's choosing.
-func hwPhone(t *testing.T, user string, log *slog.Logger) *testPhone {
-	t.Helper()
-	events := make(chan sip.Event, 64)
-	ua, err := sip.New(sip.Config{
-		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",
-		UserAgent: "phoned-test", Codecs: []sdp.Codec{sdp.PCMU}, Logger: quietLogger(),
-	}, func(ev sip.Event) { events <- ev })
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engine.New(device.NewNull(clock.Real{}), clock.Real{}, quietLogger())
-	ctx, cancel := context.WithCancel(context.Background())
-	ringer := &output.Memory{Name: "ringer"}
-	d := New(Options{
-		Machine: phone.DefaultConfig(), User: user, Domain: "127.0.0.1", Directory: map[string]string{},
-		MediaIP: netip.MustParseAddr("127.0.0.1"), RTPMin: 20000, RTPMax: 30000,
-		Codecs: []sdp.Codec{sdp.PCMU}, DTMF: 101, Tones: tone.US, Clock: clock.Real{}, Logger: log,
-	}, Deps{Calls: ua, SIPEvents: events, Tones: eng, Media: eng, Ringer: output.Ringer{Line: ringer}})
-	engDone, loopDone := make(chan struct{}), make(chan struct{})
-	go func() { defer close(engDone); eng.Run(ctx) }()
-	go func() { defer close(loopDone); d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-loopDone
-		ua.Close()
-		<-engDone
-	})
-	return &testPhone{t: t, d: d, ua: ua, ringer: ringer}
-}
-
 // A whole call driven by hardware: a hook switch and a 4×3 matrix keypad
 // on fake gpiotest pins, through the drivers (debounce, hook flash window,
 // matrix scanner), into the daemon, against a second phone.
 func TestHardwareDrivenCall(t *testing.T) {
 	seen := &ignoredLog{}
-	a := hwPhone(t, "1001", slog.New(seen))
+	a := newPhoneLog(t, "1001", clock.Real{}, phone.DefaultConfig(), slog.New(seen))
 	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
 	a.knows("1002", b)
 
