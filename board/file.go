@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -112,6 +111,7 @@ func Parse(name string, data []byte) (b Board, err error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	lines := tomlpos.LineStarts(data)
 	p := &parser{name: name}
+	p.Fields = tomlpos.Fields{Fail: p.fail}
 	if pr := tomlpos.CheckDepth(data, lines, limits); pr != nil {
 		return Board{}, join([]*Error{p.problem(*pr)})
 	}
@@ -145,6 +145,7 @@ func Parse(name string, data []byte) (b Board, err error) {
 }
 
 type parser struct {
+	tomlpos.Fields
 	name string
 	pos  map[string]int
 	errs []*Error
@@ -163,7 +164,7 @@ func keyPath(keys ...string) []string { return keys }
 
 func (p *parser) board(tree map[string]any) Board {
 	var b Board
-	p.unknown(tree, nil, "name", "description", "keypad", "hook", "keys", "outputs", "audio")
+	p.Unknown(tree, nil, "name", "description", "keypad", "hook", "keys", "outputs", "audio")
 	if !p.str(tree, nil, "name", &b.Name) {
 		p.fail(keyPath("name"), "required key missing")
 	} else if !validName(b.Name) {
@@ -172,9 +173,9 @@ func (p *parser) board(tree map[string]any) Board {
 	p.str(tree, nil, "description", &b.Description)
 
 	b.Keypad = KeypadTerminal
-	kp, kpPath := p.table(tree, nil, "keypad")
+	kp, kpPath := p.Table(tree, nil, "keypad")
 	if kp != nil {
-		p.unknown(kp, kpPath, "kind", "rows", "cols", "map", "scan_interval", "debounce", "long_press")
+		p.Unknown(kp, kpPath, "kind", "rows", "cols", "map", "scan_interval", "debounce", "long_press")
 		p.str(kp, kpPath, "kind", &b.Keypad)
 	}
 	switch b.Keypad {
@@ -200,9 +201,9 @@ func (p *parser) board(tree map[string]any) Board {
 		p.fail(tomlpos.Child(kpPath, "kind"), "unknown keypad kind %q (want %s or %s)", b.Keypad, KeypadTerminal, KeypadGPIO)
 	}
 
-	if t, tp := p.table(tree, nil, "outputs"); t != nil {
+	if t, tp := p.Table(tree, nil, "outputs"); t != nil {
 		b.Lines = map[string]gpio.Spec{}
-		for _, role := range sortedKeys(t) {
+		for _, role := range tomlpos.SortedKeys(t) {
 			rp := tomlpos.Child(tp, role)
 			if !slices.Contains(Roles, role) {
 				p.fail(rp, "unknown output (want one of %s)", strings.Join(Roles, ", "))
@@ -227,8 +228,8 @@ func (p *parser) board(tree map[string]any) Board {
 		}
 	}
 
-	if t, tp := p.table(tree, nil, "audio"); t != nil {
-		p.unknown(t, tp, "handset", "speaker", "headset", "ringer")
+	if t, tp := p.Table(tree, nil, "audio"); t != nil {
+		p.Unknown(t, tp, "handset", "speaker", "headset", "ringer")
 		p.audioPath(t, tp, "handset", &b.Audio.Handset)
 		p.audioPath(t, tp, "speaker", &b.Audio.Speaker)
 		p.audioPath(t, tp, "headset", &b.Audio.Headset)
@@ -250,15 +251,15 @@ func validName(s string) bool {
 }
 
 func (p *parser) audioPath(t map[string]any, tp []string, key string, dst *Path) {
-	if a, ap := p.table(t, tp, key); a != nil {
-		p.unknown(a, ap, "sink", "source")
+	if a, ap := p.Table(t, tp, key); a != nil {
+		p.Unknown(a, ap, "sink", "source")
 		p.str(a, ap, "sink", &dst.Sink)
 		p.str(a, ap, "source", &dst.Source)
 	}
 }
 
 func (p *parser) hook(tree map[string]any) *Hook {
-	t, tp := p.table(tree, nil, "hook")
+	t, tp := p.Table(tree, nil, "hook")
 	if t == nil {
 		if _, ok := tree["hook"]; !ok {
 			p.fail(keyPath("hook", "line"), "required for keypad.kind = %q: the hook switch line", KeypadGPIO)
@@ -266,7 +267,7 @@ func (p *parser) hook(tree map[string]any) *Hook {
 		return nil
 	}
 	h := &Hook{Contact: hook.NormallyOpen, Debounce: hook.DefaultDebounce, FlashMin: hook.DefaultFlashMin, FlashMax: hook.DefaultFlashMax}
-	p.unknown(t, tp, "line", "contact", "debounce", "flash_min", "flash_max")
+	p.Unknown(t, tp, "line", "contact", "debounce", "flash_min", "flash_max")
 	if _, ok := t["line"]; !ok {
 		p.fail(tomlpos.Child(tp, "line"), "required key missing: the hook switch line")
 	} else if spec, ok := p.line(t, tp, "line"); ok {
@@ -322,7 +323,7 @@ func (p *parser) matrix(kp map[string]any, kpPath []string) *Matrix {
 	}
 	rows, ok := v.([]any)
 	if !ok {
-		p.fail(mp, "want an array of arrays of key names, got %s", typeName(v))
+		p.fail(mp, "want an array of arrays of key names, got %s", tomlpos.TypeName(v))
 		return m
 	}
 	if m.Rows != nil && len(rows) != len(m.Rows) {
@@ -333,7 +334,7 @@ func (p *parser) matrix(kp map[string]any, kpPath []string) *Matrix {
 		rp := tomlpos.Child(mp, tomlpos.Elem(i))
 		keys, ok := r.([]any)
 		if !ok {
-			p.fail(rp, "want an array of key names, got %s", typeName(r))
+			p.fail(rp, "want an array of key names, got %s", tomlpos.TypeName(r))
 			continue
 		}
 		if m.Cols != nil && len(keys) != len(m.Cols) {
@@ -344,7 +345,7 @@ func (p *parser) matrix(kp map[string]any, kpPath []string) *Matrix {
 			kp := tomlpos.Child(rp, tomlpos.Elem(j))
 			s, ok := k.(string)
 			if !ok {
-				p.fail(kp, "want a key name, got %s", typeName(k))
+				p.fail(kp, "want a key name, got %s", tomlpos.TypeName(k))
 				continue
 			}
 			if s != "" {
@@ -379,7 +380,7 @@ func (p *parser) keys(tree map[string]any) []Key {
 	kp := keyPath("keys")
 	arr, ok := v.([]any)
 	if !ok {
-		p.fail(kp, "want an array of tables ([[keys]]), got %s", typeName(v))
+		p.fail(kp, "want an array of tables ([[keys]]), got %s", tomlpos.TypeName(v))
 		return nil
 	}
 	seen := map[string]string{}
@@ -403,10 +404,10 @@ func (p *parser) keys(tree map[string]any) []Key {
 		ep := tomlpos.Child(kp, tomlpos.Elem(i))
 		t, ok := e.(map[string]any)
 		if !ok {
-			p.fail(ep, "want a table, got %s", typeName(e))
+			p.fail(ep, "want a table, got %s", tomlpos.TypeName(e))
 			continue
 		}
-		p.unknown(t, ep, "key", "line")
+		p.Unknown(t, ep, "key", "line")
 		var k Key
 		if !p.str(t, ep, "key", &k.Key) {
 			p.fail(tomlpos.Child(ep, "key"), "required key missing")
@@ -434,7 +435,7 @@ func (p *parser) lines(t map[string]any, tp []string, key string) []gpio.Spec {
 	lp := tomlpos.Child(tp, key)
 	arr, ok := v.([]any)
 	if !ok {
-		p.fail(lp, "want an array of line tables, got %s", typeName(v))
+		p.fail(lp, "want an array of line tables, got %s", tomlpos.TypeName(v))
 		return nil
 	}
 	if len(arr) == 0 || len(arr) > 16 {
@@ -458,11 +459,11 @@ func (p *parser) line(t map[string]any, tp []string, key string) (gpio.Spec, boo
 func (p *parser) lineValue(at []string, v any) (gpio.Spec, bool) {
 	t, ok := v.(map[string]any)
 	if !ok {
-		p.fail(at, "want a line table such as { chip = \"gpiochip0\", offset = 17 } or { name = \"GPIO17\" }, got %s", typeName(v))
+		p.fail(at, "want a line table such as { chip = \"gpiochip0\", offset = 17 } or { name = \"GPIO17\" }, got %s", tomlpos.TypeName(v))
 		return gpio.Spec{}, false
 	}
 	n := len(p.errs)
-	p.unknown(t, at, "chip", "offset", "name", "active_low", "pull")
+	p.Unknown(t, at, "chip", "offset", "name", "active_low", "pull")
 	var s gpio.Spec
 	hasChip := p.str(t, at, "chip", &s.Chip)
 	_, hasOffset := t["offset"]
@@ -491,7 +492,7 @@ func (p *parser) lineValue(at []string, v any) (gpio.Spec, bool) {
 	default:
 		p.fail(at, "no line: give chip and offset, or name")
 	}
-	p.boolean(t, at, "active_low", &s.ActiveLow)
+	p.Bool(t, at, "active_low", &s.ActiveLow)
 	var pull string
 	if p.str(t, at, "pull", &pull) {
 		s.Pull = gpio.Pull(pull)
@@ -519,71 +520,24 @@ func (p *parser) lineValue(at []string, v any) (gpio.Spec, bool) {
 // Generic tree helpers: unknown keys and type errors are reported with the
 // key's line.
 
-func (p *parser) unknown(m map[string]any, at []string, known ...string) {
-	for _, k := range sortedKeys(m) {
-		if !slices.Contains(known, k) {
-			p.fail(tomlpos.Child(at, k), "unknown key")
-		}
-	}
-}
-
-func (p *parser) table(m map[string]any, at []string, key string) (map[string]any, []string) {
-	tp := tomlpos.Child(at, key)
-	v, ok := m[key]
-	if !ok {
-		return nil, tp
-	}
-	t, ok := v.(map[string]any)
-	if !ok {
-		p.fail(tp, "want a table, got %s", typeName(v))
-		return nil, tp
-	}
-	return t, tp
-}
-
 func (p *parser) str(m map[string]any, at []string, key string, dst *string) bool {
-	v, ok := m[key]
-	if !ok {
+	var v string
+	if !p.Str(m, at, key, &v) {
 		return false
 	}
-	s, ok := v.(string)
-	if !ok {
-		p.fail(tomlpos.Child(at, key), "want a string, got %s", typeName(v))
-		return false
-	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(s) > 256 {
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(v) > 256 {
 		p.fail(tomlpos.Child(at, key), "control characters or more than 256 bytes")
 		return false
 	}
-	*dst = s
+	*dst = v
 	return true
 }
 
+// int reads a required integer: a missing one is "got nothing".
 func (p *parser) int(m map[string]any, at []string, key string, dst *int) {
-	v := m[key]
-	n, ok := v.(int64)
-	if !ok {
-		p.fail(tomlpos.Child(at, key), "want an integer, got %s", typeName(v))
-		return
+	if n, ok := p.Integer(tomlpos.Child(at, key), m[key]); ok {
+		*dst = n
 	}
-	if n < math.MinInt32 || n > math.MaxInt32 {
-		p.fail(tomlpos.Child(at, key), "integer %d out of range", n)
-		return
-	}
-	*dst = int(n)
-}
-
-func (p *parser) boolean(m map[string]any, at []string, key string, dst *bool) {
-	v, ok := m[key]
-	if !ok {
-		return
-	}
-	b, ok := v.(bool)
-	if !ok {
-		p.fail(tomlpos.Child(at, key), "want a boolean, got %s", typeName(v))
-		return
-	}
-	*dst = b
 }
 
 func (p *parser) duration(m map[string]any, at []string, key string, dst *time.Duration, lo, hi time.Duration) {
@@ -601,34 +555,4 @@ func (p *parser) duration(m map[string]any, at []string, key string, dst *time.D
 		return
 	}
 	*dst = d
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// typeName names a decoded TOML value's type as the TOML spec does.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "nothing"
-	case string:
-		return "string"
-	case int64:
-		return "integer"
-	case float64:
-		return "float"
-	case bool:
-		return "boolean"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "table"
-	}
-	return "date/time"
 }

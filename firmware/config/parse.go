@@ -88,6 +88,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 		return nil, joinErrors(doc.syntaxErrors(err))
 	}
 	d := &decoder{doc: doc}
+	d.Fields = tomlpos.Fields{Fail: d.fail}
 	c := d.decode(tree)
 	if d.unsupported != nil {
 		// Another schema's keys would only bury the one message that matters.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deskphone/phoned/audio/tone"
+	"github.com/deskphone/phoned/firmware/tomlpos"
 )
 
 // This file holds the sound keys: [tones], and audio.state_dir,
@@ -28,17 +29,17 @@ const (
 
 // decodeTones decodes [tones] and its [tones.custom] table.
 func (d *decoder) decodeTones(tree map[string]any, c *Config) {
-	t, p := d.table(tree, nil, "tones")
+	t, p := d.Table(tree, nil, "tones")
 	if t == nil {
 		return
 	}
-	d.unknown(t, p, "country", "custom")
-	d.str(t, p, "country", &c.Tones.Country)
-	if cu, p := d.table(t, p, "custom"); cu != nil {
+	d.Unknown(t, p, "country", "custom")
+	d.Str(t, p, "country", &c.Tones.Country)
+	if cu, p := d.Table(t, p, "custom"); cu != nil {
 		// Every key is a tone: names are checked by validate, values here.
-		for _, k := range sortedKeys(cu) {
+		for _, k := range tomlpos.SortedKeys(cu) {
 			var s string
-			if d.str(cu, p, k, &s) {
+			if d.Str(cu, p, k, &s) {
 				c.Tones.Custom[k] = s
 			}
 		}
@@ -47,9 +48,9 @@ func (d *decoder) decodeTones(tree map[string]any, c *Config) {
 
 // decodeAudioSound decodes the sound keys of [audio] (t, at path p).
 func (d *decoder) decodeAudioSound(t map[string]any, p []string, c *Config) {
-	d.str(t, p, "state_dir", &c.Audio.StateDir)
+	d.Str(t, p, "state_dir", &c.Audio.StateDir)
 	d.duration(t, p, "latency", &c.Audio.Latency)
-	d.int(t, p, "ringer_volume", &c.Audio.RingerVolume)
+	d.Int(t, p, "ringer_volume", &c.Audio.RingerVolume)
 }
 
 // validateSound checks the sound keys and stores the tone plan.
