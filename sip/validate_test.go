@@ -60,9 +60,12 @@ func TestRequestValidation(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			raw.sendText(b.Addr(), requestText(raw, b.UA, c.method, c.version, c.ruri, c.extra, c.ct, c.body, i))
+			// Match by Call-ID: a final response to an INVITE is
+			// retransmitted until ACKed, so earlier cases' may still come.
+			callID := fmt.Sprintf("validate-%d", i)
 			m := raw.read(fmt.Sprintf("%d", c.code), func(m gosip.Message) bool {
 				r, ok := m.(*gosip.Response)
-				return ok && r.StatusCode >= 200
+				return ok && r.StatusCode >= 200 && r.CallID() != nil && r.CallID().Value() == callID
 			})
 			res := m.msg.(*gosip.Response)
 			if res.StatusCode != c.code {
@@ -79,7 +82,11 @@ func TestRequestValidation(t *testing.T) {
 	// An ACK that fails validation is dropped, never answered.
 	raw.sendText(b.Addr(), requestText(raw, b.UA, "ACK", "SIP/3.0", us, "", "", "", 99))
 	raw.sendText(b.Addr(), requestText(raw, b.UA, "OPTIONS", "SIP/2.0", us, "", "", "", 100))
-	if m := raw.read("200 to OPTIONS", func(gosip.Message) bool { return true }); m.msg.(*gosip.Response).StatusCode != 200 {
+	m := raw.read("the OPTIONS answer", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Response)
+		return ok && r.CallID() != nil && r.CallID().Value() == "validate-100"
+	})
+	if m.msg.(*gosip.Response).StatusCode != 200 {
 		t.Fatalf("after the ACK: %s", m.raw)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,48 +17,22 @@ import (
 
 var phonedBin string
 
-// TestMain builds the phoned binary once; the tests run it as shipped.
+// TestMain builds the phoned binary once; the tests run it as shipped
+// (under qemu when the tests run for ARM).
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "interop-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	phonedBin = filepath.Join(dir, "phoned")
-	build := exec.Command("go", "build", "-o", phonedBin, "github.com/deskphone/phoned/firmware/cmd/phoned")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	code := 1
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building phoned:", err)
-	} else if err := emulateIfForeign(phonedBin); err != nil {
+	if phonedBin, err = phoneproc.Build(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// emulateIfForeign makes bin run under qemu-user when this machine cannot
-// exec it: `make test-arm` runs these tests (and so builds phoned) for ARM,
-// and the ARM phoned must meet the same peers. bin becomes a script that
-// execs the emulator, so signals reach the phone.
-func emulateIfForeign(bin string) error {
-	if exec.Command(bin, "-version").Run() == nil {
-		return nil
-	}
-	emu := map[string]string{"arm": "qemu-arm-static", "arm64": "qemu-aarch64-static"}[runtime.GOARCH]
-	if emu == "" {
-		return fmt.Errorf("interop: cannot run phoned built for %s", runtime.GOARCH)
-	}
-	path, err := exec.LookPath(emu)
-	if err != nil {
-		return fmt.Errorf("interop: phoned for %s needs %s: %w", runtime.GOARCH, emu, err)
-	}
-	if err := os.Rename(bin, bin+".bin"); err != nil {
-		return err
-	}
-	return os.WriteFile(bin, []byte(fmt.Sprintf("#!/bin/sh\nexec %s %s.bin \"$@\"\n", path, bin)), 0o755)
 }
 
 const within = 10 * time.Second

@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/phoned/audio/device/pulse/pulsetest"
 	"github.com/deskphone/phoned/board"
 	"github.com/deskphone/phoned/firmware/config"
+	"github.com/deskphone/phoned/firmware/phoneproc"
 )
 
 func TestPulsePaths(t *testing.T) {
@@ -32,9 +33,9 @@ func TestPulsePaths(t *testing.T) {
 func TestPhonedOnPulse(t *testing.T) {
 	srv := pulsetest.Start(t, "handset", "mic")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "phoned")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	bin, err := phoneproc.Build(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	api := l.Addr().String()
