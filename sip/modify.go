@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"strings"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -126,6 +127,18 @@ func (u *UA) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
 	u.mu.Unlock()
 	if c == nil {
 		u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if ct := req.ContentType(); ct != nil && strings.EqualFold(mediaType(ct.Value()), dtmfRelayType) {
+		digit, dur, ok := parseDTMFRelay(req.Body())
+		if !ok {
+			u.respondInDialog(c, req, tx, 400, "Bad Request (dtmf-relay without a Signal)", nil)
+			return
+		}
+		u.respondInDialog(c, req, tx, 200, "OK", nil)
+		u.mu.Lock()
+		u.emitLocked(c, DTMF{ID: c.id, Digit: digit, Duration: dur})
+		u.mu.Unlock()
 		return
 	}
 	u.respondInDialog(c, req, tx, 200, "OK", nil)

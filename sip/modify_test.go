@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 
@@ -71,6 +72,9 @@ func TestReinviteHoldResumeUpdateInfo(t *testing.T) {
 	raw.read("200 to UPDATE", isRes(200))
 	raw.sendText(b.Addr(), inDialogText(raw, b.UA, "INFO", "hold1", tag, 5, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"))
 	raw.read("200 to INFO", isRes(200))
+	if d := next[DTMF](t, b); d.Digit != '5' || d.Duration != 160*time.Millisecond || d.ID != in.ID {
+		t.Fatalf("DTMF by INFO %+v", d)
+	}
 	raw.sendText(b.Addr(), inDialogText(raw, b.UA, "INVITE", "hold1", "notours", 6, "application/sdp", holdOffer("sendonly", 6)))
 	raw.read("481 to a re-INVITE outside the dialog", isRes(481))
 	raw.sendText(b.Addr(), inDialogText(raw, b.UA, "INVITE", "hold1", tag, 7, "application/sdp", "v=0\r\nbroken"))
