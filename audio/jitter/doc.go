@@ -8,8 +8,11 @@
 // samples behind the first packet's timestamp. It orders packets by
 // timestamp, drops duplicates and packets whose time has already played,
 // plays silence for missing audio, and resynchronises when the timestamps
-// jump (a new SSRC, a sender restart, or lasting clock drift). An adaptive
-// buffer can replace it behind the same Put/Get/Reset methods.
+// jump (a new SSRC, a sender restart, or lasting clock drift). Adaptive
+// (adaptive.go) is the buffer that grows on jitter, shrinks when calm,
+// follows clock drift and conceals losses (package plc); its Put takes a
+// whole Packet (SSRC, sequence, arrival time), so wiring it into
+// rtpstream in place of Fixed needs an adapter there.
 //
 // Contract: Put and Get never allocate and never panic on any input; a
 // buffer is not safe for concurrent use (the RTP stream guards it).
