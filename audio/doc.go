@@ -21,6 +21,7 @@
 //	audio/detect     Goertzel tone detection
 //	audio/jitter     playout buffers (fixed delay today)
 //	audio/rtpstream  one RTP media stream over a caller's UDP socket
+//	audio/dtmf       RFC 4733 telephone-events: payload, per-frame sender, digit receiver
 //	audio/engine     the media loop the phone's event loop drives
 package audio
 

@@ -11,8 +11,10 @@
 //   - With neither a tone nor a stream the engine is idle: it makes no
 //     device calls and blocks until a control call or ctx wakes it, so an
 //     idle phone costs no CPU and a WAV speaker file does not grow.
-//   - PlayTone, StopTone, StartStream, StopStream and Stats are safe from
-//     any goroutine. A tone or stream change takes effect from the next frame
+//   - PlayTone, StopTone, StartStream, StopStream, StartDTMF, StopDTMF and
+//     Stats are safe from any goroutine. StartDTMF/StopDTMF forward a key
+//     press and release to the stream (RFC 4733 events replace the
+//     microphone audio while they are sent). A tone or stream change takes effect from the next frame
 //     captured after the call returns.
 //   - A failing device is logged once (and its recovery once), then retried
 //     with a doubling back-off up to MaxBackoff on the injected clock; a

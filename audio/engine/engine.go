@@ -16,8 +16,12 @@ import (
 	"github.com/deskphone/phoned/firmware/clock"
 )
 
-// ErrStreamActive is returned by StartStream while a stream runs.
-var ErrStreamActive = errors.New("engine: a stream is already active")
+var (
+	// ErrStreamActive is returned by StartStream while a stream runs.
+	ErrStreamActive = errors.New("engine: a stream is already active")
+	// ErrNoStream is returned by StartDTMF when no stream runs.
+	ErrNoStream = errors.New("engine: no stream")
+)
 
 const (
 	// MinBackoff and MaxBackoff bound the wait before retrying a failed device.
@@ -32,6 +36,8 @@ type stream interface {
 	Stats() rtpstream.Stats
 	Close() error
 	Redirect(remote netip.AddrPort, send bool)
+	StartDTMF(digit byte) error
+	StopDTMF()
 }
 
 // Engine runs the media loop. Create it with New.
@@ -259,4 +265,32 @@ func (e *Engine) RedirectStream(remote netip.AddrPort, send bool) bool {
 	}
 	s.Redirect(remote, send)
 	return true
+}
+
+// StartDTMF presses digit ('0'-'9', '*', '#', 'A'-'D') on the running
+// stream: it sends RFC 4733 telephone-events instead of the microphone
+// from the next frame until StopDTMF (and for at least
+// rtpstream.DTMFMinDuration). ErrNoStream without a stream;
+// rtpstream.ErrNoDTMF when the call negotiated no telephone-event.
+func (e *Engine) StartDTMF(digit byte) error {
+	e.mu.Lock()
+	s := e.stream
+	e.mu.Unlock()
+	if s == nil {
+		return ErrNoStream
+	}
+	if err := s.StartDTMF(digit); err != nil {
+		return fmt.Errorf("engine: dtmf %q: %w", digit, err)
+	}
+	return nil
+}
+
+// StopDTMF releases the key pressed last; a no-op without a stream.
+func (e *Engine) StopDTMF() {
+	e.mu.Lock()
+	s := e.stream
+	e.mu.Unlock()
+	if s != nil {
+		s.StopDTMF()
+	}
 }

@@ -221,6 +221,7 @@ type fakeStream struct {
 	sent   [][]int16
 	rx     int16
 	closed bool
+	keys   []byte // StartDTMF digits, '^' for StopDTMF
 }
 
 func (s *fakeStream) Send(f []int16) error {
@@ -234,6 +235,19 @@ func (s *fakeStream) Send(f []int16) error {
 }
 
 func (s *fakeStream) Redirect(netip.AddrPort, bool) {}
+
+func (s *fakeStream) StartDTMF(d byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = append(s.keys, d)
+	return nil
+}
+
+func (s *fakeStream) StopDTMF() {
+	s.mu.Lock()
+	s.keys = append(s.keys, '^')
+	s.mu.Unlock()
+}
 
 func (s *fakeStream) Receive(f []int16) {
 	for i := range f {
@@ -405,8 +419,84 @@ func BenchmarkLoopIteration(b *testing.B) {
 type nopStream struct{}
 
 func (nopStream) Redirect(netip.AddrPort, bool) {}
+func (nopStream) StartDTMF(byte) error          { return nil }
+func (nopStream) StopDTMF()                     {}
 
 func (nopStream) Send([]int16) error     { return nil }
 func (nopStream) Receive([]int16)        {}
 func (nopStream) Stats() rtpstream.Stats { return rtpstream.Stats{} }
 func (nopStream) Close() error           { return nil }
+
+func TestDTMFForwarding(t *testing.T) {
+	dev := newFakeDevice(true)
+	h := start(t, dev)
+	if err := h.e.StartDTMF('1'); !errors.Is(err, ErrNoStream) {
+		t.Fatalf("StartDTMF without a stream: %v", err)
+	}
+	h.e.StopDTMF() // harmless
+	fs := &fakeStream{}
+	h.e.newStream = func(rtpstream.Params) (stream, error) { return fs, nil }
+	if err := h.e.StartStream(rtpstream.Params{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.StartDTMF('#'); err != nil {
+		t.Fatal(err)
+	}
+	h.e.StopDTMF()
+	fs.mu.Lock()
+	keys := string(fs.keys)
+	fs.mu.Unlock()
+	if keys != "#^" {
+		t.Fatalf("stream saw %q", keys)
+	}
+}
+
+// TestEngineSendsDTMF runs the real stream: a key press replaces the mic
+// audio with telephone-event packets, and without a negotiated payload
+// type StartDTMF fails.
+func TestEngineSendsDTMF(t *testing.T) {
+	raw, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	dev := newFakeDevice(true)
+	dev.mic = make([]int16, 160)
+	h := start(t, dev)
+	for _, pt := range []uint8{0, 101} {
+		conn, err := rtpstream.Listen(netip.MustParseAddr("127.0.0.1"), 30000, 39999)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.e.StartStream(rtpstream.Params{Conn: conn, Remote: raw.LocalAddr().(*net.UDPAddr).AddrPort(), PayloadType: 0, DTMFPayloadType: pt}); err != nil {
+			t.Fatal(err)
+		}
+		err = h.e.StartDTMF('9')
+		if pt == 0 {
+			if !errors.Is(err, rtpstream.ErrNoDTMF) {
+				t.Fatalf("StartDTMF with no telephone-event: %v", err)
+			}
+			h.e.StopStream()
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.e.StopDTMF()
+		for i := 0; i < 7; i++ { // 4 updates, then the end 3 times (800 = 5 frames)
+			h.frame(t)
+		}
+		raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 2048)
+		for i := 0; i < 7; i++ {
+			n, err := raw.Read(buf)
+			if err != nil || n != 16 || buf[1]&0x7F != 101 || buf[12] != 9 {
+				t.Fatalf("packet %d: % x, %v", i, buf[:n], err)
+			}
+		}
+		st, ok := h.e.StopStream()
+		if !ok || st.DTMFSent != 1 || st.DTMFPacketsSent != 7 {
+			t.Fatalf("stats %+v", st)
+		}
+	}
+}

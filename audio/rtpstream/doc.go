@@ -21,6 +21,22 @@
 //     SSRC change restarts sequence tracking and playout.
 //   - Receive fills one frame from a fixed-delay jitter buffer
 //     (audio/jitter): silence until audio arrives and for missing packets.
+//   - Telephone-events (RFC 4733, audio/dtmf) when Params.DTMFPayloadType
+//     is set. Sending: StartDTMF/StopDTMF (key press and release, from any
+//     goroutine) make Send send the frame's event packet instead of its
+//     audio: same SSRC, sequence numbers continuing, the event's own
+//     payload type and start timestamp, marker on its first packet, three
+//     end packets, at least DTMFMinDuration; the first audio packet after
+//     it carries the marker (new talkspurt). The media loop pays one atomic
+//     load per frame for this. Receiving: event packets share the audio's
+//     SSRC and sequence accounting (they count in PacketsReceived and
+//     LastReceived) and each digit is reported once through Params.OnDTMF
+//     on the receive goroutine: at its end packet, when a newer event
+//     begins, or when its end was lost, at the first packet (audio or
+//     event) arriving dtmf.DefaultTimeout after its last one (no timer:
+//     a peer silent after losing every end packet delays the digit until
+//     its next packet); an SSRC change forgets an unfinished event. With no
+//     telephone-event payload type, event packets are invalid.
 //   - Stats may be called from any goroutine. PacketsLost follows
 //     RFC 3550 §A.3 (expected from extended sequence numbers minus
 //     received) and is clamped at zero; byte counts are RTP payload octets,

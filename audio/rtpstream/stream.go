@@ -16,6 +16,7 @@ import (
 
 	"github.com/deskphone/phoned/audio"
 	"github.com/deskphone/phoned/audio/codec"
+	"github.com/deskphone/phoned/audio/dtmf"
 	"github.com/deskphone/phoned/audio/jitter"
 	"github.com/deskphone/phoned/firmware/clock"
 )
@@ -27,6 +28,9 @@ var (
 	ErrClosed = errors.New("rtpstream: stream closed")
 	// ErrFrameSize is returned by Send for a frame that does not fit one packet.
 	ErrFrameSize = errors.New("rtpstream: frame size")
+	// ErrNoDTMF is returned by StartDTMF on a stream without a
+	// telephone-event payload type.
+	ErrNoDTMF = errors.New("rtpstream: no telephone-event payload type negotiated")
 )
 
 const (
@@ -42,6 +46,14 @@ const (
 	rtpVersion = 2
 	// headerSize is the fixed RTP header, RFC 3550 §5.1.
 	headerSize = 12
+	// DTMFMinDuration is the shortest event StartDTMF sends, however quick
+	// the key press: 100 ms, in 8000 Hz timestamp units. Receivers and
+	// gateways commonly need 40 ms or more to detect a digit.
+	DTMFMinDuration = 800
+	// Dynamic RTP payload types, RFC 3551 §3: telephone-event has no
+	// static one (RFC 4733 §7.1.1).
+	minDynamicPT = 96
+	maxDynamicPT = 127
 )
 
 // Params configures a Stream.
@@ -57,12 +69,21 @@ type Params struct {
 	Clock clock.Clock
 	// Logger receives stream events (never per packet); nil means slog.Default.
 	Logger *slog.Logger
+	// DTMFPayloadType is the negotiated RFC 4733 telephone-event payload
+	// type (a dynamic one, 96-127, typically 101); 0 means none: events are
+	// neither sent nor accepted.
+	DTMFPayloadType uint8
+	// OnDTMF is called once per digit received ('0'-'9', '*', '#',
+	// 'A'-'D'), from the stream's receive goroutine, never concurrently
+	// with itself. It must return quickly (post an event and return) and
+	// must not call Close. nil ignores received digits.
+	OnDTMF func(digit byte)
 }
 
 // Stats are the stream's counters.
 type Stats struct {
 	PacketsSent     uint64
-	PacketsReceived uint64 // valid RTP packets of the negotiated payload type
+	PacketsReceived uint64 // valid RTP packets of the negotiated payload types (audio and telephone-event)
 	// PacketsLost is the RFC 3550 §A.3 cumulative loss: packets expected
 	// from the extended highest sequence number minus packets received,
 	// never negative (duplicates can make the raw difference negative).
@@ -76,6 +97,13 @@ type Stats struct {
 	PacketsDuplicate uint64
 	SSRC             uint32 // ours
 	RemoteSSRC       uint32 // the peer's, once a packet arrived
+
+	// Telephone-events (RFC 4733). Their packets are also counted in
+	// PacketsSent/PacketsReceived and the byte counts above.
+	DTMFSent            uint64 // events begun on the wire
+	DTMFPacketsSent     uint64
+	DTMFReceived        uint64 // digits reported through OnDTMF
+	DTMFPacketsReceived uint64
 }
 
 // playout is what the stream needs of a jitter buffer.
@@ -105,6 +133,21 @@ type Stream struct {
 	out     [headerSize + maxPayload]byte
 	sent    atomic.Uint64
 	sentB   atomic.Uint64
+
+	// DTMF send side: dtmfBusy is the one atomic the media loop loads per
+	// frame; the sender itself is guarded by dtmfMu (StartDTMF and
+	// StopDTMF come from the phone's goroutine).
+	dtmfPT      uint8
+	dtmfBusy    atomic.Bool
+	dtmfMu      sync.Mutex
+	dtmfTx      dtmf.Sender
+	dtmfSent    atomic.Uint64
+	dtmfSentPkt atomic.Uint64
+
+	// DTMF receive side, owned by the read goroutine.
+	onDTMF     func(digit byte)
+	dtmfRx     dtmf.Receiver
+	dtmfDigits [2]dtmf.Digit
 
 	// Receive side, owned by the read goroutine.
 	rx      rtp.Packet
@@ -154,6 +197,9 @@ func newStream(p Params) (*Stream, error) {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
+	if pt := p.DTMFPayloadType; pt != 0 && (pt < minDynamicPT || pt > maxDynamicPT) {
+		return nil, fmt.Errorf("%w: telephone-event payload type %d, want %d-%d", ErrParams, pt, minDynamicPT, maxDynamicPT)
+	}
 	// RFC 3550 §5.1: the initial sequence number and timestamp SHOULD be
 	// random; §8.1: the SSRC is chosen randomly.
 	var r [10]byte
@@ -167,6 +213,8 @@ func newStream(p Params) (*Stream, error) {
 		buf:     jitter.NewFixed(PlayoutDelay),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
+		dtmfPT:  p.DTMFPayloadType,
+		onDTMF:  p.OnDTMF,
 	}
 	remote := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
 	s.remote.Store(&remote)
@@ -196,6 +244,11 @@ func (s *Stream) Send(frame []int16) error {
 		return fmt.Errorf("%w: %d samples, want 1 to %d", ErrFrameSize, len(frame), maxPayload)
 	}
 	remote := *s.remote.Load()
+	if s.dtmfBusy.Load() {
+		if sent, err := s.sendDTMF(len(frame), remote); sent {
+			return err
+		}
+	}
 	if s.muted.Load() || remote.Addr().IsUnspecified() {
 		// On hold (RFC 3264 §8.4): nothing is sent, but the timestamp
 		// keeps time so the stream resumes on the right timeline, and the
@@ -228,6 +281,89 @@ func (s *Stream) Send(frame []int16) error {
 	return nil
 }
 
+// sendDTMF sends this frame's telephone-event packet in place of its
+// audio; false when the event is over and the frame's audio is to be sent.
+func (s *Stream) sendDTMF(samples int, remote netip.AddrPort) (bool, error) {
+	s.dtmfMu.Lock()
+	p, ok := s.dtmfTx.Next(s.hdr.Timestamp, uint32(samples))
+	if !s.dtmfTx.Active() {
+		s.dtmfBusy.Store(false)
+	}
+	s.dtmfMu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	// RFC 4733 §2.5.1.2: the key's audio is not sent alongside the event;
+	// the audio after it starts a new talkspurt (RFC 3551 §4.1).
+	s.marker.Store(true)
+	if s.muted.Load() || remote.Addr().IsUnspecified() {
+		s.hdr.Timestamp += uint32(samples)
+		return true, nil
+	}
+	// Same SSRC and sequence space, own payload type; the timestamp is
+	// the event's start (RFC 4733 §2.5.1.1), the marker its first packet.
+	h := s.hdr
+	h.PayloadType = s.dtmfPT
+	h.Marker = p.Marker
+	h.Timestamp = p.Timestamp
+	n, err := h.MarshalTo(s.out[:])
+	if err != nil {
+		return true, fmt.Errorf("rtpstream: marshal: %w", err)
+	}
+	m, err := p.Event.MarshalTo(s.out[n:])
+	if err != nil {
+		return true, fmt.Errorf("rtpstream: marshal telephone-event: %w", err)
+	}
+	s.hdr.SequenceNumber++
+	s.hdr.Timestamp += uint32(samples)
+	if _, err := s.conn.WriteToUDPAddrPort(s.out[:n+m], remote); err != nil {
+		if s.closed.Load() {
+			return true, ErrClosed
+		}
+		return true, fmt.Errorf("rtpstream: send to %v: %w", remote, err)
+	}
+	s.sent.Add(1)
+	s.sentB.Add(uint64(m))
+	s.dtmfSentPkt.Add(1)
+	if p.Marker {
+		s.dtmfSent.Add(1)
+	}
+	return true, nil
+}
+
+// StartDTMF presses digit ('0'-'9', '*', '#', 'A'-'D'): from the next
+// frame Send sends RFC 4733 telephone-event packets instead of audio,
+// until StopDTMF and for at least DTMFMinDuration. A key pressed while the
+// previous one's event is still on the wire follows it. Safe from any
+// goroutine.
+func (s *Stream) StartDTMF(digit byte) error {
+	if s.dtmfPT == 0 {
+		return ErrNoDTMF
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	code, err := dtmf.Code(digit)
+	if err != nil {
+		return fmt.Errorf("rtpstream: %w", err)
+	}
+	s.dtmfMu.Lock()
+	defer s.dtmfMu.Unlock()
+	if err := s.dtmfTx.Start(code, DTMFMinDuration); err != nil {
+		return fmt.Errorf("rtpstream: %w", err)
+	}
+	s.dtmfBusy.Store(true)
+	return nil
+}
+
+// StopDTMF releases the key pressed last; its event ends once it has
+// lasted DTMFMinDuration. Safe from any goroutine; a no-op without one.
+func (s *Stream) StopDTMF() {
+	s.dtmfMu.Lock()
+	s.dtmfTx.Stop()
+	s.dtmfMu.Unlock()
+}
+
 // Receive fills frame with the next len(frame) samples of received audio,
 // silence where none arrived in time.
 func (s *Stream) Receive(frame []int16) {
@@ -249,6 +385,8 @@ func (s *Stream) Stats() Stats {
 	st.PacketsSent = s.sent.Load()
 	st.BytesSent = s.sentB.Load()
 	st.SSRC = s.localSSRC
+	st.DTMFSent = s.dtmfSent.Load()
+	st.DTMFPacketsSent = s.dtmfSentPkt.Load()
 	return st
 }
 
@@ -325,9 +463,10 @@ func (s *Stream) handle(b []byte, from netip.AddrPort) {
 	switch pt := s.rx.PayloadType; {
 	case pt == s.codec.PayloadType:
 		s.handleAudio(from)
-	// RFC 4733 telephone-event: a dynamic payload type negotiated in SDP.
-	// Its case goes here, with its own buffer and event callback, when DTMF
-	// reception lands.
+	case s.dtmfPT != 0 && pt == s.dtmfPT:
+		// RFC 4733 telephone-event: the dynamic payload type negotiated
+		// in SDP.
+		s.handleDTMF(from)
 	default:
 		s.invalid()
 	}
@@ -351,7 +490,66 @@ func (s *Stream) handleAudio(from netip.AddrPort) {
 	h := &s.rx.Header
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	ok := s.account(h, len(payload), now, from)
+	if ok {
+		switch s.buf.Put(h.Timestamp, s.scratch[:n]) {
+		case jitter.Late:
+			s.stats.PacketsLate++
+		case jitter.Duplicate:
+			s.stats.PacketsDuplicate++
+		case jitter.Resync:
+			s.log.Info("rtp playout resynchronised", "ssrc", h.SSRC, "timestamp", h.Timestamp)
+		}
+	}
+	s.mu.Unlock()
+	if ok && s.dtmfPT != 0 && s.dtmfRx.Pending() {
+		// An event whose end packets were lost times out here, as the
+		// peer's audio resumes.
+		s.reportDigits(s.dtmfRx.Tick(s.dtmfDigits[:0], now))
+	}
+}
+
+// handleDTMF accounts for one telephone-event packet and reports the
+// digits it completes (RFC 4733 §2.5.2).
+func (s *Stream) handleDTMF(from netip.AddrPort) {
+	payload := s.rx.Payload
+	if len(payload) < dtmf.PayloadSize {
+		s.invalid()
+		return
+	}
+	now := s.clk.Now()
+	h := &s.rx.Header
+	s.mu.Lock()
+	ok := s.account(h, len(payload), now, from)
+	if ok {
+		s.stats.DTMFPacketsReceived++
+	}
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	digits, _ := s.dtmfRx.Feed(s.dtmfDigits[:0], h.Timestamp, payload, now) // length checked above
+	s.reportDigits(digits)
+}
+
+func (s *Stream) reportDigits(digits []dtmf.Digit) {
+	if len(digits) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.stats.DTMFReceived += uint64(len(digits))
+	s.mu.Unlock()
+	for _, d := range digits {
+		s.log.Debug("dtmf received", "digit", string(rune(d.Key)), "duration", d.Duration, "ended", d.Ended)
+		if s.onDTMF != nil {
+			s.onDTMF(d.Key)
+		}
+	}
+}
+
+// account checks one packet's source and sequence number and counts it;
+// false if it is to be dropped. The caller holds s.mu.
+func (s *Stream) account(h *rtp.Header, payloadLen int, now time.Time, from netip.AddrPort) bool {
 	first := s.stats.PacketsReceived == 0
 	if first || h.SSRC != s.ssrc {
 		if !first {
@@ -363,24 +561,18 @@ func (s *Stream) handleAudio(from netip.AddrPort) {
 		s.ssrc = h.SSRC
 		s.seq.init(h.SequenceNumber)
 		s.buf.Reset()
+		s.dtmfRx.Reset() // only the read goroutine calls account
 	} else if !s.seq.update(h.SequenceNumber) {
 		// RFC 3550 §A.1: a large jump is believed only when the next packet
 		// follows it; until then the packet is dropped.
 		s.stats.PacketsInvalid++
-		return
+		return false
 	}
 	s.stats.PacketsReceived++
-	s.stats.BytesReceived += uint64(len(payload))
+	s.stats.BytesReceived += uint64(payloadLen)
 	s.stats.LastReceived = now
 	s.stats.RemoteSSRC = h.SSRC
-	switch s.buf.Put(h.Timestamp, s.scratch[:n]) {
-	case jitter.Late:
-		s.stats.PacketsLate++
-	case jitter.Duplicate:
-		s.stats.PacketsDuplicate++
-	case jitter.Resync:
-		s.log.Info("rtp playout resynchronised", "ssrc", h.SSRC, "timestamp", h.Timestamp)
-	}
+	return true
 }
 
 // Redirect changes where the stream sends and whether it sends at all, for

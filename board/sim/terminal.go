@@ -98,7 +98,10 @@ func (t *Terminal) press(b byte) bool {
 	var err error
 	switch keypad.Lookup(b) {
 	case keypad.Digit:
-		err = t.phone.Post(phone.Key{Key: b})
+		// A terminal key is a press and a release (no key-up here).
+		if err = t.phone.Post(phone.Key{Key: b}); err == nil {
+			err = t.phone.Post(phone.KeyRelease{Key: b})
+		}
 	case keypad.Hook:
 		err = t.phone.Post(phone.Hook{OffHook: !t.phone.Status().OffHook})
 	case keypad.Quit:

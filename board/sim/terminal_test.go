@@ -41,7 +41,8 @@ func TestKeysBecomeEvents(t *testing.T) {
 	if err := term.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := []phone.Event{phone.Hook{OffHook: true}, phone.Key{Key: '1'}, phone.Key{Key: '2'}, phone.Key{Key: '#'},
+	want := []phone.Event{phone.Hook{OffHook: true}, phone.Key{Key: '1'}, phone.KeyRelease{Key: '1'},
+		phone.Key{Key: '2'}, phone.KeyRelease{Key: '2'}, phone.Key{Key: '#'}, phone.KeyRelease{Key: '#'},
 		phone.Hook{OffHook: false}, phone.Hook{OffHook: true}}
 	if len(p.posted) != len(want) {
 		t.Fatalf("posted %v, want %v", p.posted, want)
@@ -62,8 +63,8 @@ func TestQuitStopsReading(t *testing.T) {
 	if err := New(strings.NewReader("1q2"), &out, false, p).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.posted) != 1 {
-		t.Fatalf("posted %v, want only the key before q", p.posted)
+	if len(p.posted) != 2 {
+		t.Fatalf("posted %v, want only the key before q (press and release)", p.posted)
 	}
 }
 

@@ -108,8 +108,10 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
 	}
 	// Validated as a whole before any key is pressed, so a bad request
 	// presses none.
+	// Each key is pressed and released: in a call that makes a DTMF
+	// event of the sender's minimum length.
 	for i := 0; i < len(*req.Keys); i++ {
-		if !h.post(nil, phone.Key{Key: (*req.Keys)[i]}) {
+		if !h.post(nil, phone.Key{Key: (*req.Keys)[i]}) || !h.post(nil, phone.KeyRelease{Key: (*req.Keys)[i]}) {
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("phone busy after %d of %d keys", i, len(*req.Keys)))
 			return
 		}

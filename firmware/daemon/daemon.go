@@ -45,6 +45,21 @@ type streamer interface {
 	RedirectStream(remote netip.AddrPort, send bool) bool
 }
 
+// dtmfCalls sends DTMF by SIP INFO, for peers without telephone-event.
+type dtmfCalls interface {
+	SendDTMFInfo(id sip.CallID, digit byte, duration time.Duration) error
+}
+
+// dtmfMedia sends RFC 4733 telephone-events on the call's RTP stream.
+type dtmfMedia interface {
+	StartDTMF(digit byte) error
+	StopDTMF()
+}
+
+// infoDTMFDuration is the duration an INFO DTMF announces (the key's
+// length is not known when it is sent).
+const infoDTMFDuration = 160 * time.Millisecond
+
 // Ringer is the board's ringer. pattern is the call's Alert-Info ("" for
 // the default ring).
 type Ringer interface{ SetRinger(on bool, pattern string) }
@@ -106,6 +121,7 @@ type Daemon struct {
 
 	events chan phone.Event
 	timerC chan timerMsg
+	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
 
 	// Owned by the loop goroutine.
 	state    phone.State
@@ -137,6 +153,7 @@ func New(opts Options, deps Deps) *Daemon {
 		clk:      opts.Clock,
 		events:   make(chan phone.Event, 64),
 		timerC:   make(chan timerMsg, 8),
+		infoQ:    make(chan infoDTMF, 32),
 		calls:    map[phone.CallRef]*call{},
 		bySIP:    map[sip.CallID]phone.CallRef{},
 		timers:   map[phone.TimerID]clock.Timer{},
@@ -168,6 +185,7 @@ func (d *Daemon) Changed() <-chan struct{} { return d.changed }
 // Run handles events until ctx ends, then hangs up any call.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.ctx = ctx
+	go d.sendInfoDTMF(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,6 +261,12 @@ func (d *Daemon) apply(e phone.Effect) {
 		if c := d.calls[e.Call]; c != nil {
 			d.check("hang up", d.deps.Calls.Hangup(c.id))
 		}
+	case phone.SendDTMF:
+		d.sendDTMF(e)
+	case phone.StopDTMF:
+		if m, ok := d.deps.Media.(dtmfMedia); ok {
+			m.StopDTMF()
+		}
 	case phone.StartMedia:
 		d.startMedia(e.Call)
 	case phone.StopMedia:
@@ -310,6 +334,50 @@ func (d *Daemon) answer(e phone.Answer) {
 	}
 }
 
+// sendDTMF sends a key pressed in a call: as an RFC 4733 event on the RTP
+// stream when telephone-event was negotiated, else by SIP INFO (off the
+// loop: it waits for the INFO's answer).
+func (d *Daemon) sendDTMF(e phone.SendDTMF) {
+	c := d.calls[e.Call]
+	if c == nil || !c.streamed {
+		return
+	}
+	if m, ok := d.deps.Media.(dtmfMedia); ok && c.media.DTMF != 0 {
+		d.check("DTMF", m.StartDTMF(e.Key))
+		return
+	}
+	select {
+	case d.infoQ <- infoDTMF{id: c.id, digit: e.Key}:
+	default:
+		d.log.Warn("DTMF by INFO dropped: queue full", "digit", string(e.Key))
+	}
+}
+
+type infoDTMF struct {
+	id    sip.CallID
+	digit byte
+}
+
+// sendInfoDTMF sends queued INFO digits one after the other, so they
+// arrive in the order they were pressed (each waits for its answer).
+func (d *Daemon) sendInfoDTMF(ctx context.Context) {
+	info, ok := d.deps.Calls.(dtmfCalls)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case q := <-d.infoQ:
+			if !ok {
+				d.log.Warn("no DTMF by INFO in this user agent", "digit", string(q.digit))
+				continue
+			}
+			if err := info.SendDTMFInfo(q.id, q.digit, infoDTMFDuration); err != nil {
+				d.log.Warn("DTMF by INFO failed", "err", err)
+			}
+		}
+	}
+}
+
 func (d *Daemon) openRTP() (*net.UDPConn, sdp.Media, error) {
 	conn, err := rtpstream.Listen(d.opts.MediaIP, d.opts.RTPMin, d.opts.RTPMax)
 	if err != nil {
@@ -336,11 +404,18 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 		return
 	}
 	err := d.deps.Media.StartStream(rtpstream.Params{
-		Conn:        c.conn,
-		Remote:      c.media.Remote,
-		PayloadType: uint8(c.media.Codec),
-		Clock:       d.clk,
-		Logger:      d.log,
+		Conn:            c.conn,
+		Remote:          c.media.Remote,
+		PayloadType:     uint8(c.media.Codec),
+		DTMFPayloadType: c.media.DTMF,
+		// From the stream's receive goroutine into the loop.
+		OnDTMF: func(digit byte) {
+			if err := d.Post(phone.DTMFReceived{Call: ref, Digit: digit}); err != nil {
+				d.log.Warn("received DTMF dropped", "digit", string(digit), "err", err)
+			}
+		},
+		Clock:  d.clk,
+		Logger: d.log,
 	})
 	if err != nil {
 		d.log.Error("media did not start", "err", err)
@@ -459,6 +534,8 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 		d.log.Info("call media changed by the far end", "remote", e.Media.Remote.String(), "direction", e.Media.Direction, "held", c.held)
 		d.publish()
 		return nil
+	case sip.DTMF:
+		return phone.DTMFReceived{Call: ref, Digit: e.Digit}
 	case sip.Ended:
 		d.log.Info("call ended by the network", "reason", e.Reason, "remote", e.Remote)
 		return phone.CallEnded{Call: ref, Reason: e.Reason}

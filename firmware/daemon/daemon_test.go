@@ -260,3 +260,22 @@ func TestUnknownNumberFailsCleanly(t *testing.T) {
 		t.Fatal("no reason shown for the failed call")
 	}
 }
+
+// Without telephone-event on one side, a key in a call goes by SIP INFO
+// (application/dtmf-relay) and the far phone still hears the digit.
+func TestDTMFByInfoWhenNoTelephoneEvent(t *testing.T) {
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
+	b.d.opts.DTMF = 0 // B answers without telephone-event
+	a.knows("1002", b)
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002#")...)
+	b.waitState("ringing")
+	b.post(phone.Hook{OffHook: true})
+	a.waitState("talking")
+	a.post(phone.Key{Key: '7'}, phone.KeyRelease{Key: '7'}, phone.Key{Key: '#'}, phone.KeyRelease{Key: '#'})
+	b.waitFor("B hears 7#", func(s Status) bool { return s.Call != nil && s.Call.DTMF == "7#" })
+	if st, _ := a.d.deps.Media.Stats(); st.DTMFPacketsSent != 0 {
+		t.Fatalf("A sent %d telephone-event packets to a peer that did not negotiate them", st.DTMFPacketsSent)
+	}
+}

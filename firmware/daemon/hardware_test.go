@@ -154,10 +154,14 @@ func TestHardwareDrivenCall(t *testing.T) {
 	a.waitState("talking")
 	b.waitState("talking")
 
-	// A digit held while talking: press then release reach the loop, in
-	// that order (the media path turns them into RFC 4733 events later).
-	press('5', func() bool { return seen.has("key(5)") })
-	a.waitFor("release of 5 after its press", func(Status) bool { return seen.has("key(5)", "release(5)") })
+	// A digit held while talking is an RFC 4733 event for as long as the
+	// key is down: A sends event packets while it is held, and B hears
+	// exactly one 5 once it is released.
+	press('5', func() bool {
+		st, _ := a.d.deps.Media.Stats()
+		return st.DTMFPacketsSent > 0
+	})
+	b.waitFor("B hears the 5", func(s Status) bool { return s.Call != nil && s.Call.DTMF == "5" })
 
 	// Hang up: on-hook after the flash window, then B hears busy.
 	edge(pgpio.High)

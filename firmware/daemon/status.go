@@ -47,7 +47,8 @@ type CallStatus struct {
 	Direction string    `json:"direction,omitempty"`
 	Codec     string    `json:"codec,omitempty"`
 	Duration  float64   `json:"duration_s"`
-	Held      bool      `json:"held,omitempty"` // the far end put the call on hold
+	Held      bool      `json:"held,omitempty"`          // the far end put the call on hold
+	DTMF      string    `json:"dtmf_received,omitempty"` // digits the far end sent
 	RTP       RTPCounts `json:"rtp"`
 }
 
@@ -104,7 +105,7 @@ func (d *Daemon) Status() Status {
 		LastCall:     last,
 	}
 	if c := s.Call; c != nil {
-		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction)}
+		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction), DTMF: s.Received}
 		if dc != nil && dc.streamed {
 			cs.Codec = dc.media.Codec.String()
 			cs.Held = dc.held

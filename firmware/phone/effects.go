@@ -41,6 +41,17 @@ type Reject struct {
 // Hangup ends a call: BYE when established, CANCEL when ours and unanswered.
 type Hangup struct{ Call CallRef }
 
+// SendDTMF starts the telephone-event of a key pressed during a call
+// (RFC 4733), or sends it by SIP INFO when the peer did not negotiate
+// telephone-event. StopDTMF ends it when the key is released.
+type SendDTMF struct {
+	Call CallRef
+	Key  byte
+}
+
+// StopDTMF ends the telephone-event of the key that was pressed.
+type StopDTMF struct{ Call CallRef }
+
 // StartMedia starts the RTP stream of an answered call.
 type StartMedia struct{ Call CallRef }
 
@@ -71,6 +82,8 @@ func (Answer) effect()      {}
 func (Reject) effect()      {}
 func (Hangup) effect()      {}
 func (StartMedia) effect()  {}
+func (SendDTMF) effect()    {}
+func (StopDTMF) effect()    {}
 func (StopMedia) effect()   {}
 func (StartTimer) effect()  {}
 func (StopTimer) effect()   {}

@@ -45,6 +45,12 @@ type CallEnded struct {
 	Reason string
 }
 
+// DTMFReceived is a digit the far end sent (RFC 4733 event or SIP INFO).
+type DTMFReceived struct {
+	Call  CallRef
+	Digit byte
+}
+
 // MediaTimeout says no RTP arrived for the configured time.
 type MediaTimeout struct{ Call CallRef }
 
@@ -59,6 +65,7 @@ func (CallAnswered) event() {}
 func (CallFailed) event()   {}
 func (CallEnded) event()    {}
 func (MediaTimeout) event() {}
+func (DTMFReceived) event() {}
 func (TimerFired) event()   {}
 
 func (e Hook) String() string {
@@ -76,6 +83,7 @@ func (e CallFailed) String() string {
 }
 func (e CallEnded) String() string    { return fmt.Sprintf("ended(%s %s)", e.Call, e.Reason) }
 func (e MediaTimeout) String() string { return fmt.Sprintf("mediatimeout(%s)", e.Call) }
+func (e DTMFReceived) String() string { return fmt.Sprintf("dtmf(%s %c)", e.Call, e.Digit) }
 func (e TimerFired) String() string   { return fmt.Sprintf("timer(%s)", e.Timer) }
 
 // IsDialKey reports whether k is a key of the dial pad.

@@ -63,7 +63,12 @@ func (e FunctionKey) String() string { return "fkey(" + string(e.Name) + ")" }
 //     ignored for now.
 func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
 	switch e := ev.(type) {
-	case HookFlash, KeyRelease, LongPress:
+	case KeyRelease:
+		if s.Mode == Talking && IsDialKey(e.Key) {
+			return s, []Effect{StopDTMF{s.Call.Ref}}, true // the key's telephone-event ends
+		}
+		return s, ignored(s, ev), true
+	case HookFlash, LongPress:
 		return s, ignored(s, ev), true
 	case FunctionKey:
 		switch {

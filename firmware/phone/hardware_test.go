@@ -26,6 +26,10 @@ func init() {
 		for _, f := range []Function{FnHold, FnTransfer, FnVolumeUp, FnVolumeDown, FnMute, FnMessage} {
 			rows["fk-"+string(f)] = want{s, ig}
 		}
+		// Releasing a digit while talking ends its telephone-event.
+		if mode == Talking {
+			rows["release"] = want{s, []Effect{StopDTMF{Call: c1}}}
+		}
 		// Speaker is the hook toggle: the row of the hook event it stands for.
 		if s.OffHook {
 			rows["fk-speaker"] = rows["hook-on"]

@@ -207,6 +207,7 @@ func (m Machine) failed(s State, code int, reason string) (State, []Effect) {
 	s.Reason = reason
 	s.Call = nil
 	s.Early = false
+	s.Received = ""
 	return s, []Effect{PlayTone{tone}, StartTimer{TimerOffHook, m.cfg.OffHook}}
 }
 
@@ -249,6 +250,18 @@ func (m Machine) talking(s State, ev Event) (State, []Effect) {
 	case MediaTimeout:
 		s, fx := m.failed(s, 0, "no media")
 		return s, append([]Effect{StopMedia{ref}, Hangup{ref}}, fx...)
+	case Key:
+		// A key while talking is DTMF: an RFC 4733 event that lasts
+		// while the key is held (KeyRelease ends it).
+		if IsDialKey(e.Key) {
+			return s, []Effect{SendDTMF{Call: ref, Key: e.Key}}
+		}
+	case DTMFReceived:
+		// Shown on the display; voicemail and IVR menus are the far end's.
+		if len(s.Received) < 32 {
+			s.Received += string(e.Digit)
+		}
+		return s, nil
 	}
 	return s, ignored(s, ev)
 }
@@ -303,6 +316,8 @@ func callOf(ev Event) (CallRef, bool) {
 	case CallEnded:
 		return e.Call, true
 	case MediaTimeout:
+		return e.Call, true
+	case DTMFReceived:
 		return e.Call, true
 	}
 	return "", false

@@ -144,7 +144,8 @@ var table = map[Mode]map[string]want{
 	Talking: {
 		"hook-off": {states[Talking], ig},
 		"hook-on":  {State{seq: 1}, []Effect{StopMedia{c1}, Hangup{c1}}},
-		"digit":    {states[Talking], ig}, "star": {states[Talking], ig}, "pound": {states[Talking], ig}, "bad-key": {states[Talking], ig},
+		"digit":    {states[Talking], []Effect{SendDTMF{Call: c1, Key: '5'}}}, "star": {states[Talking], []Effect{SendDTMF{Call: c1, Key: '*'}}},
+		"pound": {states[Talking], []Effect{SendDTMF{Call: c1, Key: '#'}}}, "bad-key": {states[Talking], ig},
 		"incoming":     {states[Talking], busy486()},
 		"progress-100": {states[Talking], ig}, "progress-180": {states[Talking], ig}, "progress-183": {states[Talking], ig},
 		"answered": {states[Talking], ig}, "failed-486": {states[Talking], ig}, "failed-503": {states[Talking], ig},

@@ -66,6 +66,7 @@ type State struct {
 	Reason   string // why the last call ended, shown in Busy/Congestion
 	Progress int    // last provisional response code of an outgoing call
 	Early    bool   // early media is playing on the outgoing call
+	Received string // digits the far end sent during this call (DTMF)
 	// LastDialed is the number of the last outgoing call, for the redial
 	// key; it survives hanging up.
 	LastDialed string
