@@ -10,9 +10,9 @@ var (
 	ErrShort = errors.New("dtmf: telephone-event payload too short")
 	// ErrDigit is returned for a key that is not a DTMF digit.
 	ErrDigit = errors.New("dtmf: not a DTMF digit")
-	// ErrBusy is returned by Sender.Start while one event is sending and
-	// another already waits.
-	ErrBusy = errors.New("dtmf: an event is already queued")
+	// ErrBusy is returned by Sender.Start when MaxQueued presses are
+	// already waiting to be sent.
+	ErrBusy = errors.New("dtmf: too many key presses queued")
 )
 
 const (

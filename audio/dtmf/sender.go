@@ -36,6 +36,10 @@ type key struct {
 	set      bool
 }
 
+// MaxQueued is how many key presses can wait behind the event being sent
+// (a fast burst from the keypad or the local API).
+const MaxQueued = 16
+
 // Sender is the sending side of RFC 4733 events, driven once per frame by
 // the media loop. Its zero value is ready; it is not safe for concurrent
 // use (the caller serialises Start, Stop, Active and Next).
@@ -44,9 +48,11 @@ type Sender struct {
 	// DefaultVolume.
 	Volume uint8
 
-	state    senderState
-	cur      key // the event being sent, or waiting for its first frame
-	next     key // a key pressed while cur still sends
+	state senderState
+	// keys[head] is the event being sent (or waiting for its first
+	// frame); the n-1 after it wait their turn, in the order pressed.
+	keys     [MaxQueued]key
+	head, n  int
 	ts       uint32
 	segDur   uint32 // duration of the current segment
 	total    uint32 // duration of the whole event
@@ -56,46 +62,44 @@ type Sender struct {
 // Start presses a key: from the next frame an event with code is sent,
 // lasting until Stop and at least minDuration timestamp units (e.g. 800
 // for 100 ms at 8000 Hz). Pressed while another event is still sending,
-// that event is released and this one follows it; a third press before the
-// second began is ErrBusy.
+// the key pressed before it is released and this one follows it, in turn;
+// more than MaxQueued presses waiting is ErrBusy.
 func (s *Sender) Start(code uint8, minDuration uint32) error {
 	if code > MaxCode {
 		return fmt.Errorf("%w: event code %d", ErrDigit, code)
 	}
-	k := key{code: code, minDur: minDuration, set: true}
-	if !s.cur.set {
-		s.cur = k
-		return nil
+	if s.n == MaxQueued {
+		return fmt.Errorf("%w: %d presses still to send", ErrBusy, s.n)
 	}
-	if s.next.set {
-		return fmt.Errorf("%w: %d then %d still to send", ErrBusy, s.cur.code, s.next.code)
+	if s.n > 0 {
+		s.last().released = true // one key at a time: pressing another releases it
 	}
-	s.cur.released = true
-	s.next = k
+	s.keys[(s.head+s.n)%MaxQueued] = key{code: code, minDur: minDuration, set: true}
+	s.n++
 	return nil
 }
+
+func (s *Sender) cur() *key  { return &s.keys[s.head] }
+func (s *Sender) last() *key { return &s.keys[(s.head+s.n-1)%MaxQueued] }
 
 // Stop releases the key pressed last. The event ends once it has lasted
 // its minimum duration.
 func (s *Sender) Stop() {
-	switch {
-	case s.next.set:
-		s.next.released = true
-	case s.cur.set:
-		s.cur.released = true
+	if s.n > 0 {
+		s.last().released = true
 	}
 }
 
 // Active reports whether an event is sending or waiting to: while it is,
 // Next yields a packet for every frame.
-func (s *Sender) Active() bool { return s.cur.set }
+func (s *Sender) Active() bool { return s.n > 0 }
 
 // Next advances the sender by one frame of samples timestamp units, ts
 // being the RTP timestamp of the frame's first sample. It returns the
 // packet to send in place of the frame's audio, or false when no event
 // runs and the audio is sent.
 func (s *Sender) Next(ts, samples uint32) (Packet, bool) {
-	if !s.cur.set {
+	if s.n == 0 {
 		return Packet{}, false
 	}
 	p := Packet{}
@@ -128,12 +132,14 @@ func (s *Sender) Next(ts, samples uint32) (Packet, bool) {
 		if s.endsLeft == 0 {
 			p.Last = true
 			s.state = idle
-			s.cur, s.next = s.next, key{}
+			s.keys[s.head] = key{}
+			s.head = (s.head + 1) % MaxQueued
+			s.n--
 		}
 		return p, true
 	}
 	p.Timestamp = s.ts
-	if s.cur.released && s.total >= s.cur.minDur {
+	if s.cur().released && s.total >= s.cur().minDur {
 		s.state = ending
 		s.endsLeft = endPackets - 1
 		p.Event = s.event(s.segDur, true)
@@ -148,5 +154,5 @@ func (s *Sender) event(d uint32, end bool) Event {
 	if v == 0 {
 		v = DefaultVolume
 	}
-	return Event{Code: s.cur.code, End: end, Volume: v, Duration: uint16(min(d, MaxDuration))}
+	return Event{Code: s.cur().code, End: end, Volume: v, Duration: uint16(min(d, MaxDuration))}
 }

@@ -111,9 +111,6 @@ func TestSenderNextKeyQueued(t *testing.T) {
 	if err := s.Start(2, 800); err != nil { // '1' is released by this press
 		t.Fatal(err)
 	}
-	if err := s.Start(3, 800); !errors.Is(err, ErrBusy) {
-		t.Fatalf("third press: %v", err)
-	}
 	s.Stop() // releases '2'
 	more, _ := run(&s, ts, 100)
 	ps = append(ps, more...)
@@ -155,5 +152,38 @@ func TestSenderNoAllocs(t *testing.T) {
 		i++
 	}); a != 0 {
 		t.Fatalf("%v allocs per frame", a)
+	}
+}
+
+// A burst of presses (the local API, a fast finger) is sent in order, one
+// event after the other; only more than MaxQueued waiting is refused.
+func TestSenderBurstQueued(t *testing.T) {
+	var s Sender
+	for i := 0; i < MaxQueued; i++ {
+		if err := s.Start(uint8(i%16), 800); err != nil {
+			t.Fatalf("press %d: %v", i, err)
+		}
+		s.Stop()
+	}
+	if err := s.Start(1, 800); !errors.Is(err, ErrBusy) {
+		t.Fatalf("press %d: %v, want ErrBusy", MaxQueued+1, err)
+	}
+	ps, _ := run(&s, 0, 20*MaxQueued)
+	var codes []uint8
+	for _, p := range ps {
+		if p.Marker {
+			codes = append(codes, p.Event.Code)
+		}
+	}
+	if len(codes) != MaxQueued {
+		t.Fatalf("%d events sent, want %d", len(codes), MaxQueued)
+	}
+	for i, c := range codes {
+		if c != uint8(i%16) {
+			t.Fatalf("events out of order: %v", codes)
+		}
+	}
+	if s.Active() {
+		t.Fatal("still active after the burst")
 	}
 }

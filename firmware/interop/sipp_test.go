@@ -79,3 +79,37 @@ func TestSIPpUASEarlyMedia(t *testing.T) {
 	must(t, p.Hook(false))
 	s.WaitOK(t)
 }
+
+// SIPp plays the RFC 2833 captures it ships at the phone; the phone
+// recognises each digit exactly once (RFC 4733 §2.5.2).
+func TestSIPpDTMFPcaps(t *testing.T) {
+	p := startPhone(t, nil, 700, "")
+	for _, c := range []struct{ pcap, digit string }{{"1", "1"}, {"star", "*"}, {"pound", "#"}} {
+		s := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uac_dtmf_2833", Target: p.sipAddr(), Service: "1001",
+			Params: map[string]string{"dtmf_ms": "1500", "pcap": "/usr/share/sip-tester/dtmf_2833_" + c.pcap + ".pcap"}})
+		wait(t, p, "ringing")
+		must(t, p.Hook(true))
+		_, err := p.Until(within, "digit "+c.digit, func(s phonedStatus) bool { return s.Call != nil && s.Call.DTMF == c.digit })
+		must(t, err)
+		wait(t, p, "busy") // SIPp's BYE
+		s.WaitOK(t)
+		must(t, p.Hook(false))
+		wait(t, p, "idle")
+	}
+}
+
+// Keys pressed on the phone in a call reach baresip as RFC 4733 events.
+func TestDTMFToBaresip(t *testing.T) {
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", AnswerMode: lab.AnswerAuto})
+	p := directPhone(t, "1003", b.URI())
+	must(t, p.Hook(true))
+	must(t, p.Keys("1003#"))
+	wait(t, p, "talking")
+	b.WaitEvent(t, "CALL_ESTABLISHED", within)
+	must(t, p.Keys("12#"))
+	if got := b.WaitDTMF(t, 3, within); got != "12#" {
+		t.Fatalf("baresip heard %q, want 12#", got)
+	}
+	must(t, p.Hook(false))
+	b.WaitEvent(t, "CALL_CLOSED", within)
+}
