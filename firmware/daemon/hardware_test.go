@@ -56,18 +56,6 @@ func (h *ignoredLog) releases() int {
 	return n
 }
 
-func (h *ignoredLog) has(seq ...string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	i := 0
-	for _, e := range h.events {
-		if i < len(seq) && e == seq[i] {
-			i++
-		}
-	}
-	return i == len(seq)
-}
-
 // A whole call driven by hardware: a hook switch and a 4×3 matrix keypad
 // on fake gpiotest pins, through the drivers (debounce, hook flash window,
 // matrix scanner), into the daemon, against a second phone.
