@@ -96,6 +96,7 @@ type Audio struct {
 	Codecs     []string // preference order, from Codecs, no duplicates
 	RTPPortMin int      // even, 1024..65534
 	RTPPortMax int      // even, 1024..65534, > RTPPortMin
+	RTPTimeout Duration // no RTP this long in a call (not on hold): hang up; 0 = never
 	WAV        WAV
 	Pulse      Pulse
 	// Sound keys (sound.go).
@@ -156,6 +157,7 @@ func Default() *Config {
 			Codecs:       []string{"PCMU", "PCMA"},
 			RTPPortMin:   16384,
 			RTPPortMax:   32766,
+			RTPTimeout:   Duration{30 * time.Second},
 			StateDir:     "/var/lib/phoned",
 			Latency:      Duration{40 * time.Millisecond},
 			RingerVolume: 80,

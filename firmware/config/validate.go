@@ -127,6 +127,9 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	}
 	minOK := v.rtpPort(p("audio", "rtp_port_min"), au.RTPPortMin)
 	maxOK := v.rtpPort(p("audio", "rtp_port_max"), au.RTPPortMax)
+	if to := au.RTPTimeout.Duration; to < 0 || to > 0 && to < time.Second {
+		v.fail(p("audio", "rtp_timeout"), "%s out of range (want 0s to turn it off, or at least 1s)", to)
+	}
 	if minOK && maxOK && !v.bad(p("audio", "rtp_port_min")) && au.RTPPortMin >= au.RTPPortMax {
 		v.fail(p("audio", "rtp_port_max"), "must be greater than audio.rtp_port_min (%d), got %d", au.RTPPortMin, au.RTPPortMax)
 	}

@@ -92,6 +92,8 @@ func TestValidationRules(t *testing.T) {
 		{"backup not strings", "schema = 1\n[account]\nregistrar = \"a.example.com\"\nbackup_registrars = \"b.example.com\"\n", []string{`phoned.toml:4: account.backup_registrars: want an array of strings, got string`}},
 		{"register_expires short", "schema = 1\n[account]\nregister_expires = \"30s\"\n", []string{`phoned.toml:3: account.register_expires: 30s out of range (want 60s..24h)`}},
 		{"keepalive off", "schema = 1\n[account]\nkeepalive = \"0s\"\n", nil},
+		{"rtp timeout off", "schema = 1\n[audio]\nrtp_timeout = \"0s\"\n", nil},
+		{"rtp timeout too short", "schema = 1\n[audio]\nrtp_timeout = \"500ms\"\n", []string{`phoned.toml:3: audio.rtp_timeout: 500ms out of range (want 0s to turn it off, or at least 1s)`}},
 		{"dial plan", "schema = 1\n[phone]\ndial_plan = \"[2-9]xxx|0T|*xx|911\"\n", nil},
 		{"dial plan unclosed set", "schema = 1\n[phone]\ndial_plan = \"1xx|[2-9xxx\"\n", []string{`phoned.toml:3: phone.dial_plan: column 5: unclosed "["`}},
 		{"keepalive too fast", "schema = 1\n[account]\nkeepalive = \"1s\"\n", []string{`phoned.toml:3: account.keepalive: 1s out of range (want 0s to turn it off, or at least 5s)`}},

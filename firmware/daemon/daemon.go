@@ -74,6 +74,9 @@ type Options struct {
 	RTPMin    int
 	RTPMax    int
 	Codecs    []sdp.Codec
+	// MediaTimeout hangs up a call that receives no RTP this long (a
+	// call the far end holds excepted); 0 never does.
+	MediaTimeout time.Duration
 	// Registering says a registrar is configured: the status starts as
 	// "registering" instead of "none".
 	Registering bool
@@ -121,7 +124,8 @@ type Daemon struct {
 
 	events chan phone.Event
 	timerC chan timerMsg
-	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
+	infoQ  chan infoDTMF      // digits to send by SIP INFO, in order
+	mediaC chan phone.CallRef // RTP inactivity checks falling due
 
 	// Owned by the loop goroutine.
 	state    phone.State
@@ -154,6 +158,7 @@ func New(opts Options, deps Deps) *Daemon {
 		events:   make(chan phone.Event, 64),
 		timerC:   make(chan timerMsg, 8),
 		infoQ:    make(chan infoDTMF, 32),
+		mediaC:   make(chan phone.CallRef, 4),
 		calls:    map[phone.CallRef]*call{},
 		bySIP:    map[sip.CallID]phone.CallRef{},
 		timers:   map[phone.TimerID]clock.Timer{},
@@ -201,6 +206,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if ev := d.translate(sev); ev != nil {
 				d.handle(ev)
 			}
+		case ref := <-d.mediaC:
+			d.checkMedia(ref)
 		case t := <-d.timerC:
 			if d.timerGen[t.id] == t.gen {
 				delete(d.timers, t.id)
@@ -423,7 +430,47 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 	}
 	c.streamed = true
 	c.answered = d.clk.Now()
+	d.watchMedia(ref, d.opts.MediaTimeout)
 	d.log.Info("call connected", "remote", c.media.Remote.String(), "codec", c.media.Codec.String())
+}
+
+// watchMedia checks the call's RTP after d, on the clock: one timer per
+// check, none while packets keep coming inside the timeout.
+func (d *Daemon) watchMedia(ref phone.CallRef, after time.Duration) {
+	if d.opts.MediaTimeout <= 0 {
+		return
+	}
+	ctx := d.ctx
+	d.clk.AfterFunc(after, func() {
+		select {
+		case d.mediaC <- ref:
+		case <-ctx.Done():
+		}
+	})
+}
+
+// checkMedia turns a call that has received no RTP for MediaTimeout into a
+// MediaTimeout event, unless the far end holds it (then no RTP is due);
+// otherwise it checks again when the timeout could next run out.
+func (d *Daemon) checkMedia(ref phone.CallRef) {
+	c := d.calls[ref]
+	if c == nil || !c.streamed {
+		return // the call ended meanwhile
+	}
+	last := c.answered
+	if st, ok := d.deps.Media.Stats(); ok && st.LastReceived.After(last) {
+		last = st.LastReceived
+	}
+	silent := d.clk.Now().Sub(last)
+	switch {
+	case c.held:
+		d.watchMedia(ref, d.opts.MediaTimeout)
+	case silent < d.opts.MediaTimeout:
+		d.watchMedia(ref, d.opts.MediaTimeout-silent)
+	default:
+		d.log.Warn("no RTP received: hanging up", "silent", silent.Round(time.Millisecond).String())
+		d.handle(phone.MediaTimeout{Call: ref})
+	}
 }
 
 func (d *Daemon) stopMedia(ref phone.CallRef) {

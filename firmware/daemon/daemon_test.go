@@ -279,3 +279,62 @@ func TestDTMFByInfoWhenNoTelephoneEvent(t *testing.T) {
 		t.Fatalf("A sent %d telephone-event packets to a peer that did not negotiate them", st.DTMFPacketsSent)
 	}
 }
+
+// mediaCall sets up A (timers on clk, RTP timeout 30 s) talking to B.
+func mediaCall(t *testing.T, clk *clock.Fake) (a, b *testPhone) {
+	a = newPhone(t, "1001", clk, phone.DefaultConfig())
+	a.d.opts.MediaTimeout = 30 * time.Second
+	b = newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
+	a.knows("1002", b)
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002#")...)
+	b.waitState("ringing")
+	b.post(phone.Hook{OffHook: true})
+	a.waitState("talking")
+	return a, b
+}
+
+// No RTP for the timeout: A hangs up with a reason; B hears the BYE.
+func TestRTPTimeoutHangsUp(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e6, 0))
+	a, b := mediaCall(t, clk)
+	b.waitState("talking")
+	b.d.deps.Media.RedirectStream(netip.MustParseAddrPort("127.0.0.1:9"), false) // B falls silent
+	waitTimer(t, clk)
+	clk.Advance(30 * time.Second)
+	st := a.waitState("congestion")
+	if st.Reason != "no media" {
+		t.Fatalf("reason %q, want no media", st.Reason)
+	}
+	b.waitState("busy")
+}
+
+// While RTP keeps coming, time passing does not hang up.
+func TestRTPFlowingNoTimeout(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e6, 0))
+	a, _ := mediaCall(t, clk)
+	for i := 0; i < 4; i++ {
+		waitTimer(t, clk)
+		clk.Advance(10 * time.Second)
+		now := clk.Now()
+		a.waitFor("a packet after the clock moved", func(Status) bool {
+			st, ok := a.d.deps.Media.Stats()
+			return ok && !st.LastReceived.Before(now)
+		})
+	}
+	if st := a.d.Status(); st.State != "talking" {
+		t.Fatalf("after 40 s with RTP flowing: %s (%s)", st.State, st.Reason)
+	}
+}
+
+// waitTimer waits for a pending timer on the fake clock (the RTP check).
+func waitTimer(t *testing.T, clk *clock.Fake) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for clk.Pending() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no timer pending")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
