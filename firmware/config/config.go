@@ -97,6 +97,7 @@ type Audio struct {
 	RTPPortMin int      // even, 1024..65534
 	RTPPortMax int      // even, 1024..65534, > RTPPortMin
 	RTPTimeout Duration // no RTP this long in a call (not on hold): hang up; 0 = never
+	DSCP       int      // DiffServ code point of RTP packets, 0-63; 46 = EF
 	WAV        WAV
 	Pulse      Pulse
 	// Sound keys (sound.go).
@@ -158,6 +159,7 @@ func Default() *Config {
 			RTPPortMin:   16384,
 			RTPPortMax:   32766,
 			RTPTimeout:   Duration{30 * time.Second},
+			DSCP:         46,
 			StateDir:     "/var/lib/phoned",
 			Latency:      Duration{40 * time.Millisecond},
 			RingerVolume: 80,

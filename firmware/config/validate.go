@@ -127,6 +127,9 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	}
 	minOK := v.rtpPort(p("audio", "rtp_port_min"), au.RTPPortMin)
 	maxOK := v.rtpPort(p("audio", "rtp_port_max"), au.RTPPortMax)
+	if au.DSCP < 0 || au.DSCP > 63 {
+		v.fail(p("audio", "dscp"), "%d out of range (want 0-63; 46 is EF, voice)", au.DSCP)
+	}
 	if to := au.RTPTimeout.Duration; to < 0 || to > 0 && to < time.Second {
 		v.fail(p("audio", "rtp_timeout"), "%s out of range (want 0s to turn it off, or at least 1s)", to)
 	}

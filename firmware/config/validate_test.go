@@ -93,6 +93,7 @@ func TestValidationRules(t *testing.T) {
 		{"register_expires short", "schema = 1\n[account]\nregister_expires = \"30s\"\n", []string{`phoned.toml:3: account.register_expires: 30s out of range (want 60s..24h)`}},
 		{"keepalive off", "schema = 1\n[account]\nkeepalive = \"0s\"\n", nil},
 		{"rtp timeout off", "schema = 1\n[audio]\nrtp_timeout = \"0s\"\n", nil},
+		{"dscp 64", "schema = 1\n[audio]\ndscp = 64\n", []string{`phoned.toml:3: audio.dscp: 64 out of range (want 0-63; 46 is EF, voice)`}},
 		{"rtp timeout too short", "schema = 1\n[audio]\nrtp_timeout = \"500ms\"\n", []string{`phoned.toml:3: audio.rtp_timeout: 500ms out of range (want 0s to turn it off, or at least 1s)`}},
 		{"dial plan", "schema = 1\n[phone]\ndial_plan = \"[2-9]xxx|0T|*xx|911\"\n", nil},
 		{"dial plan unclosed set", "schema = 1\n[phone]\ndial_plan = \"1xx|[2-9xxx\"\n", []string{`phoned.toml:3: phone.dial_plan: column 5: unclosed "["`}},

@@ -189,6 +189,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		RTPMin:       cfg.Audio.RTPPortMin,
 		RTPMax:       cfg.Audio.RTPPortMax,
 		MediaTimeout: cfg.Audio.RTPTimeout.Duration,
+		DSCP:         cfg.Audio.DSCP,
 		Codecs:       codecs,
 		DTMF:         101,
 		Tones:        snd.plan,
