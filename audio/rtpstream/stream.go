@@ -73,6 +73,10 @@ type Params struct {
 	// type (a dynamic one, 96-127, typically 101); 0 means none: events are
 	// neither sent nor accepted.
 	DTMFPayloadType uint8
+	// Latch turns on symmetric RTP (RFC 4961, "latching"): once valid
+	// packets arrive from an address other than Remote, the stream sends
+	// there, as a phone behind NAT is only reachable where it sends from.
+	Latch bool
 	// OnDTMF is called once per digit received ('0'-'9', '*', '#',
 	// 'A'-'D'), from the stream's receive goroutine, never concurrently
 	// with itself. It must return quickly (post an event and return) and
@@ -153,11 +157,17 @@ type Stream struct {
 	rx      rtp.Packet
 	scratch [readBufSize]int16
 
-	mu    sync.Mutex // guards everything below
-	buf   playout
-	seq   seqState
-	ssrc  uint32 // remote
-	stats Stats  // receive-side counters
+	mu   sync.Mutex // guards everything below
+	buf  playout
+	seq  seqState
+	ssrc uint32 // remote
+	// Latching state (Params.Latch): the source seen and how many valid
+	// packets in a row came from it; latched once the stream moved.
+	latch      bool
+	latchFrom  netip.AddrPort
+	latchCount int
+	latched    bool
+	stats      Stats // receive-side counters
 
 	closed  atomic.Bool
 	closing chan struct{}
@@ -214,6 +224,7 @@ func newStream(p Params) (*Stream, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		dtmfPT:  p.DTMFPayloadType,
+		latch:   p.Latch,
 		onDTMF:  p.OnDTMF,
 	}
 	remote := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
@@ -572,7 +583,35 @@ func (s *Stream) account(h *rtp.Header, payloadLen int, now time.Time, from neti
 	s.stats.BytesReceived += uint64(payloadLen)
 	s.stats.LastReceived = now
 	s.stats.RemoteSSRC = h.SSRC
+	s.maybeLatch(from)
 	return true
+}
+
+// latchAfter is how many valid packets in a row from one address make the
+// stream send there.
+const latchAfter = 2
+
+// maybeLatch moves the stream's destination to where the peer's valid
+// packets come from (symmetric RTP, RFC 4961 §4), once per stream, so a
+// packet injected later cannot redirect the call. Called with s.mu held.
+func (s *Stream) maybeLatch(from netip.AddrPort) {
+	if !s.latch || s.latched || !from.IsValid() {
+		return
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if from != s.latchFrom {
+		s.latchFrom, s.latchCount = from, 0
+	}
+	s.latchCount++
+	if s.latchCount < latchAfter {
+		return
+	}
+	s.latched = true
+	if cur := *s.remote.Load(); cur != from && !cur.Addr().IsUnspecified() {
+		to := from // its own variable: only this branch puts one on the heap
+		s.remote.Store(&to)
+		s.log.Info("rtp latched to the peer's source address", "signalled", cur, "source", to)
+	}
 }
 
 // Redirect changes where the stream sends and whether it sends at all, for

@@ -98,8 +98,10 @@ type Audio struct {
 	RTPPortMax int      // even, 1024..65534, > RTPPortMin
 	RTPTimeout Duration // no RTP this long in a call (not on hold): hang up; 0 = never
 	DSCP       int      // DiffServ code point of RTP packets, 0-63; 46 = EF
-	WAV        WAV
-	Pulse      Pulse
+	// SymmetricRTP sends RTP to where the peer's RTP comes from (RFC 4961)
+	SymmetricRTP bool
+	WAV          WAV
+	Pulse        Pulse
 	// Sound keys (sound.go).
 	StateDir     string   // where volume.json is kept; "" keeps volumes in memory
 	Latency      Duration // Pulse playback target latency, MinLatency..MaxLatency
@@ -160,6 +162,7 @@ func Default() *Config {
 			RTPPortMax:   32766,
 			RTPTimeout:   Duration{30 * time.Second},
 			DSCP:         46,
+			SymmetricRTP: true,
 			StateDir:     "/var/lib/phoned",
 			Latency:      Duration{40 * time.Millisecond},
 			RingerVolume: 80,

@@ -60,7 +60,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.duration(t, p, "keepalive", &c.Account.KeepAlive)
 	}
 	if t, p := d.Table(tree, nil, "audio"); t != nil {
-		d.Unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "rtp_timeout", "dscp", "wav", "pulse", "state_dir", "latency", "ringer_volume")
+		d.Unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "rtp_timeout", "dscp", "symmetric_rtp", "wav", "pulse", "state_dir", "latency", "ringer_volume")
 		d.decodeAudioSound(t, p, c)
 		d.Str(t, p, "device", &c.Audio.Device)
 		d.Strings(t, p, "codecs", &c.Audio.Codecs)
@@ -68,6 +68,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Int(t, p, "rtp_port_max", &c.Audio.RTPPortMax)
 		d.duration(t, p, "rtp_timeout", &c.Audio.RTPTimeout)
 		d.Int(t, p, "dscp", &c.Audio.DSCP)
+		d.Bool(t, p, "symmetric_rtp", &c.Audio.SymmetricRTP)
 		if w, p := d.Table(t, p, "wav"); w != nil {
 			d.Unknown(w, p, "input", "output")
 			d.Str(w, p, "input", &c.Audio.WAV.Input)

@@ -94,6 +94,7 @@ func TestValidationRules(t *testing.T) {
 		{"keepalive off", "schema = 1\n[account]\nkeepalive = \"0s\"\n", nil},
 		{"rtp timeout off", "schema = 1\n[audio]\nrtp_timeout = \"0s\"\n", nil},
 		{"dscp 64", "schema = 1\n[audio]\ndscp = 64\n", []string{`phoned.toml:3: audio.dscp: 64 out of range (want 0-63; 46 is EF, voice)`}},
+		{"symmetric rtp not a boolean", "schema = 1\n[audio]\nsymmetric_rtp = \"yes\"\n", []string{`phoned.toml:3: audio.symmetric_rtp: want a boolean, got string`}},
 		{"rtp timeout too short", "schema = 1\n[audio]\nrtp_timeout = \"500ms\"\n", []string{`phoned.toml:3: audio.rtp_timeout: 500ms out of range (want 0s to turn it off, or at least 1s)`}},
 		{"dial plan", "schema = 1\n[phone]\ndial_plan = \"[2-9]xxx|0T|*xx|911\"\n", nil},
 		{"dial plan unclosed set", "schema = 1\n[phone]\ndial_plan = \"1xx|[2-9xxx\"\n", []string{`phoned.toml:3: phone.dial_plan: column 5: unclosed "["`}},

@@ -79,6 +79,8 @@ type Options struct {
 	MediaTimeout time.Duration
 	// DSCP marks RTP packets (46 = EF); 0 leaves them unmarked.
 	DSCP int
+	// Latch turns on symmetric RTP (send where the peer's RTP comes from).
+	Latch bool
 	// Registering says a registrar is configured: the status starts as
 	// "registering" instead of "none".
 	Registering bool
@@ -421,6 +423,7 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 		Remote:          c.media.Remote,
 		PayloadType:     uint8(c.media.Codec),
 		DTMFPayloadType: c.media.DTMF,
+		Latch:           d.opts.Latch,
 		// From the stream's receive goroutine into the loop.
 		OnDTMF: func(digit byte) {
 			if err := d.Post(phone.DTMFReceived{Call: ref, Digit: digit}); err != nil {

@@ -190,6 +190,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		RTPMax:       cfg.Audio.RTPPortMax,
 		MediaTimeout: cfg.Audio.RTPTimeout.Duration,
 		DSCP:         cfg.Audio.DSCP,
+		Latch:        cfg.Audio.SymmetricRTP,
 		Codecs:       codecs,
 		DTMF:         101,
 		Tones:        snd.plan,
