@@ -72,6 +72,22 @@ func (p *testPhone) knows(number string, q *testPhone) {
 	p.d.opts.Directory[number] = fmt.Sprintf("sip:%s@%s", number, q.ua.Addr())
 }
 
+// ring has a lift the handset and dial b (as 1002) until b rings.
+func ring(a, b *testPhone) {
+	a.t.Helper()
+	a.knows("1002", b)
+	a.post(phone.Hook{OffHook: true})
+	a.post(keys("1002#")...)
+	b.waitState("ringing")
+}
+
+// answer has b lift its handset until a talks.
+func answer(a, b *testPhone) {
+	a.t.Helper()
+	b.post(phone.Hook{OffHook: true})
+	a.waitState("talking")
+}
+
 func (p *testPhone) post(evs ...phone.Event) {
 	p.t.Helper()
 	for _, ev := range evs {
@@ -159,12 +175,8 @@ func TestCallBothWaysWithMedia(t *testing.T) {
 func TestCalleeHangsUp(t *testing.T) {
 	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
 	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
-	a.knows("1002", b)
-	a.post(phone.Hook{OffHook: true})
-	a.post(keys("1002#")...)
-	b.waitState("ringing")
-	b.post(phone.Hook{OffHook: true})
-	a.waitState("talking")
+	ring(a, b)
+	answer(a, b)
 	b.post(phone.Hook{OffHook: false})
 	b.waitState("idle")
 	a.waitState("busy")
@@ -190,10 +202,7 @@ func TestBusyWhenNotIdle(t *testing.T) {
 func TestCallerCancelsWhileRinging(t *testing.T) {
 	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
 	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
-	a.knows("1002", b)
-	a.post(phone.Hook{OffHook: true})
-	a.post(keys("1002#")...)
-	b.waitState("ringing")
+	ring(a, b)
 	a.post(phone.Hook{OffHook: false}) // CANCEL
 	a.waitState("idle")
 	b.waitState("idle")
@@ -267,12 +276,8 @@ func TestDTMFByInfoWhenNoTelephoneEvent(t *testing.T) {
 	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
 	b := newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
 	b.d.opts.DTMF = 0 // B answers without telephone-event
-	a.knows("1002", b)
-	a.post(phone.Hook{OffHook: true})
-	a.post(keys("1002#")...)
-	b.waitState("ringing")
-	b.post(phone.Hook{OffHook: true})
-	a.waitState("talking")
+	ring(a, b)
+	answer(a, b)
 	a.post(phone.Key{Key: '7'}, phone.KeyRelease{Key: '7'}, phone.Key{Key: '#'}, phone.KeyRelease{Key: '#'})
 	b.waitFor("B hears 7#", func(s Status) bool { return s.Call != nil && s.Call.DTMF == "7#" })
 	if st, _ := a.d.deps.Media.Stats(); st.DTMFPacketsSent != 0 {
@@ -285,12 +290,8 @@ func mediaCall(t *testing.T, clk *clock.Fake) (a, b *testPhone) {
 	a = newPhone(t, "1001", clk, phone.DefaultConfig())
 	a.d.opts.MediaTimeout = 30 * time.Second
 	b = newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
-	a.knows("1002", b)
-	a.post(phone.Hook{OffHook: true})
-	a.post(keys("1002#")...)
-	b.waitState("ringing")
-	b.post(phone.Hook{OffHook: true})
-	a.waitState("talking")
+	ring(a, b)
+	answer(a, b)
 	return a, b
 }
 
