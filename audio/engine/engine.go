@@ -38,6 +38,7 @@ type stream interface {
 	Redirect(remote netip.AddrPort, send bool)
 	StartDTMF(digit byte) error
 	StopDTMF()
+	FrameSamples() int
 }
 
 // Engine runs the media loop. Create it with New.
@@ -152,8 +153,10 @@ func (e *Engine) Stats() (rtpstream.Stats, bool) {
 // Run is the media loop. It returns nil when ctx is done. It leaves any
 // stream running; StopStream ends it.
 func (e *Engine) Run(ctx context.Context) error {
-	mic := make([]int16, audio.FrameSamples)
-	spk := make([]int16, audio.FrameSamples)
+	// One frame per packet: the stream's packet time (10 to 40 ms), or 20
+	// ms for tones alone.
+	micBuf := make([]int16, rtpstream.MaxFrameSamples)
+	spkBuf := make([]int16, rtpstream.MaxFrameSamples)
 	var dev, send failures
 	for {
 		// Drop a pending wake-up: the state read next already reflects it.
@@ -163,7 +166,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.mu.Lock()
 		busy := e.gen != nil || e.stream != nil
+		n := audio.FrameSamples
+		if e.stream != nil {
+			n = min(max(e.stream.FrameSamples(), 1), len(micBuf))
+		}
 		e.mu.Unlock()
+		mic, spk := micBuf[:n], spkBuf[:n]
 		if !busy {
 			if e.idleHook != nil {
 				e.idleHook()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/phoned/audio"
 	"github.com/deskphone/phoned/audio/codec"
 	"github.com/deskphone/phoned/audio/detect"
 	"github.com/deskphone/phoned/audio/rtpstream"
@@ -222,6 +223,14 @@ type fakeStream struct {
 	rx     int16
 	closed bool
 	keys   []byte // StartDTMF digits, '^' for StopDTMF
+	frame  int    // samples per packet; 0 means 160
+}
+
+func (s *fakeStream) FrameSamples() int {
+	if s.frame == 0 {
+		return audio.FrameSamples
+	}
+	return s.frame
 }
 
 func (s *fakeStream) Send(f []int16) error {
@@ -323,6 +332,38 @@ func TestStreamMixing(t *testing.T) {
 	}
 }
 
+// The loop runs at the stream's packet time (a=ptime): 30 ms frames are
+// read, sent and played while the stream runs, 20 ms ones for tones.
+func TestStreamPacketTime(t *testing.T) {
+	dev := newFakeDevice(true)
+	h := start(t, dev)
+	fs := &fakeStream{rx: 5, frame: 240}
+	h.e.newStream = func(rtpstream.Params) (stream, error) { return fs, nil }
+	waitUntil(t, "first idle", func() bool { return h.idle.Load() > 0 })
+	if err := h.e.StartStream(rtpstream.Params{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if f := h.frame(t); len(f) != 240 {
+			t.Fatalf("played %d samples per frame, want 240", len(f))
+		}
+	}
+	waitUntil(t, "the loop in Read", func() bool { return dev.entered.Load() > dev.reads.Load() })
+	h.e.StopStream()
+	h.e.PlayTone(tone.US[tone.Dial])
+	h.frame(t) // the frame read while the stream ran
+	if f := h.frame(t); len(f) != audio.FrameSamples {
+		t.Fatalf("tone frames of %d samples, want %d", len(f), audio.FrameSamples)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i, f := range fs.sent {
+		if len(f) != 240 {
+			t.Fatalf("sent frame %d has %d samples, want 240", i, len(f))
+		}
+	}
+}
+
 func TestDeviceErrorBackoff(t *testing.T) {
 	dev := newFakeDevice(false)
 	dev.readErrs.Store(3)
@@ -419,6 +460,7 @@ func BenchmarkLoopIteration(b *testing.B) {
 type nopStream struct{}
 
 func (nopStream) Redirect(netip.AddrPort, bool) {}
+func (nopStream) FrameSamples() int             { return audio.FrameSamples }
 func (nopStream) StartDTMF(byte) error          { return nil }
 func (nopStream) StopDTMF()                     {}
 

@@ -27,7 +27,7 @@ type AdaptiveConfig struct {
 	// Frame is the number of samples per Get (default 160, 20 ms).
 	Frame int
 	// Concealer fills missing frames (default a new plc.Concealer). A
-	// concealer that plays silence gives the behaviour of Fixed.
+	// concealer that plays silence leaves gaps silent (tests use one).
 	Concealer Concealer
 }
 
@@ -87,9 +87,9 @@ const (
 
 // Adaptive is a playout buffer whose delay follows the network jitter.
 //
-// Method: packets land in a ring of samples indexed by RTP timestamp, as
-// in Fixed. Each packet's transit time (arrival minus timestamp, RFC 3550
-// §6.4.1) gives the interarrival jitter of RFC 3550 §A.8 and its excess
+// Method: packets land in a ring of samples indexed by RTP timestamp
+// (RFC 3550 §5.1). Each packet's transit time (arrival minus timestamp,
+// RFC 3550 §6.4.1) gives the interarrival jitter of RFC 3550 §A.8 and its excess
 // over the minimum transit of the last 4 to 8 s. The peak excess (held for
 // 5 s, then decaying by 10 ms per second) plus one frame, within
 // [MinDelay, MaxDelay], is the target level. The level is the span from
@@ -114,7 +114,7 @@ const (
 // are found by sequence number (a window of 64, RFC 3550 §A.1) or by
 // their first sample being buffered already.
 //
-// Contract: like Fixed, Put and Get never allocate (given a Concealer that
+// Contract: Put and Get never allocate (given a Concealer that
 // does not) and never panic on any input; an Adaptive is not safe for
 // concurrent use. Get with the default concealer delays the audio by a
 // further plc.Delay samples (3.75 ms).

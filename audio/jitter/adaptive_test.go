@@ -380,3 +380,46 @@ func TestAdaptiveNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per Put and Get", allocs)
 	}
 }
+
+// pkt returns n samples all equal to v.
+func pkt(v int16, n int) []int16 {
+	s := make([]int16, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+// RTP timestamps and sequence numbers wrap (RFC 3550 §5.1) without a
+// resync, a loss or a gap; packets of any size place by timestamp; empty
+// and oversized packets are refused.
+func TestAdaptiveWrapAndSizes(t *testing.T) {
+	b := NewAdaptive(AdaptiveConfig{MinDelay: 40 * time.Millisecond, Concealer: silence{}})
+	ts := uint32(1<<32 - 800)
+	seq := uint16(65533)
+	at := t0
+	f := make([]int16, 160)
+	heard := 0
+	for i := 0; i < 20; i++ {
+		n := []int{160, 80, 240}[i%3] // 20, 10, 30 ms packets: 60 ms per 3
+		if v := b.Put(Packet{SSRC: 9, Seq: seq, Timestamp: ts, Arrival: at, Samples: pkt(int16(1000+i), n)}); v != Accepted {
+			t.Fatalf("packet %d (ts %d): %v", i, ts, v)
+		}
+		ts += uint32(n)
+		seq++
+		at = at.Add(time.Duration(n) * time.Second / 8000)
+		for k := 0; k < n/80; k++ { // one 10 ms Get half-frame at a time
+			if b.Get(f[:80]) {
+				heard++
+			}
+		}
+	}
+	if s := b.Stats(); s.Resyncs != 0 || s.Lost != 0 || s.Late != 0 || s.Received != 20 || heard < 35 {
+		t.Fatalf("across the wrap: %+v, %d of 40 half-frames heard", s, heard)
+	}
+	for _, n := range []int{0, ringSize/4 + 1} {
+		if v := b.Put(Packet{SSRC: 9, Seq: seq, Timestamp: ts, Arrival: at, Samples: make([]int16, n)}); v != Invalid {
+			t.Fatalf("%d samples: %v, want invalid", n, v)
+		}
+	}
+}

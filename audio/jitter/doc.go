@@ -2,17 +2,14 @@
 // network jitter, out of order or twice into a steady stream of samples
 // pulled at the sound device's pace.
 //
-// Fixed is a fixed-delay buffer: a ring of decoded samples indexed by RTP
+// Adaptive (adaptive.go) is a ring of decoded samples indexed by RTP
 // timestamp (RFC 3550 §5.1: the timestamp counts sampling instants, so it
-// places audio whatever the packet size), with playout running Delay
-// samples behind the first packet's timestamp. It orders packets by
-// timestamp, drops duplicates and packets whose time has already played,
-// plays silence for missing audio, and resynchronises when the timestamps
-// jump (a new SSRC, a sender restart, or lasting clock drift). Adaptive
-// (adaptive.go) is the buffer that grows on jitter, shrinks when calm,
-// follows clock drift and conceals losses (package plc); its Put takes a
-// whole Packet (SSRC, sequence, arrival time), so wiring it into
-// rtpstream in place of Fixed needs an adapter there.
+// places audio whatever the packet size). It orders packets, drops
+// duplicates and packets whose time has already played, grows its delay
+// on jitter, shrinks it when the network calms, follows clock drift
+// between the sender and the sound card, conceals losses (package plc),
+// and resynchronises on a new SSRC or a timestamp jump. rtpstream plays
+// every call through it.
 //
 // Contract: Put and Get never allocate and never panic on any input; a
 // buffer is not safe for concurrent use (the RTP stream guards it).

@@ -45,16 +45,16 @@ func TestNTP(t *testing.T) {
 }
 
 func TestSenderReport(t *testing.T) {
-	s := NewSender(0x1234)
+	s := NewSender(0x1234, 0)
 	for i := 0; i < 3; i++ {
-		s.OnPacket(160)
+		s.OnPacket(160, 1000, t0)
 	}
-	s.OnPacket(-1) // counted as an empty packet
+	s.OnPacket(-1, 1000, t0) // counted as an empty packet
 	rtpNow := RTPTimestampAt(1000, t0, t0.Add(25*time.Millisecond), 0)
 	if rtpNow != 1200 {
 		t.Fatalf("RTPTimestampAt = %d, want 1200", rtpNow)
 	}
-	sr := s.SenderReport(t0.Add(25*time.Millisecond), rtpNow)
+	sr := s.SenderReport(t0.Add(25 * time.Millisecond))
 	if sr.SSRC != 0x1234 || sr.PacketCount != 4 || sr.OctetCount != 480 || sr.RTPTime != 1200 ||
 		sr.NTPTime != ToNTP(t0.Add(25*time.Millisecond)) {
 		t.Fatalf("SR = %+v", sr)
@@ -187,10 +187,14 @@ func FuzzParse(f *testing.F) {
 func TestRTT(t *testing.T) {
 	// Alice sends an SR; 40 ms later Bob receives it; Bob reports 250 ms
 	// later; 40 ms after that Alice receives the RR: RTT 80 ms.
-	alice := NewSender(0xA11CE)
-	alice.OnPacket(160)
+	alice := NewSender(0xA11CE, 0)
 	sent := t0
-	sr := alice.SenderReport(sent, 0)
+	sr := alice.SenderReport(sent) // before any packet: RTP time 0
+	if sr.RTPTime != 0 || sr.PacketCount != 0 {
+		t.Fatalf("SR before any packet = %+v", sr)
+	}
+	alice.OnPacket(160, 0, sent)
+	sr = alice.SenderReport(sent)
 	bobClock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // Bob's clock need not agree
 	bob := NewReceiver(0)
 	bob.OnPacket(0xA11CE, 1, 0, bobClock)

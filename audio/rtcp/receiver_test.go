@@ -307,12 +307,12 @@ func TestReceiverConcurrent(t *testing.T) {
 
 func TestOnPacketNoAllocs(t *testing.T) {
 	r := NewReceiver(0)
-	s := NewSender(1)
+	s := NewSender(1, 0)
 	var i uint16
 	at := t0
 	allocs := testing.AllocsPerRun(1000, func() {
 		r.OnPacket(1, i, uint32(i)*160, at)
-		s.OnPacket(160)
+		s.OnPacket(160, uint32(i)*160, at)
 		i++
 		at = at.Add(20 * time.Millisecond)
 	})
@@ -356,9 +356,10 @@ func BenchmarkReceiverOnPacket(b *testing.B) {
 }
 
 func BenchmarkSenderOnPacket(b *testing.B) {
-	s := NewSender(1)
+	s := NewSender(1, 0)
+	at := t0
 	b.ReportAllocs()
-	for b.Loop() {
-		s.OnPacket(160)
+	for i := 0; b.Loop(); i++ {
+		s.OnPacket(160, uint32(i)*160, at)
 	}
 }

@@ -18,27 +18,38 @@ type SenderStats struct {
 // §6.4.1). The zero value is not usable: NewSender.
 type Sender struct {
 	ssrc uint32
+	rate uint32
 
 	mu      sync.Mutex
 	packets uint64
 	octets  uint64
+	lastTS  uint32    // RTP timestamp of the last packet sent
+	lastAt  time.Time // when it was sent
 }
 
-// NewSender returns a Sender for our source ssrc.
-func NewSender(ssrc uint32) *Sender { return &Sender{ssrc: ssrc} }
+// NewSender returns a Sender for our source ssrc, whose RTP clock runs at
+// clockRate Hz (0 means DefaultClockRate).
+func NewSender(ssrc, clockRate uint32) *Sender {
+	if clockRate == 0 {
+		clockRate = DefaultClockRate
+	}
+	return &Sender{ssrc: ssrc, rate: clockRate}
+}
 
 // SSRC is our source identifier.
 func (s *Sender) SSRC() uint32 { return s.ssrc }
 
 // OnPacket accounts for one RTP packet with payloadOctets octets of
-// payload. It does not allocate.
-func (s *Sender) OnPacket(payloadOctets int) {
+// payload and timestamp ts, sent at at (the injected clock). It does not
+// allocate.
+func (s *Sender) OnPacket(payloadOctets int, ts uint32, at time.Time) {
 	if payloadOctets < 0 {
 		payloadOctets = 0
 	}
 	s.mu.Lock()
 	s.packets++
 	s.octets += uint64(payloadOctets)
+	s.lastTS, s.lastAt = ts, at
 	s.mu.Unlock()
 }
 
@@ -49,14 +60,18 @@ func (s *Sender) Stats() SenderStats {
 	return SenderStats{SSRC: s.ssrc, Packets: s.packets, Octets: s.octets}
 }
 
-// SenderReport builds an SR for time now, whose RTP timestamp is rtpNow:
-// the timestamp our media clock reads at now (see RTPTimestampAt), so that
-// the NTP and RTP timestamps name the same instant (RFC 3550 §6.4.1). The
-// counts wrap modulo 2^32 as the RFC says. Report blocks are the caller's
-// to append.
-func (s *Sender) SenderReport(now time.Time, rtpNow uint32) *rtcp.SenderReport {
+// SenderReport builds an SR for time now. Its RTP timestamp is what our
+// media clock reads at now, extrapolated from the last packet sent (see
+// RTPTimestampAt), so that the NTP and RTP timestamps name the same
+// instant (RFC 3550 §6.4.1). The counts wrap modulo 2^32 as the RFC says.
+// Report blocks are the caller's to append.
+func (s *Sender) SenderReport(now time.Time) *rtcp.SenderReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rtpNow := s.lastTS
+	if !s.lastAt.IsZero() {
+		rtpNow = RTPTimestampAt(s.lastTS, s.lastAt, now, s.rate)
+	}
 	return &rtcp.SenderReport{
 		SSRC:        s.ssrc,
 		NTPTime:     ToNTP(now),

@@ -6,9 +6,13 @@
 //
 // Contract:
 //   - Listen binds an even RTP port (RFC 3550 §11) whose odd RTCP partner
-//     is also inside the range, moving past ports in use.
-//   - New takes ownership of Params.Conn (Close closes it) and starts one
-//     receiving goroutine; Close stops it and waits for it.
+//     is also inside the range, moving past ports in use; ListenPair binds
+//     both.
+//   - New takes ownership of Params.Conn and Params.RTCPConn (Close closes
+//     them) and starts one receiving goroutine per socket; Close sends an
+//     RTCP BYE, stops them and waits for them.
+//   - Packet time: Params.Ptime (10, 20, 30 or 40 ms, from the peer's
+//     a=ptime); FrameSamples is the frame size the media loop uses.
 //   - Send is called from one goroutine (the media loop). Each call sends
 //     one packet: random initial sequence number, timestamp and SSRC
 //     (RFC 3550 §5.1, §8.1), sequence +1 and timestamp + samples per packet,
@@ -19,8 +23,17 @@
 //     too short, have another payload type or an empty payload; it copies
 //     (decodes) the payload out of the read buffer before queuing it. An
 //     SSRC change restarts sequence tracking and playout.
-//   - Receive fills one frame from a fixed-delay jitter buffer
-//     (audio/jitter): silence until audio arrives and for missing packets.
+//   - Receive fills one frame from the adaptive jitter buffer
+//     (audio/jitter.Adaptive, delay within Params.JitterMin/JitterMax):
+//     silence until audio arrives, loss concealment (audio/plc) for
+//     missing packets.
+//   - RTCP (rtcp.go, with Params.RTCPConn): a compound SR or RR with our
+//     report block about the peer and our SDES CNAME at the RFC 3550
+//     §6.3.1 interval (about 5 s, randomised; the first at half of it) on
+//     the stream's clock; the peer's SRs give the LSR/DLSR of our blocks,
+//     its blocks about us the round trip (§6.4.1); reports go to the RTP
+//     address's port + 1 (or Params.RemoteRTCP), and with Params.Latch to
+//     where the peer's reports come from.
 //   - Telephone-events (RFC 4733, audio/dtmf) when Params.DTMFPayloadType
 //     is set. Sending: StartDTMF/StopDTMF (key press and release, from any
 //     goroutine) make Send send the frame's event packet instead of its
@@ -39,6 +52,7 @@
 //     telephone-event payload type, event packets are invalid.
 //   - Stats may be called from any goroutine. PacketsLost follows
 //     RFC 3550 §A.3 (expected from extended sequence numbers minus
-//     received) and is clamped at zero; byte counts are RTP payload octets,
+//     received, kept by audio/rtcp.Receiver with the §A.8 jitter) and is
+//     clamped at zero; Quality turns the counters into an E-model MOS; byte counts are RTP payload octets,
 //     as in the sender report (RFC 3550 §6.4.1).
 package rtpstream

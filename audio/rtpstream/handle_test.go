@@ -116,7 +116,9 @@ func TestHandlePlaysOut(t *testing.T) {
 			t.Fatalf("PT %d stats %+v", pt, st)
 		}
 		f := make([]int16, 160)
-		s.Receive(f) // prefill
+		// Playout starts at the 40 ms minimum delay: one frame of prefill
+		// before the first packet's 20 ms; concealment delays audio by a
+		// further plc.Delay (30) samples, so f[80] is still packet i's.
 		s.Receive(f)
 		for i := 0; i < 3; i++ {
 			s.Receive(f)

@@ -18,6 +18,8 @@ import (
 	"github.com/deskphone/phoned/audio/codec"
 	"github.com/deskphone/phoned/audio/dtmf"
 	"github.com/deskphone/phoned/audio/jitter"
+	"github.com/deskphone/phoned/audio/plc"
+	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/firmware/clock"
 )
 
@@ -40,8 +42,11 @@ const (
 	// readBufSize exceeds any sane RTP datagram so oversized ones are seen
 	// as such rather than silently truncated to a plausible size.
 	readBufSize = 2048
-	// PlayoutDelay is the fixed jitter buffer delay: two 20 ms frames.
-	PlayoutDelay = 2 * audio.FrameSamples
+	// DefaultPtime is the packet time without a=ptime (RFC 3551 §4.5: 20
+	// ms for G.711).
+	DefaultPtime = 20 * time.Millisecond
+	// MaxFrameSamples is the longest packet time sent, 40 ms.
+	MaxFrameSamples = 2 * audio.FrameSamples
 	// rtpVersion is the only version RFC 3550 §5.1 defines.
 	rtpVersion = 2
 	// headerSize is the fixed RTP header, RFC 3550 §5.1.
@@ -77,6 +82,21 @@ type Params struct {
 	// packets arrive from an address other than Remote, the stream sends
 	// there, as a phone behind NAT is only reachable where it sends from.
 	Latch bool
+	// Ptime is the packet time to send with, from the peer's a=ptime
+	// (RFC 4566 §6): 10, 20, 30 or 40 ms; 0 means DefaultPtime. Send
+	// takes frames of FrameSamples.
+	Ptime time.Duration
+	// JitterMin and JitterMax bound the adaptive playout delay (0 takes
+	// the jitter package's defaults, 40 and 200 ms).
+	JitterMin, JitterMax time.Duration
+	// RTCPConn is the bound RTCP socket (the RTP port + 1, RFC 3550 §11),
+	// e.g. from ListenRTCP; the Stream owns it. nil sends no RTCP.
+	RTCPConn *net.UDPConn
+	// RemoteRTCP is where reports go; zero means Remote's port + 1.
+	RemoteRTCP netip.AddrPort
+	// CNAME is our SDES canonical name, RFC 3550 §6.5.1 (user@host);
+	// "" means "phoned@" and the local address.
+	CNAME string
 	// OnDTMF is called once per digit received ('0'-'9', '*', '#',
 	// 'A'-'D'), from the stream's receive goroutine, never concurrently
 	// with itself. It must return quickly (post an event and return) and
@@ -95,6 +115,8 @@ type Stats struct {
 	BytesSent     uint64 // payload octets
 	BytesReceived uint64 // payload octets
 	LastReceived  time.Time
+	// Jitter is the RFC 3550 §A.8 interarrival jitter of the peer's stream.
+	Jitter time.Duration
 
 	PacketsInvalid   uint64 // not RTP v2, too short, wrong payload type, empty
 	PacketsLate      uint64 // arrived after their playout time
@@ -108,13 +130,37 @@ type Stats struct {
 	DTMFPacketsSent     uint64
 	DTMFReceived        uint64 // digits reported through OnDTMF
 	DTMFPacketsReceived uint64
+
+	// Playout is the adaptive jitter buffer's state: its delay, and the
+	// frames it lost, concealed, inserted and dropped.
+	Playout jitter.AdaptiveStats
+
+	// RTCP (RFC 3550 §6): compound packets sent, valid and invalid ones
+	// received, the last round trip from the peer's report blocks (0
+	// until one came), and what the peer's last block says of our stream.
+	RTCPSent     uint64
+	RTCPReceived uint64
+	RTCPInvalid  uint64
+	RTT          time.Duration
+	// RemoteReported: a report block about our stream arrived; then
+	// RemoteFractionLost is the percentage of our packets it lost in its
+	// last interval and RemoteJitter the jitter it sees (§6.4.1).
+	RemoteReported     bool
+	RemoteFractionLost float64
+	RemoteJitter       time.Duration
 }
 
-// playout is what the stream needs of a jitter buffer.
-type playout interface {
-	Put(ts uint32, samples []int16) jitter.Verdict
-	Get(frame []int16) bool
-	Reset()
+// Quality summarises the call so far (RFC 3550 counters and a G.107
+// E-model MOS for G.711 with concealment).
+func (st Stats) Quality() rtcp.Summary {
+	rx := rtcp.ReceiverStats{
+		Received: st.PacketsReceived,
+		Expected: st.PacketsReceived + st.PacketsLost,
+		Lost:     int64(st.PacketsLost),
+		Jitter:   st.Jitter,
+	}
+	tx := rtcp.SenderStats{SSRC: st.SSRC, Packets: st.PacketsSent, Octets: st.BytesSent}
+	return rtcp.Summarize(tx, rx, st.RTT, st.Playout.Current+audio.Duration(plc.Delay))
 }
 
 // Stream is one RTP media stream. See the package comment for its contract.
@@ -129,14 +175,14 @@ type Stream struct {
 	log    *slog.Logger
 
 	localSSRC uint32
+	frame     int // samples per packet (Params.Ptime)
 
 	// Send side, owned by the goroutine calling Send.
 	hdr     rtp.Header
 	marker  atomic.Bool
 	payload [maxPayload]byte
 	out     [headerSize + maxPayload]byte
-	sent    atomic.Uint64
-	sentB   atomic.Uint64
+	tx      *rtcp.Sender // counts what was sent, for Stats and the SR
 
 	// DTMF send side: dtmfBusy is the one atomic the media loop loads per
 	// frame; the sender itself is guarded by dtmfMu (StartDTMF and
@@ -157,9 +203,17 @@ type Stream struct {
 	rx      rtp.Packet
 	scratch [readBufSize]int16
 
+	recv *rtcp.Receiver // RFC 3550 §A.1/§A.3/§A.8 statistics of the peer's stream
+
+	// RTCP, when Params.RTCPConn is set (rtcp.go).
+	rtcpConn   *net.UDPConn
+	rtcpRemote atomic.Pointer[netip.AddrPort]
+	rtcpDone   chan struct{}
+	rtcpSt     rtcpState // guarded by rtcpMu
+	rtcpMu     sync.Mutex
+
 	mu   sync.Mutex // guards everything below
-	buf  playout
-	seq  seqState
+	buf  *jitter.Adaptive
 	ssrc uint32 // remote
 	// Latching state (Params.Latch): the source seen and how many valid
 	// packets in a row came from it; latched once the stream moved.
@@ -189,8 +243,12 @@ func New(p Params) (*Stream, error) {
 	}
 	s.conn = p.Conn
 	s.log.Info("rtp stream started", "local", p.Conn.LocalAddr(), "remote", *s.remote.Load(),
-		"codec", s.codec.String(), "ssrc", s.localSSRC)
+		"codec", s.codec.String(), "ptime", audio.Duration(s.frame),
+		"ssrc", s.localSSRC, "rtcp", p.RTCPConn != nil)
 	go s.readLoop()
+	if p.RTCPConn != nil {
+		s.startRTCP(p)
+	}
 	return s, nil
 }
 
@@ -210,6 +268,13 @@ func newStream(p Params) (*Stream, error) {
 	if pt := p.DTMFPayloadType; pt != 0 && (pt < minDynamicPT || pt > maxDynamicPT) {
 		return nil, fmt.Errorf("%w: telephone-event payload type %d, want %d-%d", ErrParams, pt, minDynamicPT, maxDynamicPT)
 	}
+	frame, err := frameSamples(p.Ptime)
+	if err != nil {
+		return nil, err
+	}
+	if p.JitterMin < 0 || p.JitterMax < 0 || (p.JitterMax > 0 && p.JitterMin > p.JitterMax) {
+		return nil, fmt.Errorf("%w: jitter buffer %v-%v", ErrParams, p.JitterMin, p.JitterMax)
+	}
 	// RFC 3550 §5.1: the initial sequence number and timestamp SHOULD be
 	// random; §8.1: the SSRC is chosen randomly.
 	var r [10]byte
@@ -217,10 +282,15 @@ func newStream(p Params) (*Stream, error) {
 		return nil, fmt.Errorf("rtpstream: random: %w", err)
 	}
 	s := &Stream{
-		codec:   c,
-		clk:     p.Clock,
-		log:     p.Logger.With("component", "rtp"),
-		buf:     jitter.NewFixed(PlayoutDelay),
+		codec: c,
+		clk:   p.Clock,
+		log:   p.Logger.With("component", "rtp"),
+		frame: frame,
+		buf: jitter.NewAdaptive(jitter.AdaptiveConfig{
+			MinDelay: p.JitterMin, MaxDelay: p.JitterMax,
+			Rate: audio.SampleRate, Frame: frame,
+		}),
+		recv:    rtcp.NewReceiver(audio.SampleRate),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		dtmfPT:  p.DTMFPayloadType,
@@ -237,10 +307,28 @@ func newStream(p Params) (*Stream, error) {
 		SSRC:           binary.BigEndian.Uint32(r[6:10]),
 	}
 	s.localSSRC = s.hdr.SSRC
+	s.tx = rtcp.NewSender(s.localSSRC, audio.SampleRate)
 	s.rx.CSRC = make([]uint32, 0, 15) // so parsing never grows it
 	s.marker.Store(true)
 	return s, nil
 }
+
+// frameSamples converts a packet time to samples per packet: 10, 20, 30 or
+// 40 ms (0 is DefaultPtime).
+func frameSamples(ptime time.Duration) (int, error) {
+	if ptime == 0 {
+		ptime = DefaultPtime
+	}
+	switch ptime {
+	case 10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond:
+		return int(ptime * audio.SampleRate / time.Second), nil
+	}
+	return 0, fmt.Errorf("%w: ptime %v, want 10, 20, 30 or 40 ms", ErrParams, ptime)
+}
+
+// FrameSamples is how many samples each packet carries (Params.Ptime):
+// the frame size for Send and Receive.
+func (s *Stream) FrameSamples() int { return s.frame }
 
 // StartTalkspurt sets the marker bit on the next packet sent, for the
 // first packet after a silence period (RFC 3551 §4.1) or a hold.
@@ -287,8 +375,7 @@ func (s *Stream) Send(frame []int16) error {
 		}
 		return fmt.Errorf("rtpstream: send to %v: %w", remote, err)
 	}
-	s.sent.Add(1)
-	s.sentB.Add(uint64(n))
+	s.tx.OnPacket(n, s.hdr.Timestamp-uint32(n), s.clk.Now())
 	return nil
 }
 
@@ -333,8 +420,9 @@ func (s *Stream) sendDTMF(samples int, remote netip.AddrPort) (bool, error) {
 		}
 		return true, fmt.Errorf("rtpstream: send to %v: %w", remote, err)
 	}
-	s.sent.Add(1)
-	s.sentB.Add(uint64(m))
+	// The media clock stands at this frame's start, whatever the event's
+	// timestamp says (RFC 3550 §6.4.1 wants the SR to follow the clock).
+	s.tx.OnPacket(m, s.hdr.Timestamp-uint32(samples), s.clk.Now())
 	s.dtmfSentPkt.Add(1)
 	if p.Marker {
 		s.dtmfSent.Add(1)
@@ -391,29 +479,37 @@ func (s *Stream) Receive(frame []int16) {
 func (s *Stream) Stats() Stats {
 	s.mu.Lock()
 	st := s.stats
-	st.PacketsLost = s.seq.lost()
+	st.Playout = s.buf.Stats()
 	s.mu.Unlock()
-	st.PacketsSent = s.sent.Load()
-	st.BytesSent = s.sentB.Load()
+	rx := s.recv.Stats()
+	st.PacketsLost = uint64(max(rx.Lost, 0))
+	st.Jitter = rx.Jitter
+	tx := s.tx.Stats()
+	st.PacketsSent = tx.Packets
+	st.BytesSent = tx.Octets
 	st.SSRC = s.localSSRC
+	s.rtcpStats(&st)
 	st.DTMFSent = s.dtmfSent.Load()
 	st.DTMFPacketsSent = s.dtmfSentPkt.Load()
 	return st
 }
 
-// Close stops the receiver, closes the socket and waits for the goroutine.
+// Close sends an RTCP BYE (RFC 3550 §6.6), stops the receivers, closes the
+// sockets and waits for the goroutines.
 func (s *Stream) Close() error {
 	var err error
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.closing)
+		s.stopRTCP()
 		if s.conn != nil {
 			err = s.conn.Close()
 			<-s.done
 		}
 		st := s.Stats()
 		s.log.Info("rtp stream closed", "sent", st.PacketsSent, "received", st.PacketsReceived,
-			"lost", st.PacketsLost, "late", st.PacketsLate, "invalid", st.PacketsInvalid)
+			"lost", st.PacketsLost, "late", st.PacketsLate, "invalid", st.PacketsInvalid,
+			"concealed", st.Playout.Concealed, "rtcp_sent", st.RTCPSent, "rtcp_received", st.RTCPReceived)
 	})
 	return err
 }
@@ -503,7 +599,8 @@ func (s *Stream) handleAudio(from netip.AddrPort) {
 	s.mu.Lock()
 	ok := s.account(h, len(payload), now, from)
 	if ok {
-		switch s.buf.Put(h.Timestamp, s.scratch[:n]) {
+		switch s.buf.Put(jitter.Packet{SSRC: h.SSRC, Seq: h.SequenceNumber, Timestamp: h.Timestamp,
+			Arrival: now, Samples: s.scratch[:n]}) {
 		case jitter.Late:
 			s.stats.PacketsLate++
 		case jitter.Duplicate:
@@ -564,18 +661,19 @@ func (s *Stream) account(h *rtp.Header, payloadLen int, now time.Time, from neti
 	first := s.stats.PacketsReceived == 0
 	if first || h.SSRC != s.ssrc {
 		if !first {
-			// RFC 3550 §8.2: a new SSRC is a new source; start over.
+			// RFC 3550 §8.2: a new SSRC is a new source; start over (the
+			// jitter buffer resynchronises on it by itself).
 			s.log.Info("rtp source changed", "old_ssrc", s.ssrc, "ssrc", h.SSRC, "from", from)
 		} else {
 			s.log.Info("rtp first packet", "ssrc", h.SSRC, "from", from)
 		}
 		s.ssrc = h.SSRC
-		s.seq.init(h.SequenceNumber)
-		s.buf.Reset()
 		s.dtmfRx.Reset() // only the read goroutine calls account
-	} else if !s.seq.update(h.SequenceNumber) {
-		// RFC 3550 §A.1: a large jump is believed only when the next packet
-		// follows it; until then the packet is dropped.
+	}
+	// RFC 3550 §A.1: a large jump is believed only when the next packet
+	// follows it; until then the packet is dropped. The receiver also
+	// keeps the §A.3 loss and §A.8 jitter the RTCP reports carry.
+	if !s.recv.OnPacket(h.SSRC, h.SequenceNumber, h.Timestamp, now) {
 		s.stats.PacketsInvalid++
 		return false
 	}
@@ -621,4 +719,5 @@ func (s *Stream) Redirect(remote netip.AddrPort, send bool) {
 	r := netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	s.remote.Store(&r)
 	s.muted.Store(!send)
+	s.redirectRTCP(r)
 }

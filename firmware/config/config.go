@@ -100,8 +100,13 @@ type Audio struct {
 	DSCP       int      // DiffServ code point of RTP packets, 0-63; 46 = EF
 	// SymmetricRTP sends RTP to where the peer's RTP comes from (RFC 4961)
 	SymmetricRTP bool
-	WAV          WAV
-	Pulse        Pulse
+	// Ptime is the packet time asked of the peer (a=ptime): 10, 20, 30 or
+	// 40 ms. We send what the peer asks for.
+	Ptime Duration
+	// JitterMin and JitterMax bound the adaptive jitter buffer's delay.
+	JitterMin, JitterMax Duration
+	WAV                  WAV
+	Pulse                Pulse
 	// Sound keys (sound.go).
 	StateDir     string   // where volume.json is kept; "" keeps volumes in memory
 	Latency      Duration // Pulse playback target latency, MinLatency..MaxLatency
@@ -163,6 +168,9 @@ func Default() *Config {
 			RTPTimeout:   Duration{30 * time.Second},
 			DSCP:         46,
 			SymmetricRTP: true,
+			Ptime:        Duration{20 * time.Millisecond},
+			JitterMin:    Duration{40 * time.Millisecond},
+			JitterMax:    Duration{200 * time.Millisecond},
 			StateDir:     "/var/lib/phoned",
 			Latency:      Duration{40 * time.Millisecond},
 			RingerVolume: 80,

@@ -60,7 +60,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.duration(t, p, "keepalive", &c.Account.KeepAlive)
 	}
 	if t, p := d.Table(tree, nil, "audio"); t != nil {
-		d.Unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "rtp_timeout", "dscp", "symmetric_rtp", "wav", "pulse", "state_dir", "latency", "ringer_volume")
+		d.Unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "rtp_timeout", "dscp", "symmetric_rtp", "ptime", "jitter_min", "jitter_max", "wav", "pulse", "state_dir", "latency", "ringer_volume")
 		d.decodeAudioSound(t, p, c)
 		d.Str(t, p, "device", &c.Audio.Device)
 		d.Strings(t, p, "codecs", &c.Audio.Codecs)
@@ -69,6 +69,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.duration(t, p, "rtp_timeout", &c.Audio.RTPTimeout)
 		d.Int(t, p, "dscp", &c.Audio.DSCP)
 		d.Bool(t, p, "symmetric_rtp", &c.Audio.SymmetricRTP)
+		d.duration(t, p, "ptime", &c.Audio.Ptime)
+		d.duration(t, p, "jitter_min", &c.Audio.JitterMin)
+		d.duration(t, p, "jitter_max", &c.Audio.JitterMax)
 		if w, p := d.Table(t, p, "wav"); w != nil {
 			d.Unknown(w, p, "input", "output")
 			d.Str(w, p, "input", &c.Audio.WAV.Input)

@@ -19,6 +19,10 @@ const maxText = 256
 // maxDialString bounds a directory key.
 const maxDialString = 32
 
+// MaxJitter is the largest jitter buffer delay (audio.jitter_max): the
+// buffer holds 512 ms of audio.
+const MaxJitter = 500 * time.Millisecond
+
 // Validate checks a Config built or changed in code, with the same rules
 // Parse applies, and stores the parsed forms its accessors return. Its
 // errors carry no file or line.
@@ -132,6 +136,16 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	}
 	if to := au.RTPTimeout.Duration; to < 0 || to > 0 && to < time.Second {
 		v.fail(p("audio", "rtp_timeout"), "%s out of range (want 0s to turn it off, or at least 1s)", to)
+	}
+	switch au.Ptime.Duration {
+	case 10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond:
+	default:
+		v.fail(p("audio", "ptime"), "%s is not a packet time phoned sends (want 10ms, 20ms, 30ms or 40ms)", au.Ptime)
+	}
+	if jmin := au.JitterMin.Duration; jmin < 10*time.Millisecond || jmin > MaxJitter {
+		v.fail(p("audio", "jitter_min"), "%s out of range (want 10ms to %s)", jmin, MaxJitter)
+	} else if jmax := au.JitterMax.Duration; jmax < jmin || jmax > MaxJitter {
+		v.fail(p("audio", "jitter_max"), "%s out of range (want audio.jitter_min, %s, to %s)", jmax, jmin, MaxJitter)
 	}
 	if minOK && maxOK && !v.bad(p("audio", "rtp_port_min")) && au.RTPPortMin >= au.RTPPortMax {
 		v.fail(p("audio", "rtp_port_max"), "must be greater than audio.rtp_port_min (%d), got %d", au.RTPPortMin, au.RTPPortMax)

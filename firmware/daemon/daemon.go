@@ -81,6 +81,10 @@ type Options struct {
 	DSCP int
 	// Latch turns on symmetric RTP (send where the peer's RTP comes from).
 	Latch bool
+	// Ptime is the packet time our SDP asks for, in ms (0: 20).
+	Ptime int
+	// JitterMin and JitterMax bound the jitter buffer (0: its defaults).
+	JitterMin, JitterMax time.Duration
 	// Registering says a registrar is configured: the status starts as
 	// "registering" instead of "none".
 	Registering bool
@@ -106,11 +110,25 @@ type call struct {
 	id       sip.CallID
 	remote   string // as the display shows it
 	dir      phone.Direction
-	conn     *net.UDPConn // our RTP socket until the stream owns it
+	sock     mediaSockets // our RTP and RTCP sockets until the stream owns them
 	media    sdp.Negotiated
 	answered time.Time
 	streamed bool
 	held     bool // the far end holds the call (RFC 3264 §8.4)
+}
+
+// mediaSockets are a call's RTP socket and its RTCP partner on the next
+// port (RFC 3550 §11).
+type mediaSockets struct{ rtp, rtcp *net.UDPConn }
+
+func (m *mediaSockets) close() {
+	if m.rtp != nil {
+		m.rtp.Close()
+	}
+	if m.rtcp != nil {
+		m.rtcp.Close()
+	}
+	*m = mediaSockets{}
 }
 
 type timerMsg struct {
@@ -309,7 +327,7 @@ func (d *Daemon) Target(number string) string {
 }
 
 func (d *Daemon) dial(e phone.Dial) {
-	conn, local, err := d.openRTP()
+	sock, local, err := d.openRTP()
 	if err != nil {
 		d.log.Error("no RTP port for the call", "err", err)
 		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "no RTP port"})
@@ -318,13 +336,13 @@ func (d *Daemon) dial(e phone.Dial) {
 	target := d.Target(e.Number)
 	id, err := d.deps.Calls.Dial(target, local)
 	if err != nil {
-		conn.Close()
+		sock.close()
 		d.log.Warn("dial failed", "number", e.Number, "target", target, "err", err)
 		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "cannot dial " + e.Number})
 		return
 	}
 	d.log.Info("dialling", "number", e.Number, "target", target, "call_id", string(id))
-	d.calls[e.Call] = &call{ref: e.Call, id: id, conn: conn, remote: e.Number, dir: phone.Outgoing}
+	d.calls[e.Call] = &call{ref: e.Call, id: id, sock: sock, remote: e.Number, dir: phone.Outgoing}
 	d.bySIP[id] = e.Call
 }
 
@@ -333,9 +351,9 @@ func (d *Daemon) answer(e phone.Answer) {
 	if c == nil {
 		return
 	}
-	conn, local, err := d.openRTP()
+	sock, local, err := d.openRTP()
 	if err == nil {
-		c.conn = conn
+		c.sock = sock
 		c.media, err = d.deps.Calls.Answer(c.id, local)
 	}
 	if err != nil {
@@ -389,22 +407,24 @@ func (d *Daemon) sendInfoDTMF(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) openRTP() (*net.UDPConn, sdp.Media, error) {
-	conn, err := rtpstream.Listen(d.opts.MediaIP, d.opts.RTPMin, d.opts.RTPMax)
+func (d *Daemon) openRTP() (mediaSockets, sdp.Media, error) {
+	rtp, rtcp, err := rtpstream.ListenPair(d.opts.MediaIP, d.opts.RTPMin, d.opts.RTPMax)
 	if err != nil {
-		return nil, sdp.Media{}, err
+		return mediaSockets{}, sdp.Media{}, err
 	}
 	if d.opts.DSCP > 0 {
 		// A network that ignores or refuses the mark still carries the call.
-		d.check("mark RTP with DSCP", rtpstream.SetDSCP(conn, d.opts.DSCP))
+		d.check("mark RTP with DSCP", rtpstream.SetDSCP(rtp, d.opts.DSCP))
+		d.check("mark RTCP with DSCP", rtpstream.SetDSCP(rtcp, d.opts.DSCP))
 	}
-	addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	addr := rtp.LocalAddr().(*net.UDPAddr).AddrPort()
 	local := sdp.Media{
 		Addr:   netip.AddrPortFrom(d.opts.MediaIP, addr.Port()),
 		Codecs: d.opts.Codecs,
 		DTMF:   d.opts.DTMF,
+		Ptime:  d.opts.Ptime,
 	}
-	return conn, local, nil
+	return mediaSockets{rtp, rtcp}, local, nil
 }
 
 func (d *Daemon) startMedia(ref phone.CallRef) {
@@ -415,12 +435,18 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 		c.answered = d.clk.Now()
 		return
 	}
-	if c == nil || c.conn == nil {
+	if c == nil || c.sock.rtp == nil {
 		return
 	}
 	err := d.deps.Media.StartStream(rtpstream.Params{
-		Conn:            c.conn,
+		Conn:            c.sock.rtp,
+		RTCPConn:        c.sock.rtcp,
 		Remote:          c.media.Remote,
+		RemoteRTCP:      c.media.RTCP,
+		Ptime:           time.Duration(c.media.Ptime) * time.Millisecond,
+		JitterMin:       d.opts.JitterMin,
+		JitterMax:       d.opts.JitterMax,
+		CNAME:           d.opts.User + "@" + d.opts.MediaIP.String(),
 		PayloadType:     uint8(c.media.Codec),
 		DTMFPayloadType: c.media.DTMF,
 		Latch:           d.opts.Latch,
@@ -489,17 +515,18 @@ func (d *Daemon) stopMedia(ref phone.CallRef) {
 	}
 	st, _ := d.deps.Media.StopStream()
 	c.streamed = false
-	c.conn = nil // closed with the stream
+	c.sock = mediaSockets{} // closed with the stream
 	d.mu.Lock()
-	d.snap.last = &CallStatus{
+	last := &CallStatus{
 		Remote: c.remote, Direction: string(c.dir), Codec: c.media.Codec.String(),
 		Duration: d.clk.Now().Sub(c.answered).Round(time.Millisecond).Seconds(),
-		RTP:      rtpCounts(st),
 	}
-	last := *d.snap.last
+	last.fillMedia(st)
+	d.snap.last = last
 	d.mu.Unlock()
+	// One line per call with its quality (RFC 3550 figures, G.107 MOS).
 	d.log.Info("call ended", "remote", last.Remote, "codec", last.Codec, "duration_s", last.Duration,
-		"rtp_sent", st.PacketsSent, "rtp_received", st.PacketsReceived, "rtp_lost", st.PacketsLost)
+		"quality", *last.Quality, "concealed", st.Playout.Concealed, "playout_ms", last.Playout.CurrentMs)
 }
 
 func (d *Daemon) startTimer(id phone.TimerID, after time.Duration) {
@@ -531,9 +558,7 @@ func (d *Daemon) collect() {
 		if c.streamed {
 			d.stopMedia(ref)
 		}
-		if c.conn != nil {
-			c.conn.Close()
-		}
+		c.sock.close()
 		delete(d.bySIP, c.id)
 		delete(d.calls, ref)
 	}

@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/deskphone/phoned/audio/device"
+	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/firmware/phone"
 )
@@ -50,6 +52,35 @@ type CallStatus struct {
 	Held      bool      `json:"held,omitempty"`          // the far end put the call on hold
 	DTMF      string    `json:"dtmf_received,omitempty"` // digits the far end sent
 	RTP       RTPCounts `json:"rtp"`
+	// Quality is the call's RFC 3550 figures and its G.107 MOS estimate.
+	Quality *rtcp.Summary `json:"quality,omitempty"`
+	// Playout is the jitter buffer's delay and what it repaired.
+	Playout *Playout `json:"playout,omitempty"`
+	// RTCP is what the reports exchanged (RFC 3550 §6.4).
+	RTCP *RTCPStatus `json:"rtcp,omitempty"`
+}
+
+// Playout is the adaptive jitter buffer's part of CallStatus.
+type Playout struct {
+	TargetMs  float64 `json:"target_ms"`  // the delay it aims at
+	CurrentMs float64 `json:"current_ms"` // the delay now
+	Late      uint64  `json:"late"`       // packets that came after their time
+	Duplicate uint64  `json:"duplicate"`
+	Lost      uint64  `json:"lost"`      // frames missing at their time
+	Concealed uint64  `json:"concealed"` // frames filled by loss concealment
+	Inserted  uint64  `json:"inserted"`  // frames added to grow the delay
+	Dropped   uint64  `json:"dropped"`   // frames skipped to shrink it
+	Underruns uint64  `json:"underruns"`
+	Resyncs   uint64  `json:"resyncs"`
+}
+
+// RTCPStatus counts the call's reports and what the peer's say of our stream.
+type RTCPStatus struct {
+	Sent     uint64 `json:"sent"`
+	Received uint64 `json:"received"`
+	// The peer's last report block about our stream, if one came.
+	RemoteLossPct  *float64 `json:"remote_loss_pct,omitempty"` // fraction lost in its last interval
+	RemoteJitterMs *float64 `json:"remote_jitter_ms,omitempty"`
 }
 
 // RTPCounts are the call's packet counters (RFC 3550 §6.4, §A.3).
@@ -67,8 +98,21 @@ type snapshot struct {
 	reg   Registration
 }
 
-func rtpCounts(st rtpstream.Stats) RTPCounts {
-	return RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost}
+func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
+
+// fillMedia puts a stream's counters into cs.
+func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
+	cs.RTP = RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost}
+	q := st.Quality()
+	cs.Quality = &q
+	p := st.Playout
+	cs.Playout = &Playout{TargetMs: ms(p.Target), CurrentMs: ms(p.Current), Late: p.Late, Duplicate: p.Duplicate,
+		Lost: p.Lost, Concealed: p.Concealed, Inserted: p.Inserted, Dropped: p.Dropped, Underruns: p.Underruns, Resyncs: p.Resyncs}
+	cs.RTCP = &RTCPStatus{Sent: st.RTCPSent, Received: st.RTCPReceived}
+	if st.RemoteReported {
+		loss, jit := st.RemoteFractionLost, ms(st.RemoteJitter)
+		cs.RTCP.RemoteLossPct, cs.RTCP.RemoteJitterMs = &loss, &jit
+	}
 }
 
 // publish copies the loop's state for Status; it runs in the loop.
@@ -111,7 +155,7 @@ func (d *Daemon) Status() Status {
 			cs.Held = dc.held
 			cs.Duration = d.clk.Now().Sub(dc.answered).Round(time.Millisecond).Seconds()
 			if rs, ok := d.deps.Media.Stats(); ok {
-				cs.RTP = rtpCounts(rs)
+				cs.fillMedia(rs)
 			}
 		}
 		st.Call = cs

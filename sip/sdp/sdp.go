@@ -67,6 +67,7 @@ type Media struct {
 	Addr   netip.AddrPort // our RTP address (c= and m= port)
 	Codecs []Codec        // preference order
 	DTMF   uint8          // telephone-event payload type to offer, 0 = none
+	Ptime  int            // a=ptime we ask for, in ms: 10, 20, 30 or 40; 0 = DefaultPtime
 }
 
 // Session is a parsed remote SDP, reduced to its first audio stream.
@@ -78,6 +79,9 @@ type Session struct {
 	DTMF        uint8  // telephone-event/8000 payload type, 0 if none
 	Direction   string // sendrecv, sendonly, recvonly or inactive
 	Ptime       int    // a=ptime in ms, 0 if absent
+	MaxPtime    int    // a=maxptime in ms (RFC 4566 §6), 0 if absent
+	// RTCP is the address of a=rtcp (RFC 3605), invalid if absent.
+	RTCP netip.AddrPort
 }
 
 // Rejected reports whether the audio stream has port 0 (RFC 3264 §6).
@@ -117,10 +121,46 @@ func clockName(enc string) string {
 // Negotiated is the outcome of offer/answer for the audio stream.
 type Negotiated struct {
 	Remote    netip.AddrPort // where to send RTP
+	RTCP      netip.AddrPort // where to send RTCP: a=rtcp, else the RTP port + 1 (RFC 3550 §11)
 	Codec     Codec
 	DTMF      uint8  // negotiated telephone-event PT, 0 if none
-	Ptime     int    // ms, default 20
+	Ptime     int    // packet time to send with, ms: 10, 20, 30 or 40 (SendPtime)
 	Direction string // our direction, from our point of view
+}
+
+// Packet times we send, in ms.
+var ptimes = [...]int{10, 20, 30, 40}
+
+// SendPtime is the packet time to send to a peer that asked for ptime and
+// at most maxptime (0 when absent): the longest of 10, 20, 30 and 40 ms
+// within both (a=ptime is what the peer wants to receive, RFC 4566 §6), or
+// 10 ms if both are shorter; DefaultPtime when the peer states neither.
+func SendPtime(ptime, maxptime int) int {
+	want := ptime
+	if want <= 0 {
+		want = DefaultPtime
+	}
+	if maxptime > 0 {
+		want = min(want, maxptime)
+	}
+	best := ptimes[0]
+	for _, p := range ptimes {
+		if p <= want {
+			best = p
+		}
+	}
+	return best
+}
+
+// rtcpAddr is where the peer takes RTCP: its a=rtcp, else the RTP port + 1.
+func (s Session) rtcpAddr() netip.AddrPort {
+	if s.RTCP.IsValid() {
+		return s.RTCP
+	}
+	if p := s.Addr.Port(); p == 0 || p == 65535 {
+		return netip.AddrPortFrom(s.Addr.Addr(), 0)
+	}
+	return netip.AddrPortFrom(s.Addr.Addr(), s.Addr.Port()+1)
 }
 
 // Offer builds our SDP offer (RFC 3264 §5). sessionID is used for both the
@@ -159,7 +199,11 @@ func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, d
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\n", dtmf)
 		fmt.Fprintf(&b, "a=fmtp:%d 0-15\r\n", dtmf)
 	}
-	fmt.Fprintf(&b, "a=ptime:%d\r\n", DefaultPtime)
+	ptime := local.Ptime
+	if ptime == 0 {
+		ptime = DefaultPtime
+	}
+	fmt.Fprintf(&b, "a=ptime:%d\r\n", ptime)
 	fmt.Fprintf(&b, "a=%s\r\n", dir)
 	return []byte(b.String())
 }
@@ -257,9 +301,38 @@ func Parse(body []byte) (s Session, err error) {
 			if v, perr := strconv.Atoi(strings.TrimSpace(a.Value)); perr == nil && v > 0 && v <= 1000 {
 				s.Ptime = v
 			}
+		case a.Key == "maxptime":
+			if v, perr := strconv.Atoi(strings.TrimSpace(a.Value)); perr == nil && v > 0 && v <= 1000 {
+				s.MaxPtime = v
+			}
+		case a.Key == "rtcp":
+			s.RTCP = parseRTCP(a.Value, ip)
 		}
 	}
 	return s, nil
+}
+
+// parseRTCP reads a=rtcp:<port> [IN IP4|IP6 <address>] (RFC 3605 §2.1);
+// without an address the media's connection address applies. Anything
+// malformed gives an invalid address: RTCP then goes to the RTP port + 1.
+func parseRTCP(v string, media netip.Addr) netip.AddrPort {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return netip.AddrPort{}
+	}
+	port, err := strconv.ParseUint(f[0], 10, 16)
+	if err != nil || port == 0 {
+		return netip.AddrPort{}
+	}
+	ip := media
+	if len(f) == 4 && f[1] == "IN" && (f[2] == "IP4" || f[2] == "IP6") {
+		a, err := netip.ParseAddr(f[3])
+		if err != nil {
+			return netip.AddrPort{}
+		}
+		ip = a.Unmap()
+	}
+	return netip.AddrPortFrom(ip, uint16(port))
 }
 
 func isDirection(k string) bool {
@@ -314,13 +387,11 @@ func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte
 	dir := answerDirection(offer.Direction)
 	n := Negotiated{
 		Remote:    offer.Addr,
+		RTCP:      offer.rtcpAddr(),
 		Codec:     chosen,
 		DTMF:      dtmf,
-		Ptime:     offer.Ptime,
+		Ptime:     SendPtime(offer.Ptime, offer.MaxPtime),
 		Direction: dir,
-	}
-	if n.Ptime == 0 {
-		n.Ptime = DefaultPtime
 	}
 	body := build(local, sessionID, version, []Codec{chosen}, dtmf, dir)
 	return body, n, nil
@@ -332,10 +403,8 @@ func Accept(answer Session, local Media) (Negotiated, error) {
 	if answer.Rejected() {
 		return Negotiated{}, ErrRejected
 	}
-	n := Negotiated{Remote: answer.Addr, Ptime: answer.Ptime, Direction: answerDirection(answer.Direction)}
-	if n.Ptime == 0 {
-		n.Ptime = DefaultPtime
-	}
+	n := Negotiated{Remote: answer.Addr, RTCP: answer.rtcpAddr(), Ptime: SendPtime(answer.Ptime, answer.MaxPtime),
+		Direction: answerDirection(answer.Direction)}
 	found := false
 	for _, pt := range answer.Payloads {
 		for _, c := range local.Codecs {

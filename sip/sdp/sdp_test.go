@@ -371,3 +371,60 @@ func FuzzParse(f *testing.F) {
 		_, _ = Accept(s, local)
 	})
 }
+
+// RFC 4566 §6: a=ptime is what the peer wants to receive, a=maxptime the
+// most it takes; we send 10, 20, 30 or 40 ms.
+func TestSendPtime(t *testing.T) {
+	for _, tt := range []struct{ ptime, maxptime, want int }{
+		{0, 0, 20}, {10, 0, 10}, {20, 0, 20}, {30, 0, 30}, {40, 0, 40},
+		{60, 0, 40}, {25, 0, 20}, {5, 0, 10}, {0, 30, 20}, {0, 10, 10},
+		{40, 30, 30}, {30, 20, 20}, {20, 15, 10}, {1000, 1000, 40},
+	} {
+		if got := SendPtime(tt.ptime, tt.maxptime); got != tt.want {
+			t.Errorf("SendPtime(%d, %d) = %d, want %d", tt.ptime, tt.maxptime, got, tt.want)
+		}
+	}
+}
+
+// Our offer asks for the configured ptime; answers and offers negotiate
+// the packet time and the RTCP address (RFC 3605 a=rtcp, else port + 1).
+func TestPtimeAndRTCPNegotiation(t *testing.T) {
+	l := local
+	l.Ptime = 30
+	if body := string(Offer(l, 1)); !strings.Contains(body, "a=ptime:30\r\n") {
+		t.Fatalf("offer lacks a=ptime:30:\n%s", body)
+	}
+	for _, tt := range []struct {
+		name  string
+		extra []string
+		ptime int
+		rtcp  string
+	}{
+		{"defaults", nil, 20, "10.0.0.9:7001"},
+		{"ptime and maxptime", []string{"a=ptime:40", "a=maxptime:30"}, 30, "10.0.0.9:7001"},
+		{"rtcp port", []string{"a=rtcp:9000"}, 20, "10.0.0.9:9000"},
+		{"rtcp address", []string{"a=rtcp:9000 IN IP4 10.0.0.77"}, 20, "10.0.0.77:9000"},
+		{"rtcp address IPv6", []string{"a=rtcp:9000 IN IP6 2001:db8::1"}, 20, "[2001:db8::1]:9000"},
+		{"rtcp malformed", []string{"a=rtcp:none"}, 20, "10.0.0.9:7001"},
+		{"rtcp bad address", []string{"a=rtcp:9000 IN IP4 nowhere"}, 20, "10.0.0.9:7001"},
+		{"rtcp port 0", []string{"a=rtcp:0"}, 20, "10.0.0.9:7001"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			offer := offerOf(t, "m=audio 7000 RTP/AVP 0", tt.extra...)
+			_, n, err := Answer(offer, local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Ptime != tt.ptime || n.RTCP.String() != tt.rtcp {
+				t.Fatalf("answering: ptime %d rtcp %v, want %d %s", n.Ptime, n.RTCP, tt.ptime, tt.rtcp)
+			}
+			n, err = Accept(offer, local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Ptime != tt.ptime || n.RTCP.String() != tt.rtcp {
+				t.Fatalf("accepting: ptime %d rtcp %v, want %d %s", n.Ptime, n.RTCP, tt.ptime, tt.rtcp)
+			}
+		})
+	}
+}
