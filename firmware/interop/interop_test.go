@@ -60,6 +60,17 @@ func startPhoneTB(t testing.TB, k *lab.Kamailio, extra string) *ourPhone {
 // into its [sip] table, extra at the end of the file.
 func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, sipExtra, extra string) *ourPhone {
 	t.Helper()
+	reg := ""
+	if k != nil {
+		reg = fmt.Sprintf("registrar = %q\n", k.Addr().String())
+	}
+	return startPhoneAccount(t, reg, mic, sipExtra, extra)
+}
+
+// startPhoneAccount is startPhoneMic with accountExtra in the [account]
+// table.
+func startPhoneAccount(t testing.TB, accountExtra, mic, sipExtra, extra string) *ourPhone {
+	t.Helper()
 	dir := t.TempDir()
 	sipPort, err := phoneproc.FreePort("udp")
 	if err != nil {
@@ -68,10 +79,6 @@ func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, sipExtra, extra string) *
 	apiPort, err := phoneproc.FreePort("tcp")
 	if err != nil {
 		t.Fatal(err)
-	}
-	reg := ""
-	if k != nil {
-		reg = fmt.Sprintf("registrar = %q\n", k.Addr().String())
 	}
 	cfg := fmt.Sprintf(`schema = 1
 [sip]
@@ -90,7 +97,7 @@ input = %q
 output = "speaker.wav"
 [api]
 listen = "127.0.0.1:%d"
-%s`, sipPort, sipExtra, reg, mic, apiPort, extra)
+%s`, sipPort, sipExtra, accountExtra, mic, apiPort, extra)
 	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +149,7 @@ func wait(t *testing.T, p *ourPhone, state string) {
 }
 
 // heard returns how many seconds of path have want as the dominant tone.
-func heard(t *testing.T, path string, want float64, candidates ...float64) float64 {
+func heard(t testing.TB, path string, want float64, candidates ...float64) float64 {
 	t.Helper()
 	s, _, err := wav.ReadFile(path)
 	must(t, err)
