@@ -13,7 +13,7 @@ CONFIG      ?= configs/phoned.toml
 FUZZTIME    ?= 30s
 export CGO_ENABLED ?= 0
 
-.PHONY: help build cross run demo test unit race test-arm lint bench figures fuzz deps clean
+.PHONY: help build cross run demo test unit race test-arm lint bench figures media-figures fuzz deps clean
 
 help:
 	@echo "make run     run the phone on the simulated board (terminal keypad, CONFIG=$(CONFIG))"
@@ -23,6 +23,7 @@ help:
 	@echo "make demo    two sim phones call each other; checks two-way audio by tone detection"
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make figures sound figures on a private PulseAudio: round trip, off-hook to dial tone, idle CPU"
+	@echo "make media-figures  a 60 s call each way with baresip: RTP send pacing on the wire, CPU, peak RSS"
 	@echo "make fuzz    run every fuzz target for FUZZTIME=$(FUZZTIME)"
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make test-arm  the test suite for linux/arm (v7) and arm64 under qemu-user"
@@ -69,6 +70,10 @@ bench: deps
 
 figures: deps
 	$(GO) test -run='^$$' -bench=Figures -benchtime=20x ./audio/device/pulse/
+
+# Issue 4's media figures, phoned and baresip side by side (PHONED_FIGURE_CALL=10s for a short try).
+media-figures: deps
+	$(GO) test -run='^$$' -bench=MediaFigures -benchtime=1x -timeout 10m ./firmware/interop/
 
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \

@@ -7,9 +7,11 @@ require (
 	github.com/icholy/digest v1.2.0
 	github.com/jfreymuth/pulse v0.1.2-0.20250227192922-7a016f9e4952
 	github.com/pelletier/go-toml/v2 v2.2.4
+	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/zaf/g711 v1.4.0
+	golang.org/x/sys v0.35.0
 	golang.org/x/term v0.34.0
 	periph.io/x/conn/v3 v3.7.2
 	periph.io/x/host/v3 v3.8.5
@@ -23,9 +25,4 @@ require (
 	github.com/jonboulle/clockwork v0.4.0 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
-	golang.org/x/sys v0.35.0 // indirect
 )
-
-// Pinned for the media work (RTCP sender/receiver reports, issue 4);
-// `go mod tidy` drops it until it is imported, so keep this block.
-require github.com/pion/rtcp v1.2.20
