@@ -17,7 +17,11 @@
 //     arrived (§9.1); a 200 OK that crosses our CANCEL is ACKed and BYEd
 //     (§9.1, §15), also when it arrives after the INVITE transaction ended.
 //   - Incoming calls: 100 Trying is sent at once, then Incoming is emitted.
-//     The firmware answers with Ring, Answer or Reject. INVITEs whose SDP is
+//     The firmware answers with Ring, Answer or Reject. While the firmware
+//     says it would ring (SetRingAtOnce: the phone is idle), 180 Ringing
+//     goes out at once instead of the 100 and Ring finds it sent. An INFO
+//     whose CSeq is not above the last one taken is answered but its digit
+//     not reported again (§12.2.2). INVITEs whose SDP is
 //     unparsable, offerless, or has no codec in Config.Codecs get 488 from
 //     the UA with no event. Answer returns at once; the UA retransmits the
 //     2xx until the ACK and sends BYE if none comes within 64*T1

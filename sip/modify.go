@@ -137,7 +137,10 @@ func (u *UA) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		u.respondInDialog(c, req, tx, 200, "OK", nil)
 		u.mu.Lock()
-		u.emitLocked(c, DTMF{ID: c.id, Digit: digit, Duration: dur})
+		if cs := req.CSeq(); cs != nil && cs.SeqNo > c.infoSeq {
+			c.infoSeq = cs.SeqNo
+			u.emitLocked(c, DTMF{ID: c.id, Digit: digit, Duration: dur})
+		}
 		u.mu.Unlock()
 		return
 	}

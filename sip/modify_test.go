@@ -75,6 +75,11 @@ func TestReinviteHoldResumeUpdateInfo(t *testing.T) {
 	if d := next[DTMF](t, b); d.Digit != '5' || d.Duration != 160*time.Millisecond || d.ID != in.ID {
 		t.Fatalf("DTMF by INFO %+v", d)
 	}
+	// The same INFO again on a new branch (a retransmission the transaction
+	// layer did not match): answered, its digit not reported twice.
+	raw.sendText(b.Addr(), strings.Replace(inDialogText(raw, b.UA, "INFO", "hold1", tag, 5, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"),
+		"z9hG4bK-INFO5", "z9hG4bK-INFO5again", 1))
+	raw.read("200 to the repeated INFO", isRes(200))
 	raw.sendText(b.Addr(), inDialogText(raw, b.UA, "INVITE", "hold1", "notours", 6, "application/sdp", holdOffer("sendonly", 6)))
 	raw.read("481 to a re-INVITE outside the dialog", isRes(481))
 	raw.sendText(b.Addr(), inDialogText(raw, b.UA, "INVITE", "hold1", tag, 7, "application/sdp", "v=0\r\nbroken"))

@@ -113,8 +113,13 @@ type call struct {
 	id    CallID
 	dir   callDir
 	state callState
-	ended bool          // terminal event emitted
-	done  chan struct{} // closed when the call is over
+	ended bool // terminal event emitted
+	rang  bool // 180 Ringing sent (UAS)
+	// infoSeq is the CSeq of the last INFO taken from the peer: one with
+	// the same or a lower CSeq is a repeat (RFC 3261 §12.2.2) whose digit
+	// was reported already.
+	infoSeq uint32
+	done    chan struct{} // closed when the call is over
 
 	// Dialog state (RFC 3261 §12.1).
 	local        party // us: From of our requests
@@ -154,15 +159,18 @@ type call struct {
 
 // UA is a SIP user agent for direct (registrar-less) calls over UDP.
 type UA struct {
-	cfg    Config
-	log    *slog.Logger
-	conn   *net.UDPConn
-	addr   netip.AddrPort
-	sua    *sipgo.UserAgent
-	srv    *sipgo.Server
-	cli    *sipgo.Client
-	events *dispatcher
-	served chan struct{}
+	// ringAtOnce: answer a new INVITE with 180 from the SIP layer (see
+	// SetRingAtOnce).
+	ringAtOnce atomic.Bool
+	cfg        Config
+	log        *slog.Logger
+	conn       *net.UDPConn
+	addr       netip.AddrPort
+	sua        *sipgo.UserAgent
+	srv        *sipgo.Server
+	cli        *sipgo.Client
+	events     *dispatcher
+	served     chan struct{}
 
 	mu     sync.Mutex
 	calls  map[CallID]*call

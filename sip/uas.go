@@ -83,8 +83,12 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 
-	// RFC 3261 §17.2.1 / §8.2.6.1: 100 Trying at once.
-	u.respondStateless(req, tx, 100, "Trying")
+	// RFC 3261 §17.2.1 / §8.2.6.1: 100 Trying at once, unless the 180
+	// goes out at once itself (below).
+	atOnce := u.ringAtOnce.Load()
+	if !atOnce {
+		u.respondStateless(req, tx, 100, "Trying")
+	}
 
 	fromTag, _ := from.Params.Get("tag")
 	c := &call{
@@ -143,6 +147,16 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	u.calls[id] = c
 	u.wg.Add(1)
+	if atOnce {
+		// An idle phone rings for every call: 180 without waiting for the
+		// phone's loop (RFC 3261 §13.3.1.1). Should the phone have gone
+		// busy meanwhile, its final answer (486) follows the 180.
+		if err := tx.Respond(u.response(c, 180, "Ringing", nil)); err != nil {
+			log.Warn("respond 180", "error", err)
+		} else {
+			c.rang = true
+		}
+	}
 	party := Party{DisplayName: from.DisplayName, User: from.Address.User, URI: from.Address.String()}
 	alert := ""
 	if h := req.GetHeader("Alert-Info"); h != nil {
@@ -302,7 +316,8 @@ func (u *UA) incomingLocked(id CallID) (*call, error) {
 	return c, nil
 }
 
-// Ring sends 180 Ringing for an incoming call.
+// Ring sends 180 Ringing for an incoming call, unless it went out already
+// (SetRingAtOnce).
 func (u *UA) Ring(id CallID) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -310,11 +325,22 @@ func (u *UA) Ring(id CallID) error {
 	if err != nil {
 		return err
 	}
+	if c.rang {
+		return nil
+	}
 	if err := c.stx.Respond(u.response(c, 180, "Ringing", nil)); err != nil {
 		return fmt.Errorf("sip: ring %s: %w", id, err)
 	}
+	c.rang = true
 	return nil
 }
+
+// SetRingAtOnce says whether the phone would ring for a new call now (it
+// is idle): then the UA answers an acceptable INVITE with 180 Ringing
+// straight from the SIP layer, instead of 100 Trying and a 180 once the
+// phone's loop has seen the call, and Ring finds it sent. Safe from any
+// goroutine.
+func (u *UA) SetRingAtOnce(on bool) { u.ringAtOnce.Store(on) }
 
 // Answer sends 200 OK with our SDP answer and returns at once; the UA waits
 // for the ACK in the background (BYE and Ended if none comes within 64*T1,

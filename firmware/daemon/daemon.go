@@ -50,6 +50,11 @@ type dtmfCalls interface {
 	SendDTMFInfo(id sip.CallID, digit byte, duration time.Duration) error
 }
 
+// ringAtOnce lets the SIP layer answer a new INVITE with 180 by itself
+// while the phone is idle (it would ring for any call), sparing the 180
+// the trip through this loop.
+type ringAtOnce interface{ SetRingAtOnce(on bool) }
+
 // dtmfMedia sends RFC 4733 telephone-events on the call's RTP stream.
 type dtmfMedia interface {
 	StartDTMF(digit byte) error

@@ -38,6 +38,12 @@ func newPhone(t *testing.T, user string, clk clock.Clock, cfg phone.Config) *tes
 // newPhoneLog is newPhone whose daemon logs to log.
 func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger) *testPhone {
 	t.Helper()
+	return newPhoneWith(t, user, clk, cfg, log, nil)
+}
+
+// newPhoneWith is newPhoneLog whose daemon drives wrap(ua) (nil: the UA).
+func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) callControl) *testPhone {
+	t.Helper()
 	events := make(chan sip.Event, 64)
 	ua, err := sip.New(sip.Config{
 		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",
@@ -45,6 +51,10 @@ func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, l
 	}, func(ev sip.Event) { events <- ev })
 	if err != nil {
 		t.Fatal(err)
+	}
+	var calls callControl = ua
+	if wrap != nil {
+		calls = wrap(ua)
 	}
 	eng := engine.New(device.NewNull(clock.Real{}), clock.Real{}, log)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +64,7 @@ func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, l
 		MediaIP: netip.MustParseAddr("127.0.0.1"), RTPMin: 20000, RTPMax: 30000,
 		Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, DTMF: 101, Tones: tone.US,
 		Clock: clk, Logger: log,
-	}, Deps{Calls: ua, SIPEvents: events, Tones: eng, Media: eng, Ringer: output.Ringer{Line: ringer}})
+	}, Deps{Calls: calls, SIPEvents: events, Tones: eng, Media: eng, Ringer: output.Ringer{Line: ringer}})
 	engDone, loopDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(engDone); eng.Run(ctx) }()
 	go func() { defer close(loopDone); d.Run(ctx) }()

@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/firmware/phone"
+	"github.com/deskphone/phoned/sip"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the loop's and the test's use.
@@ -102,4 +104,42 @@ func TestCallQualityPtimeAndRTCP(t *testing.T) {
 		!strings.Contains(ended[0], "quality.jitter_ms=") || !strings.Contains(ended[0], "quality.rtt_ms=") {
 		t.Fatalf("end-of-call log lines %q, want one with the quality", ended)
 	}
+}
+
+// ringRecorder is the UA with its ring-at-once setting recorded.
+type ringRecorder struct {
+	*sip.UA
+	on atomic.Bool
+}
+
+func (r *ringRecorder) SetRingAtOnce(on bool) {
+	r.on.Store(on)
+	r.UA.SetRingAtOnce(on)
+}
+
+// The SIP layer answers INVITEs with 180 by itself exactly while the phone
+// is idle: not with the handset up, not during a call.
+func TestRingAtOnceOnlyWhenIdle(t *testing.T) {
+	var rec *ringRecorder
+	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
+	b := newPhoneWith(t, "1002", clock.Real{}, phone.DefaultConfig(), quietLogger(), func(ua *sip.UA) callControl {
+		rec = &ringRecorder{UA: ua}
+		return rec
+	})
+	b.post(phone.Hook{OffHook: true})
+	b.waitState("dialtone")
+	if rec.on.Load() {
+		t.Fatal("ring at once with the handset up")
+	}
+	b.post(phone.Hook{OffHook: false})
+	b.waitFor("ring at once when idle", func(Status) bool { return rec.on.Load() })
+	ring(a, b)
+	if rec.on.Load() {
+		t.Fatal("ring at once while ringing")
+	}
+	answer(a, b)
+	a.post(phone.Hook{OffHook: false})
+	b.waitState("busy")
+	b.post(phone.Hook{OffHook: false})
+	b.waitFor("ring at once after the call", func(Status) bool { return rec.on.Load() })
 }

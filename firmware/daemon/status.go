@@ -117,6 +117,9 @@ func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
 
 // publish copies the loop's state for Status; it runs in the loop.
 func (d *Daemon) publish() {
+	if r, ok := d.deps.Calls.(ringAtOnce); ok {
+		r.SetRingAtOnce(d.state.Mode == phone.Idle && len(d.calls) == 0)
+	}
 	d.mu.Lock()
 	d.snap.state = d.state
 	d.snap.call = nil
