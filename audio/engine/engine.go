@@ -35,7 +35,7 @@ type stream interface {
 	Receive(frame []int16)
 	Stats() rtpstream.Stats
 	Close() error
-	Redirect(remote netip.AddrPort, send bool)
+	Redirect(remote, rtcp netip.AddrPort, send bool)
 	StartDTMF(digit byte) error
 	StopDTMF()
 	FrameSamples() int
@@ -264,14 +264,14 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
 // RedirectStream points the running stream at a new remote address and
 // turns sending on or off (hold), as a re-INVITE asks. It reports whether a
 // stream was running.
-func (e *Engine) RedirectStream(remote netip.AddrPort, send bool) bool {
+func (e *Engine) RedirectStream(remote, rtcp netip.AddrPort, send bool) bool {
 	e.mu.Lock()
 	s := e.stream
 	e.mu.Unlock()
 	if s == nil {
 		return false
 	}
-	s.Redirect(remote, send)
+	s.Redirect(remote, rtcp, send)
 	return true
 }
 

@@ -243,7 +243,7 @@ func (s *fakeStream) Send(f []int16) error {
 	return nil
 }
 
-func (s *fakeStream) Redirect(netip.AddrPort, bool) {}
+func (s *fakeStream) Redirect(netip.AddrPort, netip.AddrPort, bool) {}
 
 func (s *fakeStream) StartDTMF(d byte) error {
 	s.mu.Lock()
@@ -459,10 +459,10 @@ func BenchmarkLoopIteration(b *testing.B) {
 
 type nopStream struct{}
 
-func (nopStream) Redirect(netip.AddrPort, bool) {}
-func (nopStream) FrameSamples() int             { return audio.FrameSamples }
-func (nopStream) StartDTMF(byte) error          { return nil }
-func (nopStream) StopDTMF()                     {}
+func (nopStream) Redirect(netip.AddrPort, netip.AddrPort, bool) {}
+func (nopStream) FrameSamples() int                             { return audio.FrameSamples }
+func (nopStream) StartDTMF(byte) error                          { return nil }
+func (nopStream) StopDTMF()                                     {}
 
 func (nopStream) Send([]int16) error     { return nil }
 func (nopStream) Receive([]int16)        {}

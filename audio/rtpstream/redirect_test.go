@@ -2,6 +2,7 @@ package rtpstream_test
 
 import (
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func TestRedirectHoldAndResume(t *testing.T) {
 	}
 	p1 := read(first)
 
-	s.Redirect(addr(second), false) // held
+	s.Redirect(addr(second), netip.AddrPort{}, false) // held
 	for i := 0; i < 3; i++ {
 		if err := s.Send(frame); err != nil {
 			t.Fatal(err)
@@ -50,7 +51,7 @@ func TestRedirectHoldAndResume(t *testing.T) {
 	if st := s.Stats(); st.PacketsSent != 1 {
 		t.Fatalf("sent %d packets while held, want only the first", st.PacketsSent)
 	}
-	s.Redirect(addr(second), true) // resumed, at the new address
+	s.Redirect(addr(second), netip.AddrPort{}, true) // resumed, at the new address
 	if err := s.Send(frame); err != nil {
 		t.Fatal(err)
 	}

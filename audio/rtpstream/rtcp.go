@@ -191,7 +191,9 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort) {
 			s.rtcpSt.rtt = rtt
 		}
 	}
-	if s.latch && !s.rtcpSt.latched && from.IsValid() {
+	// Latch only to a report from the peer's own source (the SSRC its RTP
+	// carries), so a stray packet cannot take the reports elsewhere.
+	if s.latch && !s.rtcpSt.latched && from.IsValid() && peer != 0 && reporter(in) == peer {
 		s.rtcpSt.latched = true
 		to := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		if cur := *s.rtcpRemote.Load(); cur != to && !cur.Addr().IsUnspecified() {
@@ -205,9 +207,21 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort) {
 	}
 }
 
-// redirectRTCP follows a new RTP destination: reports go to its port + 1
-// (RFC 3550 §11), unless they latched to the peer's source.
-func (s *Stream) redirectRTCP(rtp netip.AddrPort) {
+// reporter is the SSRC of a compound packet's first report, 0 if none.
+func reporter(in *rtcp.Incoming) uint32 {
+	if len(in.SenderReports) > 0 {
+		return in.SenderReports[0].SSRC
+	}
+	if len(in.ReceiverReports) > 0 {
+		return in.ReceiverReports[0].SSRC
+	}
+	return 0
+}
+
+// redirectRTCP follows a new RTP destination: reports go to rtcp (the
+// SDP's a=rtcp, RFC 3605) or, when that is zero, the RTP port + 1 (RFC
+// 3550 §11), unless they latched to the peer's source.
+func (s *Stream) redirectRTCP(rtp, rtcp netip.AddrPort) {
 	if s.rtcpConn == nil {
 		return
 	}
@@ -217,7 +231,10 @@ func (s *Stream) redirectRTCP(rtp netip.AddrPort) {
 		return
 	}
 	to := netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)
-	if rtp.Port() == 0 {
+	switch {
+	case rtcp.IsValid():
+		to = netip.AddrPortFrom(rtcp.Addr().Unmap(), rtcp.Port())
+	case rtp.Port() == 0:
 		to = rtp
 	}
 	s.rtcpRemote.Store(&to)

@@ -171,16 +171,36 @@ func TestRTCPRedirectAndLatch(t *testing.T) {
 		other := udpPeer(t)
 		otherAddr := other.LocalAddr().(*net.UDPAddr).AddrPort()
 		// A re-INVITE moves RTP to the port below other's: RTCP to other.
-		s.Redirect(netip.AddrPortFrom(otherAddr.Addr(), otherAddr.Port()-1), true)
+		s.Redirect(netip.AddrPortFrom(otherAddr.Addr(), otherAddr.Port()-1), netip.AddrPort{}, true)
 		untilRTCP(t, clk, other)
+		// One with a=rtcp (RFC 3605) names the RTCP address itself.
+		third := udpPeer(t)
+		s.Redirect(netip.MustParseAddrPort("127.0.0.1:9"), third.LocalAddr().(*net.UDPAddr).AddrPort(), true)
+		untilRTCP(t, clk, third)
+		s.Redirect(netip.AddrPortFrom(otherAddr.Addr(), otherAddr.Port()-1), netip.AddrPort{}, true)
 
-		// The peer reports from peerRTCP: with latching, ours go there.
+		// The peer's RTP (SSRC 7) comes in; a report from another source
+		// (SSRC 8) moves nothing; the peer's own report from peerRTCP does,
+		// with latching.
+		rtpPeer := udpPeer(t)
+		for i := uint16(0); i < 2; i++ {
+			rtpPeer.WriteToUDP(packet(t, 0, i, uint32(i)*160, 7, 100, 160), s.conn.LocalAddr().(*net.UDPAddr))
+		}
+		waitStats(t, s, "the peer's RTP", func(st Stats) bool { return st.PacketsReceived == 2 })
+		stray, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 8}, "stray")
+		if err != nil {
+			t.Fatal(err)
+		}
+		intruder := udpPeer(t)
+		intruder.WriteToUDP(stray, s.rtcpConn.LocalAddr().(*net.UDPAddr))
+		waitStats(t, s, "the stray report", func(st Stats) bool { return st.RTCPReceived == 1 })
+		untilRTCP(t, clk, other)
 		b, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 7}, "peer")
 		if err != nil {
 			t.Fatal(err)
 		}
 		peerRTCP.WriteToUDP(b, s.rtcpConn.LocalAddr().(*net.UDPAddr))
-		waitStats(t, s, "the report", func(st Stats) bool { return st.RTCPReceived == 1 })
+		waitStats(t, s, "the report", func(st Stats) bool { return st.RTCPReceived == 2 })
 		target := other
 		if latch {
 			target = peerRTCP

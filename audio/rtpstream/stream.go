@@ -714,10 +714,11 @@ func (s *Stream) maybeLatch(from netip.AddrPort) {
 
 // Redirect changes where the stream sends and whether it sends at all, for
 // a session changed mid-call (re-INVITE or UPDATE, RFC 3264 §8): a new
-// remote address, or send=false while the far end holds the call.
-func (s *Stream) Redirect(remote netip.AddrPort, send bool) {
+// remote address (and RTCP address; zero means its port + 1), or
+// send=false while the far end holds the call.
+func (s *Stream) Redirect(remote, rtcp netip.AddrPort, send bool) {
 	r := netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	s.remote.Store(&r)
 	s.muted.Store(!send)
-	s.redirectRTCP(r)
+	s.redirectRTCP(r, rtcp)
 }

@@ -42,7 +42,7 @@ type streamer interface {
 	StartStream(p rtpstream.Params) error
 	StopStream() (rtpstream.Stats, bool)
 	Stats() (rtpstream.Stats, bool)
-	RedirectStream(remote netip.AddrPort, send bool) bool
+	RedirectStream(remote, rtcp netip.AddrPort, send bool) bool
 }
 
 // dtmfCalls sends DTMF by SIP INFO, for peers without telephone-event.
@@ -436,7 +436,7 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 	c := d.calls[ref]
 	if c != nil && c.streamed {
 		// Early media ran already: follow the final answer's media.
-		d.deps.Media.RedirectStream(c.media.Remote, true)
+		d.deps.Media.RedirectStream(c.media.Remote, c.media.RTCP, true)
 		c.answered = d.clk.Now()
 		return
 	}
@@ -615,7 +615,7 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 		c.media = e.Media
 		c.held = e.Media.Direction == "recvonly" || e.Media.Direction == "inactive"
 		if c.streamed {
-			d.deps.Media.RedirectStream(e.Media.Remote, !c.held)
+			d.deps.Media.RedirectStream(e.Media.Remote, e.Media.RTCP, !c.held)
 		}
 		d.log.Info("call media changed by the far end", "remote", e.Media.Remote.String(), "direction", e.Media.Direction, "held", c.held)
 		d.publish()

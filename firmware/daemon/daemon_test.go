@@ -310,7 +310,7 @@ func TestRTPTimeoutHangsUp(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1e6, 0))
 	a, b := mediaCall(t, clk)
 	b.waitState("talking")
-	b.d.deps.Media.RedirectStream(netip.MustParseAddrPort("127.0.0.1:9"), false) // B falls silent
+	b.d.deps.Media.RedirectStream(netip.MustParseAddrPort("127.0.0.1:9"), netip.AddrPort{}, false) // B falls silent
 	waitTimer(t, clk)
 	clk.Advance(30 * time.Second)
 	st := a.waitState("congestion")
