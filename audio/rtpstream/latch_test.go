@@ -55,6 +55,9 @@ func TestLatching(t *testing.T) {
 		if got := gotPacket(peer, 300*time.Millisecond); got != latch {
 			t.Fatalf("latch=%t: the peer got our packet: %t", latch, got)
 		}
+		if st := s.Stats(); st.Latched != latch || (st.Remote == peer.LocalAddr().(*net.UDPAddr).AddrPort()) != latch {
+			t.Fatalf("latch=%t: stats say latched %t, remote %v", latch, st.Latched, st.Remote)
+		}
 		if latch {
 			for i := 0; i < 3; i++ {
 				intruder.WriteToUDP(packet(t, 0, uint16(13+i), uint32(160*(3+i)), 42, 100, 160), to)

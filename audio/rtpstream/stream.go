@@ -124,6 +124,13 @@ type Stats struct {
 	SSRC             uint32 // ours
 	RemoteSSRC       uint32 // the peer's, once a packet arrived
 
+	// Where the media goes: our RTP socket, where RTP and RTCP are sent
+	// now (after a re-INVITE or latching), whether the stream latched to
+	// the peer's source (RFC 4961), and the packet time sent.
+	Local, Remote, RemoteRTCP netip.AddrPort
+	Latched                   bool
+	Ptime                     time.Duration
+
 	// Telephone-events (RFC 4733). Their packets are also counted in
 	// PacketsSent/PacketsReceived and the byte counts above.
 	DTMFSent            uint64 // events begun on the wire
@@ -480,6 +487,7 @@ func (s *Stream) Stats() Stats {
 	s.mu.Lock()
 	st := s.stats
 	st.Playout = s.buf.Stats()
+	st.Latched = s.latched
 	s.mu.Unlock()
 	rx := s.recv.Stats()
 	st.PacketsLost = uint64(max(rx.Lost, 0))
@@ -488,6 +496,14 @@ func (s *Stream) Stats() Stats {
 	st.PacketsSent = tx.Packets
 	st.BytesSent = tx.Octets
 	st.SSRC = s.localSSRC
+	st.Remote = *s.remote.Load()
+	if s.conn != nil {
+		st.Local = s.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	}
+	if r := s.rtcpRemote.Load(); r != nil {
+		st.RemoteRTCP = *r
+	}
+	st.Ptime = audio.Duration(s.frame)
 	s.rtcpStats(&st)
 	st.DTMFSent = s.dtmfSent.Load()
 	st.DTMFPacketsSent = s.dtmfSentPkt.Load()

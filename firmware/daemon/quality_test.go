@@ -74,6 +74,10 @@ func TestCallQualityPtimeAndRTCP(t *testing.T) {
 		return s.Call != nil && s.Call.RTCP != nil && s.Call.RTCP.Received > 0 && s.Call.RTCP.RemoteLossPct != nil
 	})
 	c := st.Call
+	if m := c.Media; m == nil || m.PtimeMs != 10 || !strings.HasPrefix(m.Local, "127.0.0.1:") ||
+		!strings.HasPrefix(m.Remote, "127.0.0.1:") || m.RemoteRTCP == "" || m.Latched {
+		t.Fatalf("A's media %+v, want 10 ms packets between loopback addresses, unlatched", c.Media)
+	}
 	if c.RTCP.Sent == 0 || *c.RTCP.RemoteLossPct != 0 {
 		t.Fatalf("A's RTCP %+v", *c.RTCP)
 	}

@@ -58,6 +58,17 @@ type CallStatus struct {
 	Playout *Playout `json:"playout,omitempty"`
 	// RTCP is what the reports exchanged (RFC 3550 §6.4).
 	RTCP *RTCPStatus `json:"rtcp,omitempty"`
+	// Media is where the audio goes, for diagnosing one-way audio.
+	Media *MediaStatus `json:"media,omitempty"`
+}
+
+// MediaStatus is the call's RTP addresses and packet time.
+type MediaStatus struct {
+	Local      string `json:"local"`       // our RTP socket
+	Remote     string `json:"remote"`      // where RTP goes now
+	RemoteRTCP string `json:"remote_rtcp"` // where RTCP goes now
+	Latched    bool   `json:"latched"`     // Remote is where the peer's RTP comes from (RFC 4961 latching)
+	PtimeMs    int    `json:"ptime_ms"`    // packet time sent
 }
 
 // Playout is the adaptive jitter buffer's part of CallStatus.
@@ -109,6 +120,8 @@ func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
 	cs.Playout = &Playout{TargetMs: ms(p.Target), CurrentMs: ms(p.Current), Late: p.Late, Duplicate: p.Duplicate,
 		Lost: p.Lost, Concealed: p.Concealed, Inserted: p.Inserted, Dropped: p.Dropped, Underruns: p.Underruns, Resyncs: p.Resyncs}
 	cs.RTCP = &RTCPStatus{Sent: st.RTCPSent, Received: st.RTCPReceived}
+	cs.Media = &MediaStatus{Local: st.Local.String(), Remote: st.Remote.String(), RemoteRTCP: st.RemoteRTCP.String(),
+		Latched: st.Latched, PtimeMs: int(st.Ptime.Milliseconds())}
 	if st.RemoteReported {
 		loss, jit := st.RemoteFractionLost, ms(st.RemoteJitter)
 		cs.RTCP.RemoteLossPct, cs.RTCP.RemoteJitterMs = &loss, &jit
