@@ -19,8 +19,10 @@
 //	audio/codec      G.711 µ-law (PT 0) and A-law (PT 8) frame codecs
 //	audio/tone       call-progress tones: grammar, generator, per-country plans (plans.txt)
 //	audio/detect     Goertzel tone detection
-//	audio/jitter     playout buffers (fixed delay today)
-//	audio/rtpstream  one RTP media stream over a caller's UDP socket
+//	audio/jitter     the adaptive playout buffer
+//	audio/plc        G.711 Appendix I style packet loss concealment
+//	audio/rtcp       RFC 3550 statistics, SR/RR, RTT, report interval, E-model MOS
+//	audio/rtpstream  one RTP media stream (and its RTCP) over a caller's UDP sockets
 //	audio/dtmf       RFC 4733 telephone-events: payload, per-frame sender, digit receiver
 //	audio/engine     the media loop the phone's event loop drives
 package audio

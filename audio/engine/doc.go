@@ -4,7 +4,8 @@
 //
 // Contract:
 //   - One goroutine (Run) owns the device. Each iteration reads one
-//     captured frame (the device's clock paces the loop, not a ticker),
+//     captured frame of the stream's packet time (10 to 40 ms; 20 ms for
+//     tones alone; the device's clock paces the loop, not a ticker),
 //     sends it on the stream if one is active, and writes the speaker frame:
 //     the tone if one plays, else the stream's received audio, else silence.
 //     While a tone plays over a stream the stream's playout still advances.

@@ -29,10 +29,10 @@ func (Real) Now() time.Time { return time.Now() }
 
 func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// SleepUntil wakes at t to within tens of microseconds where the system
+// SleepUntil wakes when a kernel timer set for t fires, where the system
 // allows (sleep_linux.go: a timerfd). time.Sleep alone wakes up to 1 ms
-// late on Linux: the runtime's epoll wait takes whole milliseconds, and
-// a media frame sent 1 ms late is 1 ms of send jitter.
+// late on Linux, unevenly: the runtime's epoll wait takes whole
+// milliseconds, and a media frame sent 1 ms late is 1 ms of send jitter.
 func (Real) SleepUntil(t time.Time) {
 	d := time.Until(t)
 	if d <= 0 {
