@@ -235,7 +235,7 @@ func BenchmarkReceiveDecode(b *testing.B) {
 		seq++
 		ts += 160
 	}
-	if st := s.Stats(); st.PacketsInvalid != 0 || st.PacketsLate != 0 || st.PacketsLost != 0 {
+	if st := s.Stats(); st.PacketsInvalid != 0 || st.Playout.Late != 0 || st.PacketsLost != 0 {
 		b.Fatalf("%+v", st)
 	}
 }

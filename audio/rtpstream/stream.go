@@ -118,11 +118,9 @@ type Stats struct {
 	// Jitter is the RFC 3550 §A.8 interarrival jitter of the peer's stream.
 	Jitter time.Duration
 
-	PacketsInvalid   uint64 // not RTP v2, too short, wrong payload type, empty
-	PacketsLate      uint64 // arrived after their playout time
-	PacketsDuplicate uint64
-	SSRC             uint32 // ours
-	RemoteSSRC       uint32 // the peer's, once a packet arrived
+	PacketsInvalid uint64 // not RTP v2, too short, wrong payload type, empty
+	SSRC           uint32 // ours
+	RemoteSSRC     uint32 // the peer's, once a packet arrived
 
 	// Where the media goes: our RTP socket, where RTP and RTCP are sent
 	// now (after a re-INVITE or latching), whether the stream latched to
@@ -524,7 +522,7 @@ func (s *Stream) Close() error {
 		}
 		st := s.Stats()
 		s.log.Info("rtp stream closed", "sent", st.PacketsSent, "received", st.PacketsReceived,
-			"lost", st.PacketsLost, "late", st.PacketsLate, "invalid", st.PacketsInvalid,
+			"lost", st.PacketsLost, "late", st.Playout.Late, "invalid", st.PacketsInvalid,
 			"concealed", st.Playout.Concealed, "rtcp_sent", st.RTCPSent, "rtcp_received", st.RTCPReceived)
 	})
 	return err
@@ -615,13 +613,9 @@ func (s *Stream) handleAudio(from netip.AddrPort) {
 	s.mu.Lock()
 	ok := s.account(h, len(payload), now, from)
 	if ok {
-		switch s.buf.Put(jitter.Packet{SSRC: h.SSRC, Seq: h.SequenceNumber, Timestamp: h.Timestamp,
-			Arrival: now, Samples: s.scratch[:n]}) {
-		case jitter.Late:
-			s.stats.PacketsLate++
-		case jitter.Duplicate:
-			s.stats.PacketsDuplicate++
-		case jitter.Resync:
+		// Late and duplicate packets are counted by the buffer (Playout).
+		if s.buf.Put(jitter.Packet{SSRC: h.SSRC, Seq: h.SequenceNumber, Timestamp: h.Timestamp,
+			Arrival: now, Samples: s.scratch[:n]}) == jitter.Resync {
 			s.log.Info("rtp playout resynchronised", "ssrc", h.SSRC, "timestamp", h.Timestamp)
 		}
 	}

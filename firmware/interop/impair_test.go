@@ -1,14 +1,14 @@
 package interop
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/deskphone/phoned/audio/rtcp"
+	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/scripts/lab"
 )
 
@@ -33,61 +33,6 @@ import (
 // duplicates and holds back the same packets of each direction.
 const impairSeed = 20240604
 
-// impairStatus is the part of phoned's status API this file reads,
-// decoded on its own (the figures as JSON numbers, as a client sees them).
-type impairStatus struct {
-	State    string      `json:"state"`
-	Call     *impairCall `json:"call"`
-	LastCall *impairCall `json:"last_call"`
-}
-
-type impairCall struct {
-	Duration float64 `json:"duration_s"`
-	RTP      struct {
-		Sent     int64 `json:"sent"`
-		Received int64 `json:"received"`
-		Lost     int64 `json:"lost"`
-	} `json:"rtp"`
-	Playout playoutFigures `json:"playout"`
-	Quality qualityFigures `json:"quality"`
-}
-
-// playoutFigures: the adaptive jitter buffer (status "playout").
-type playoutFigures struct {
-	TargetMS  float64 `json:"target_ms"`
-	CurrentMS float64 `json:"current_ms"`
-	Late      int64   `json:"late"`
-	Duplicate int64   `json:"duplicate"`
-	Lost      int64   `json:"lost"`
-	Concealed int64   `json:"concealed"`
-	Inserted  int64   `json:"inserted"`
-	Dropped   int64   `json:"dropped"`
-	Underruns int64   `json:"underruns"`
-	Resyncs   int64   `json:"resyncs"`
-}
-
-// qualityFigures: RTCP-based call quality (status "quality").
-type qualityFigures struct {
-	PacketsSent     int64   `json:"packets_sent"`
-	PacketsReceived int64   `json:"packets_received"`
-	PacketsLost     int64   `json:"packets_lost"`
-	LossPercent     float64 `json:"loss_percent"`
-	JitterMS        float64 `json:"jitter_ms"`
-	RTTMS           float64 `json:"rtt_ms"`
-	RFactor         float64 `json:"r_factor"`
-	MOS             float64 `json:"mos"`
-}
-
-func impairedStatus(p *ourPhone) (impairStatus, error) {
-	var st impairStatus
-	resp, err := http.Get("http://" + p.APIAddr + "/api/status")
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
 // startProxiedPhone is startPhoneMic with no registrar, account.outbound_proxy
 // set to proxy and a directory entry number → uri.
 func startProxiedPhone(t testing.TB, mic string, proxy netip.AddrPort, number, uri string) *ourPhone {
@@ -98,9 +43,13 @@ func startProxiedPhone(t testing.TB, mic string, proxy netip.AddrPort, number, u
 
 // impairedCall is what one call through the relay gave.
 type impairedCall struct {
-	inCall  impairCall // the phone's last status in the call
-	last    *impairCall
-	relay   lab.RelayStats // RTP, taken right after inCall
+	// The phone's last status in the call: its RTP counters, jitter
+	// buffer and quality figures.
+	rtp     daemon.RTPCounts
+	playout daemon.Playout
+	quality rtcp.Summary
+	last    *daemon.CallStatus
+	relay   lab.RelayStats // RTP, taken right after the status
 	rtcp    lab.RelayStats
 	states  []string // states seen while the call was meant to be up, other than talking
 	current []float64
@@ -150,24 +99,24 @@ func runImpairedCall(t testing.TB, im lab.Impairment, seed uint64, length time.D
 	end := time.Now().Add(length)
 	for time.Now().Before(end) {
 		time.Sleep(200 * time.Millisecond)
-		st, err := impairedStatus(p)
+		st, err := p.Status()
 		must(t, err)
-		if st.State != "talking" || st.Call == nil {
+		if st.State != "talking" || st.Call == nil || st.Call.Playout == nil || st.Call.Quality == nil {
 			c.states = append(c.states, st.State)
 			if st.State != "talking" {
 				break // hung up (or worse): no point in waiting
 			}
 			continue
 		}
-		c.inCall = *st.Call
+		c.rtp, c.playout, c.quality = st.Call.RTP, *st.Call.Playout, *st.Call.Quality
 		c.relay, c.rtcp = relay.RTP.Stats(), relay.RTCP.Stats()
-		c.current = append(c.current, st.Call.Playout.CurrentMS)
+		c.current = append(c.current, st.Call.Playout.CurrentMs)
 	}
 	must(t, p.Hook(false))
 	peer.WaitEvent(t, "CALL_CLOSED", within)
 	_, err = p.Wait("idle", within)
 	must(t, err)
-	st, err := impairedStatus(p)
+	st, err := p.Status()
 	must(t, err)
 	c.last = st.LastCall
 	must(t, p.Stop()) // flushes speaker.wav
@@ -186,11 +135,11 @@ func (c impairedCall) log(t testing.TB) {
 	t.Logf("relay RTP A→B (phoned→baresip): %v", c.relay.AtoB)
 	t.Logf("relay RTP B→A (baresip→phoned): %v", c.relay.BtoA)
 	t.Logf("relay RTCP: A→B in %d, B→A in %d", c.rtcp.AtoB.In, c.rtcp.BtoA.In)
-	t.Logf("phoned rtp %+v", c.inCall.RTP)
-	t.Logf("phoned playout %+v (mean current over the 2nd half %.1f ms)", c.inCall.Playout, c.meanCurrent())
-	t.Logf("phoned quality %+v", c.inCall.Quality)
-	if c.last != nil {
-		t.Logf("phoned last_call playout %+v quality %+v", c.last.Playout, c.last.Quality)
+	t.Logf("phoned rtp %+v", c.rtp)
+	t.Logf("phoned playout %+v (mean current over the 2nd half %.1f ms)", c.playout, c.meanCurrent())
+	t.Logf("phoned quality %+v", c.quality)
+	if c.last != nil && c.last.Playout != nil && c.last.Quality != nil {
+		t.Logf("phoned last_call playout %+v quality %+v", *c.last.Playout, *c.last.Quality)
 	}
 	t.Logf("heard: phoned %.2f s of 1100 Hz, baresip %.2f s of 700 Hz, in a %v call", c.heardIt, c.heardUs, c.length)
 }
@@ -220,13 +169,13 @@ func TestCallSurvivesImpairedNetwork(t *testing.T) {
 	// The phone received what the relay sent it (a few may have been in
 	// flight between the two readings).
 	slack := int64(r.Out)/20 + 10
-	if got := c.inCall.RTP.Received; got < int64(r.Out)-slack || got > int64(r.Out)+slack {
+	if got := int64(c.rtp.Received); got < int64(r.Out)-slack || got > int64(r.Out)+slack {
 		t.Errorf("phoned received %d RTP packets, the relay sent it %d", got, r.Out)
 	}
 	// RFC 3550 cumulative loss: expected − received, where duplicates
 	// count as received, so between dropped − duplicated and dropped.
 	lossSlack := int64(r.Dropped)/4 + 10
-	if lost := c.inCall.RTP.Lost; lost < int64(r.Dropped)-int64(r.Duplicated)-lossSlack || lost > int64(r.Dropped)+lossSlack {
+	if lost := int64(c.rtp.Lost); lost < int64(r.Dropped)-int64(r.Duplicated)-lossSlack || lost > int64(r.Dropped)+lossSlack {
 		t.Errorf("phoned counted %d lost, the relay dropped %d (and duplicated %d)", lost, r.Dropped, r.Duplicated)
 	}
 	// Voice both ways: at least half the call's length of each tone.
@@ -238,18 +187,18 @@ func TestCallSurvivesImpairedNetwork(t *testing.T) {
 	// the relay did: every lost frame concealed, the buffer's delay inside
 	// its configured 40-200 ms, and the RTCP round trip the relay's 2 ×
 	// delay (RTCP crosses it with the fixed delay only).
-	pf := c.inCall.Playout
+	pf := c.playout
 	if pf.Lost == 0 || pf.Concealed < pf.Lost {
 		t.Errorf("playout %+v: want losses, each concealed, with %d packets dropped", pf, r.Dropped)
 	}
-	if pf.TargetMS < 40 || pf.TargetMS > 200 || pf.CurrentMS < 0 || pf.CurrentMS > 250 {
+	if pf.TargetMs < 40 || pf.TargetMs > 200 || pf.CurrentMs < 0 || pf.CurrentMs > 250 {
 		t.Errorf("playout delay %+v outside the 40-200 ms bounds", pf)
 	}
-	q := c.inCall.Quality
-	if q.PacketsReceived <= 0 || q.LossPercent <= 0 || q.LossPercent > 10 || q.MOS < 3 || q.MOS > 4.5 {
+	q := c.quality
+	if q.PacketsReceived == 0 || q.LossPercent <= 0 || q.LossPercent > 10 || q.MOS < 3 || q.MOS > 4.5 {
 		t.Errorf("quality %+v implausible for 3 %% loss", q)
 	}
-	if rtt := time.Duration(q.RTTMS * float64(time.Millisecond)); rtt < 2*im.Delay*9/10 || rtt > 2*im.Delay+200*time.Millisecond {
+	if rtt := time.Duration(q.RTTMs * float64(time.Millisecond)); rtt < 2*im.Delay*9/10 || rtt > 2*im.Delay+200*time.Millisecond {
 		t.Errorf("round-trip time %v, want about the relay's 2 × %v", rtt, im.Delay)
 	}
 }
@@ -279,8 +228,8 @@ func BenchmarkImpairedCall(b *testing.B) {
 					b.Fatalf("the call left talking: %v", r.states)
 				}
 				r.log(b)
-				pf, q := r.inCall.Playout, r.inCall.Quality
-				sum.target += pf.TargetMS
+				pf, q := r.playout, r.quality
+				sum.target += pf.TargetMs
 				sum.current += r.meanCurrent()
 				sum.late += float64(pf.Late)
 				sum.dup += float64(pf.Duplicate)
@@ -289,8 +238,8 @@ func BenchmarkImpairedCall(b *testing.B) {
 				sum.inserted += float64(pf.Inserted)
 				sum.dropped += float64(pf.Dropped)
 				sum.underruns += float64(pf.Underruns)
-				sum.jitter += q.JitterMS
-				sum.rtt += q.RTTMS
+				sum.jitter += q.JitterMs
+				sum.rtt += q.RTTMs
 				sum.mos += q.MOS
 				sum.relayDropped += float64(r.relay.BtoA.Dropped)
 				sum.relayReordered += float64(r.relay.BtoA.Reordered)

@@ -131,14 +131,7 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if o.RegisterInterval <= 0 {
 		o.RegisterInterval = 600
 	}
-	bin := o.Binary
-	if bin == "" {
-		bin = "baresip"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		t.Fatalf("lab: %v: %v (scripts/deps.sh installs it)", ErrNotInstalled, err)
-	}
+	path := lookBinary(t, o.Binary, "baresip")
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -128,14 +128,7 @@ func kamailioModules() string {
 // Any failure to start is fatal to the test.
 func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 	t.Helper()
-	bin := o.Binary
-	if bin == "" {
-		bin = "kamailio"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		t.Fatalf("lab: %v: %v (scripts/deps.sh installs it)", ErrNotInstalled, err)
-	}
+	path := lookBinary(t, o.Binary, "kamailio")
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()

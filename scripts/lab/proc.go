@@ -167,3 +167,17 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// lookBinary finds bin on the PATH (def when bin is ""), failing the test
+// with ErrNotInstalled when it is missing.
+func lookBinary(t testing.TB, bin, def string) string {
+	t.Helper()
+	if bin == "" {
+		bin = def
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		t.Fatalf("lab: %v: %v (scripts/deps.sh installs it)", ErrNotInstalled, err)
+	}
+	return path
+}

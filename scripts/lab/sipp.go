@@ -113,14 +113,8 @@ var builtinScenarios = map[string]bool{
 // still runs, and prints the trace when the test failed.
 func RunSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	t.Helper()
-	bin := o.Binary
-	if bin == "" {
-		bin = "sipp"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		t.Fatalf("lab: %v: %v (scripts/deps.sh installs it)", ErrNotInstalled, err)
-	}
+	path := lookBinary(t, o.Binary, "sipp")
+	var err error
 	if o.Calls <= 0 {
 		o.Calls = 1
 	}
