@@ -13,11 +13,13 @@ CONFIG      ?= configs/phoned.toml
 FUZZTIME    ?= 30s
 export CGO_ENABLED ?= 0
 
-.PHONY: help build cross run demo test unit race test-arm lint bench figures media-figures fuzz deps clean
+.PHONY: help build cross run demo test check unit race test-arm test-repeat lint bench figures media-figures fuzz deps clean
 
 help:
 	@echo "make run     run the phone on the simulated board (terminal keypad, CONFIG=$(CONFIG))"
-	@echo "make test    lint, unit and component tests (with -race), and the two-phone demo"
+	@echo "make test    lint; unit, component and interop tests (with -race); the suite for ARM under qemu; the demo"
+	@echo "make check   lint and the unit tier (go test -short): the everyday check, no peers needed"
+	@echo "make test-repeat N=5  make test N times on a clean clone of HEAD; failures per test"
 	@echo "make build   build bin/phoned for this machine"
 	@echo "make cross   build stripped static binaries for linux/amd64, arm (v7) and arm64"
 	@echo "make demo    two sim phones call each other; checks two-way audio by tone detection"
@@ -41,23 +43,40 @@ run: build
 	$(BIN)/phoned -config $(CONFIG)
 
 demo: build
-	$(GO) run ./firmware/cmd/phonedemo -phoned $(BIN)/phoned
+	$(TESTRUN) $(GO) run ./firmware/cmd/phonedemo -phoned $(BIN)/phoned
+
+# The test tiers (README, "Tests"): unit (go test -short: no peers, no real
+# time), component and interop (real sockets, real peers), ARM (the suite
+# under qemu-user minus native-only tests), benchmarks and figures.
+# scripts/testrun.sh gives each run a private TMPDIR and, however the run
+# ends, ends the peers it started and removes the folder.
+TESTRUN := scripts/testrun.sh
+N       ?= 5
 
 test: lint race test-arm demo
 
-unit:
-	$(GO) test ./...
+# The everyday check: lint and the unit tier, well under 2 minutes.
+check: lint unit
+
+unit: deps
+	$(TESTRUN) $(GO) test -short -count=1 ./...
 
 # The race detector needs cgo; scripts/deps.sh makes sure gcc is there.
 race: deps
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	CGO_ENABLED=1 $(TESTRUN) $(GO) test -race -count=1 ./...
 
 # The whole suite cross-compiled for the phone's CPUs and run under
 # qemu-user (Debian's qemu-user-static): the code that runs on the phone is
-# the code that was tested. No cgo, so no -race here.
+# the code that was tested. No cgo, so no -race here. PHONED_TEST_EMULATED
+# skips the native-only tests (real-time cadence, gaps, pacing), each of
+# which says why.
 test-arm: deps
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./...
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./...
+	PHONED_TEST_EMULATED=1 CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(TESTRUN) $(GO) test -count=1 -exec qemu-arm-static ./...
+	PHONED_TEST_EMULATED=1 CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(TESTRUN) $(GO) test -count=1 -exec qemu-aarch64-static ./...
+
+# make test N times on a clean clone of the committed HEAD.
+test-repeat: deps
+	scripts/test-repeat.sh $(N) test
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -15,6 +15,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/phoned/sip/sdp"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // wait bounds every wait in these tests; nothing asserts on timing.
@@ -41,6 +43,7 @@ type phone struct {
 
 func newPhone(t *testing.T, user, display string, mod ...func(*Config)) *phone {
 	t.Helper()
+	tier.Component(t, "SIP between user agents on loopback sockets")
 	p := &phone{ev: make(chan Event, 100)}
 	cfg := Config{
 		Listen:      netip.MustParseAddrPort("127.0.0.1:0"),
@@ -335,6 +338,7 @@ type rawMsg struct {
 }
 
 func newRawPeer(t *testing.T) *rawPeer {
+	tier.Component(t, "SIP to a raw peer on a loopback socket")
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)

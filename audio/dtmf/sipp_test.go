@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // sippDir holds the RFC 2833 captures SIPp ships (Debian sip-tester):
@@ -65,9 +67,10 @@ func rtpOfPcap(t *testing.T, path string) (pkts [][]byte, at []time.Time) {
 }
 
 func TestSIPpCaptures(t *testing.T) {
+	tier.Interop(t, "sipp")
 	files, _ := filepath.Glob(filepath.Join(sippDir, "dtmf_2833_*.pcap"))
 	if len(files) == 0 {
-		t.Skip("SIPp's RFC 2833 captures are not installed (Debian sip-tester)")
+		t.Fatalf("SIPp's RFC 2833 captures are not in %s: %s", sippDir, tier.Missing("sipp"))
 	}
 	for _, path := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "dtmf_2833_"), ".pcap")

@@ -19,6 +19,8 @@ import (
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // fakeDevice is a Device driven by the test. With ticks set, each Read
@@ -401,6 +403,7 @@ func TestRunReturnsOnCancelDuringBackoff(t *testing.T) {
 // TestEngineSendsOverUDP runs the real stream: mic audio reaches a plain
 // UDP socket as RTP, and the engine's stats count it.
 func TestEngineSendsOverUDP(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	raw, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
 	if err != nil {
 		t.Fatal(err)
@@ -497,6 +500,7 @@ func TestDTMFForwarding(t *testing.T) {
 // audio with telephone-event packets, and without a negotiated payload
 // type StartDTMF fails.
 func TestEngineSendsDTMF(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	raw, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 var (
@@ -24,6 +26,7 @@ var (
 
 func listen(t testing.TB) *net.UDPConn {
 	t.Helper()
+	tier.Component(t, "RTP between streams on loopback sockets, in real time")
 	c, err := rtpstream.Listen(loopback, 30000, 39999)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +137,7 @@ func TestTwoStreamsExchangeTones(t *testing.T) {
 
 // TestWireFormat captures a Stream's packets with a plain UDP socket.
 func TestWireFormat(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	for _, c := range []codec.Codec{codec.PCMU, codec.PCMA} {
 		t.Run(c.Name, func(t *testing.T) {
 			raw, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
@@ -213,6 +217,7 @@ func TestWireFormat(t *testing.T) {
 }
 
 func TestRandomStart(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	// Two streams start from different random sequence numbers,
 	// timestamps and SSRCs (RFC 3550 §5.1); equal all three would be a
 	// 2^-64 coincidence.
@@ -240,6 +245,7 @@ func TestRandomStart(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	c := listen(t)
 	defer c.Close()
 	for _, p := range []rtpstream.Params{

@@ -5,9 +5,12 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 func TestSetDSCP(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	for _, ip := range []string{"127.0.0.1", "::1"} {
 		c, err := Listen(netip.MustParseAddr(ip), 30000, 39999)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/deskphone/phoned/audio/dtmf"
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // TestDTMFBetweenStreams has stream A press "1" (held) and "#" (a quick
@@ -19,6 +21,7 @@ import (
 // records every packet and forwards it. B must report exactly "1", "#",
 // and the recording must be RFC 4733 on the wire.
 func TestDTMFBetweenStreams(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	const pt = 101
 	mid, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
 	if err != nil {
@@ -187,6 +190,7 @@ func TestDTMFBetweenStreams(t *testing.T) {
 
 // TestSendWithDTMFNoAllocs: pressing keys adds no allocation per frame.
 func TestSendWithDTMFNoAllocs(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	raw, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
 	if err != nil {
 		t.Fatal(err)

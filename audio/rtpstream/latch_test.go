@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 func udpPeer(t *testing.T) *net.UDPConn {
@@ -31,6 +33,7 @@ func gotPacket(c *net.UDPConn, within time.Duration) bool {
 // come from (a NAT rewrote the address in its SDP); without it, to the
 // signalled address; and it latches once, so a later source cannot move it.
 func TestLatching(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	for _, latch := range []bool{true, false} {
 		conn, err := Listen(netip.MustParseAddr("127.0.0.1"), 30000, 39999)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -38,6 +40,7 @@ func freeRange(t *testing.T, n int) int {
 func port(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
 
 func TestListenEvenAndSkipsBusy(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	base := freeRange(t, 8)
 	// An odd lower bound starts at the next even port.
 	a, err := Listen(loopback, base+1, base+7)

@@ -10,12 +10,15 @@ import (
 
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // RFC 3264 §8.4: while held nothing is sent; on resume the stream goes to
 // the (possibly new) address, the timestamp has kept time and the first
 // packet carries the marker (RFC 3551 §4.1).
 func TestRedirectHoldAndResume(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	local, first, second := listen(t), listen(t), listen(t)
 	s, err := rtpstream.New(rtpstream.Params{Conn: local, Remote: addr(first), PayloadType: 0, Clock: clock.Real{}, Logger: quiet})
 	if err != nil {

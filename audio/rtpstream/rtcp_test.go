@@ -10,6 +10,8 @@ import (
 
 	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // readRTCP reads one compound packet from c within a real-time bound.
@@ -66,6 +68,7 @@ func waitStats(t *testing.T, s *Stream, what string, cond func(Stats) bool) Stat
 // rtcpStream is a stream on the fake clock with RTCP, facing a raw peer
 // (RTP and RTCP sockets).
 func rtcpStream(t *testing.T, latch bool) (s *Stream, clk *clock.Fake, peerRTP, peerRTCP *net.UDPConn) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	t.Helper()
 	conn, rc, err := ListenPair(netip.MustParseAddr("127.0.0.1"), 30000, 39999)
 	if err != nil {
@@ -229,6 +232,7 @@ func TestRTCPInterval(t *testing.T) {
 }
 
 func TestPtime(t *testing.T) {
+	tier.Component(t, "real sockets on loopback, in real time")
 	for _, tt := range []struct {
 		ptime time.Duration
 		want  int

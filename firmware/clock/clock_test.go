@@ -63,8 +63,8 @@ func TestFakeSleepUntil(t *testing.T) {
 		c.SleepUntil(c.Now().Add(20 * time.Millisecond))
 		close(done)
 	}()
-	for c.Sleepers() == 0 {
-		time.Sleep(time.Millisecond)
+	if !c.WaitSleepers(1, 10*time.Second) {
+		t.Fatal("the goroutine never slept")
 	}
 	c.Advance(10 * time.Millisecond)
 	select {
@@ -75,4 +75,22 @@ func TestFakeSleepUntil(t *testing.T) {
 	c.Advance(10 * time.Millisecond)
 	<-done
 	c.SleepUntil(time.Unix(0, 0)) // in the past: returns at once
+}
+
+func TestFakeWaitPending(t *testing.T) {
+	c := NewFake(time.Unix(0, 0))
+	if c.WaitPending(1, time.Millisecond) {
+		t.Fatal("a timer pending on a fresh clock")
+	}
+	go c.AfterFunc(time.Second, func() {})
+	if !c.WaitPending(1, 10*time.Second) {
+		t.Fatal("the timer set by another goroutine was never seen")
+	}
+	if c.Until(func() bool { return c.Pending() == 0 }, time.Millisecond) {
+		t.Fatal("no timer pending while one is")
+	}
+	c.Advance(time.Second)
+	if c.Pending() != 0 {
+		t.Fatalf("pending after it fired: %d", c.Pending())
+	}
 }

@@ -15,6 +15,7 @@ type Fake struct {
 	seq     int
 	timers  []*fakeTimer
 	waiters []fakeWaiter
+	changed chan struct{} // closed and replaced when timers or sleepers change
 }
 
 type fakeTimer struct {
@@ -45,6 +46,7 @@ func (c *Fake) AfterFunc(d time.Duration, f func()) Timer {
 	c.seq++
 	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f}
 	c.timers = append(c.timers, t)
+	c.notifyLocked()
 	return t
 }
 
@@ -55,6 +57,7 @@ func (t *fakeTimer) Stop() bool {
 		return false
 	}
 	t.done = true
+	t.c.notifyLocked()
 	return true
 }
 
@@ -66,6 +69,7 @@ func (c *Fake) SleepUntil(t time.Time) {
 	}
 	ch := make(chan struct{})
 	c.waiters = append(c.waiters, fakeWaiter{at: t, ch: ch})
+	c.notifyLocked()
 	c.mu.Unlock()
 	<-ch
 }
@@ -89,6 +93,52 @@ func (c *Fake) Pending() int {
 		}
 	}
 	return n
+}
+
+// notifyLocked wakes the goroutines blocked in Until.
+func (c *Fake) notifyLocked() {
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+}
+
+// Until blocks until cond holds or timeout (real time, a bound for a
+// broken test, never a measurement) passes, re-checking each time a timer
+// is set or stopped or a goroutine starts sleeping; it reports whether cond
+// held. Tests use it to wait for a loop to reach its timer or its sleep
+// before they advance the clock, without polling.
+func (c *Fake) Until(cond func() bool, timeout time.Duration) bool {
+	bound := time.NewTimer(timeout)
+	defer bound.Stop()
+	for {
+		c.mu.Lock()
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		if cond() {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-bound.C:
+			return cond()
+		}
+	}
+}
+
+// WaitSleepers blocks until at least n goroutines sleep in SleepUntil, or
+// timeout; it reports whether they do.
+func (c *Fake) WaitSleepers(n int, timeout time.Duration) bool {
+	return c.Until(func() bool { return c.Sleepers() >= n }, timeout)
+}
+
+// WaitPending blocks until at least n timers are pending, or timeout; it
+// reports whether they are.
+func (c *Fake) WaitPending(n int, timeout time.Duration) bool {
+	return c.Until(func() bool { return c.Pending() >= n }, timeout)
 }
 
 // Advance moves the clock forward by d, running every timer that falls due

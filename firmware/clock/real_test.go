@@ -5,11 +5,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // Real.SleepUntil never wakes before its deadline, with sleepers running
 // at once (each takes its own timerfd) and with deadlines already past.
 func TestRealSleepUntilNeverEarly(t *testing.T) {
+	tier.Component(t, "the real clock, in real time")
 	var c Real
 	var wg sync.WaitGroup
 	errs := make(chan string, 64)

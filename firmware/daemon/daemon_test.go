@@ -16,6 +16,8 @@ import (
 	"github.com/deskphone/phoned/firmware/phone"
 	"github.com/deskphone/phoned/sip"
 	"github.com/deskphone/phoned/sip/sdp"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // testPhone is a whole phone minus the board: a real SIP UA on loopback,
@@ -44,6 +46,7 @@ func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, l
 // newPhoneWith is newPhoneLog whose daemon drives wrap(ua) (nil: the UA).
 func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) callControl) *testPhone {
 	t.Helper()
+	tier.Component(t, "a whole phone: SIP on loopback, the media engine in real time")
 	events := make(chan sip.Event, 64)
 	ua, err := sip.New(sip.Config{
 		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",

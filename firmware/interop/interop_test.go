@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -13,13 +14,19 @@ import (
 	"github.com/deskphone/phoned/audio/wav"
 	"github.com/deskphone/phoned/firmware/phoneproc"
 	"github.com/deskphone/phoned/scripts/lab"
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 var phonedBin string
 
 // TestMain builds the phoned binary once; the tests run it as shipped
-// (under qemu when the tests run for ARM).
+// (under qemu when the tests run for ARM). Every test here is interop
+// tier: under -short they skip and nothing is built.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "interop-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -71,6 +78,7 @@ func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, sipExtra, extra string) *
 // table.
 func startPhoneAccount(t testing.TB, accountExtra, mic, sipExtra, extra string) *ourPhone {
 	t.Helper()
+	tier.Interop(t)
 	dir := t.TempDir()
 	sipPort, err := phoneproc.FreePort("udp")
 	if err != nil {

@@ -7,11 +7,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // proc is one external program owned by a test: it runs in its own process
@@ -168,16 +171,19 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// lookBinary finds bin on the PATH (def when bin is ""), failing the test
-// with ErrNotInstalled when it is missing.
+// lookBinary marks the test as interop tier (skipped under -short) and
+// finds bin on the PATH (def when bin is ""), failing the test in one line
+// with ErrNotInstalled and the Debian package to install when it is
+// missing.
 func lookBinary(t testing.TB, bin, def string) string {
 	t.Helper()
+	tier.Interop(t)
 	if bin == "" {
 		bin = def
 	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		t.Fatalf("lab: %v: %v (scripts/deps.sh installs it)", ErrNotInstalled, err)
+		t.Fatalf("lab: %v: %s", ErrNotInstalled, tier.Missing(filepath.Base(bin)))
 	}
 	return path
 }

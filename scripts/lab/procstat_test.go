@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -57,10 +59,11 @@ func TestParseUDPTable(t *testing.T) {
 // make test-arm runs us, our own /proc/PID/stat is qemu's, with no CPU
 // times.)
 func TestProcUsageOfChild(t *testing.T) {
+	tier.Component(t, "a spinning child process, in real time")
 	name := fmt.Sprintf("lab-proc-test-%d", os.Getpid())
 	cmd := exec.Command("sh", "-c", "while :; do :; done", name) // name is the shell's $0
 	if err := cmd.Start(); err != nil {
-		t.Skip("no sh:", err)
+		t.Fatal("no sh:", err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

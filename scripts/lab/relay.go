@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // The kernel here has no netem qdisc, so a test impairs a media path by
@@ -315,6 +317,7 @@ func (h *itemHeap) Pop() any {
 // the test failed, Cleanup logs its counters.
 func StartRelay(t testing.TB, cfg RelayConfig) *Relay {
 	t.Helper()
+	tier.Component(t, "a UDP relay on loopback, in real time")
 	r, err := NewRelay(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -633,6 +636,7 @@ const (
 // closed in t.Cleanup.
 func StartMediaRelay(t testing.TB, rtp, rtcp RelayConfig) *MediaRelay {
 	t.Helper()
+	tier.Component(t, "a UDP relay on loopback, in real time")
 	var pairs [2][2]*net.UDPConn // [side][rtp, rtcp]
 	for s := range pairs {
 		p, err := listenPair()

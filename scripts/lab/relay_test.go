@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // The decisions depend only on the seed and the datagram's index.
@@ -106,6 +108,7 @@ type endpoint struct {
 }
 
 func newEndpoint(t *testing.T) *endpoint {
+	tier.Component(t, "the relay on loopback sockets, in real time")
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 func TestParseRTPFields(t *testing.T) {
@@ -105,6 +107,7 @@ func TestPercentile(t *testing.T) {
 // ReadRTP sees every RTP packet from that port, with its header fields,
 // and leaves the RTCP out.
 func TestReadRTPFromCapture(t *testing.T) {
+	tier.Component(t, "a capture on loopback")
 	t.Parallel()
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // SDPProxy puts a media relay into a call's media path. Phones put their
@@ -82,6 +84,7 @@ const proxyTag = "sdpproxy"
 // Cleanup logs the last messages it forwarded.
 func StartSDPProxy(t testing.TB, media MediaPath) *SDPProxy {
 	t.Helper()
+	tier.Component(t, "a UDP relay on loopback, in real time")
 	p, err := NewSDPProxy(media, nil)
 	if err != nil {
 		t.Fatal(err)

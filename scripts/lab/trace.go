@@ -56,10 +56,8 @@ func StartTrace(t testing.TB, ports ...int) *Trace {
 	if len(ports) == 0 {
 		t.Fatalf("lab: %v: StartTrace needs at least one port", ErrOption)
 	}
-	bin, err := exec.LookPath("dumpcap")
-	if err != nil {
-		t.Fatalf("lab: %v: dumpcap: %v (scripts/deps.sh installs tshark)", ErrNotInstalled, err)
-	}
+	bin := lookBinary(t, "", "dumpcap")
+	var err error
 	dir := t.TempDir()
 	tr := &Trace{ports: ports, file: filepath.Join(dir, "sip.pcapng")}
 	if tr.marker, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {

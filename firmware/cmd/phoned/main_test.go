@@ -8,9 +8,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 func runPhoned(t *testing.T, args ...string) (int, string, string) {
+	tier.Component(t, "runs the phoned binary")
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, os.Stdin, &out, &errb)

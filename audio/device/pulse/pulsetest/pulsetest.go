@@ -23,6 +23,8 @@ import (
 	"time"
 
 	pa "github.com/jfreymuth/pulse"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // Server is one private PulseAudio server.
@@ -42,6 +44,7 @@ type Server struct {
 // in sinks and waits until it accepts clients. Clients must present Cookie.
 func Start(t testing.TB, sinks ...string) *Server {
 	t.Helper()
+	tier.Interop(t, "pulseaudio")
 	dir := t.TempDir()
 	s := &Server{t: t, Dir: dir, Socket: filepath.Join(dir, "run", "native"), Cookie: filepath.Join(dir, "cookie"), Sinks: sinks}
 	for _, d := range []string{"run", "home"} {
@@ -69,7 +72,7 @@ func (s *Server) Restart() {
 	s.Kill()
 	bin, err := exec.LookPath("pulseaudio")
 	if err != nil {
-		s.t.Fatalf("pulsetest: %v (scripts/deps.sh installs Debian's pulseaudio)", err)
+		s.t.Fatalf("pulsetest: %s", tier.Missing("pulseaudio"))
 	}
 	args := []string{"-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
 		"--use-pid-file=no", "--log-target=stderr", "--log-level=warning"}
