@@ -73,8 +73,8 @@ func TestNullBlocksOnFakeClock(t *testing.T) {
 	frame := []int16{1, 2, 3}
 	done := make(chan error)
 	go func() { done <- d.Read(frame[:]) }()
-	for clk.Sleepers() == 0 {
-		time.Sleep(time.Millisecond) // waiting for the goroutine to park, not timing
+	if !clk.WaitSleepers(1, 10*time.Second) {
+		t.Fatal("Read never slept on the clock")
 	}
 	clk.Advance(audioDur(3) - time.Nanosecond)
 	if clk.Sleepers() != 1 {

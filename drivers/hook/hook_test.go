@@ -41,8 +41,33 @@ type rig struct {
 	pin  chan<- pgpio.Level
 	w    *gpio.Watcher
 	rec  *recorder
-	n    uint64
+	seen <-chan struct{} // one per level the watcher handed the switch
 	stop func()
+}
+
+// notifySink tells the test each time the watcher has handed the switch a
+// level, so the test waits for exactly that instead of polling.
+type notifySink struct {
+	gpio.Sink
+	seen chan struct{}
+}
+
+func (n *notifySink) Input(active bool) {
+	n.Sink.Input(active)
+	select {
+	case n.seen <- struct{}{}:
+	default: // only the rig's stop wakes the watcher past the buffer
+	}
+}
+
+// handled waits until the watcher has handed the switch one more level.
+func (r *rig) handled() {
+	r.t.Helper()
+	select {
+	case <-r.seen:
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("the watcher never handed the switch the level")
+	}
 }
 
 func newRig(t *testing.T, cfg Config) *rig {
@@ -54,11 +79,12 @@ func newRig(t *testing.T, cfg Config) *rig {
 	clk := clock.NewFake(time.Unix(0, 0))
 	rec := &recorder{}
 	sw := New(cfg, clk, rec, nil)
-	w := &gpio.Watcher{In: in, Sink: sw, Poll: time.Hour}
+	seen := &notifySink{Sink: sw, seen: make(chan struct{}, 256)}
+	w := &gpio.Watcher{In: in, Sink: seen, Poll: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
-	r := &rig{t: t, clk: clk, pin: chip.Pin(4).EdgesChan, w: w, rec: rec}
+	r := &rig{t: t, clk: clk, pin: chip.Pin(4).EdgesChan, w: w, rec: rec, seen: seen.seen}
 	r.stop = func() {
 		cancel()
 		select {
@@ -68,16 +94,14 @@ func newRig(t *testing.T, cfg Config) *rig {
 		<-done
 	}
 	t.Cleanup(r.stop)
+	r.handled() // the level the watcher reads at start
 	return r
 }
 
 // edge feeds one level and waits until the watcher has handled it.
 func (r *rig) edge(l pgpio.Level) {
 	r.pin <- l
-	r.n++
-	for r.w.Edges() < r.n {
-		time.Sleep(50 * time.Microsecond)
-	}
+	r.handled()
 }
 
 // bounce is a contact bouncing: levels 1 ms apart, ending at l.
@@ -142,10 +166,7 @@ func TestHookFlashVersusHangUp(t *testing.T) {
 func TestNormallyClosedNoFlash(t *testing.T) {
 	r := newRig(t, Config{Contact: NormallyClosed, FlashMax: -1})
 	// Active (low) = on-hook here: the pin starts high (pull-up): off-hook,
-	// posted when the watcher reads the line at start.
-	for deadline := time.Now().Add(5 * time.Second); len(r.rec.got()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Microsecond)
-	}
+	// posted when the watcher reads the line at start (newRig waited).
 	r.want(phone.Hook{OffHook: true})
 	r.edge(pgpio.Low)
 	r.clk.Advance(DefaultDebounce)
