@@ -10,6 +10,7 @@ import (
 	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/scripts/lab"
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // The network-impairment proof of issue 4. The kernel here has no netem,
@@ -147,7 +148,12 @@ func (c impairedCall) log(t testing.TB) {
 // A call through 40 ms delay, 0-40 ms jitter, 3 % loss, 1 % duplication
 // and 2 % reordering each way stays up, both ends hear each other, and the
 // phone's receive counters match what the relay let through.
+//
+// Native only: it checks packets per second through the relay, the jitter
+// buffer's delay and the RTCP round trip of a 10 s real-time call, which
+// an emulated CPU stretches by itself.
 func TestCallSurvivesImpairedNetwork(t *testing.T) {
+	tier.NativeOnly(t, "packets per second, playout delay and round trip of a real-time call")
 	const length = 10 * time.Second
 	im := lab.Impairment{Delay: 40 * time.Millisecond, Jitter: 40 * time.Millisecond,
 		Loss: 0.03, Duplicate: 0.01, Reorder: 0.02}
