@@ -117,6 +117,15 @@ func (p *Phone) Keys(keys string) error {
 	return p.Post("/api/keys", fmt.Sprintf(`{"keys":%q}`, keys))
 }
 
+// Function presses a function key by name (hold, transfer, conference,
+// mute, redial, speaker, ...).
+func (p *Phone) Function(name string) error {
+	return p.Post("/api/keys", fmt.Sprintf(`{"function":%q}`, name))
+}
+
+// Flash flashes the hook switch.
+func (p *Phone) Flash() error { return p.Post("/api/hook", `{"flash":true}`) }
+
 // Status reads the phone's status.
 func (p *Phone) Status() (daemon.Status, error) {
 	var st daemon.Status
