@@ -64,8 +64,8 @@ func (u *UA) Reinvite(id CallID, local sdp.Media) error {
 	if c == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownCall, id)
 	}
-	if c.state != stConfirmed || c.reinvite != nil {
-		return fmt.Errorf("%w: %s: re-INVITE needs a confirmed call with no re-INVITE pending", ErrCallState, id)
+	if (c.state != stConfirmed && c.state != stAnswered) || c.reinvite != nil {
+		return fmt.Errorf("%w: %s: re-INVITE needs an answered call with no re-INVITE pending", ErrCallState, id)
 	}
 	if u.closed {
 		return ErrClosed
@@ -82,6 +82,18 @@ func (u *UA) sendReinvite(c *call) {
 	defer u.wg.Done()
 	log := u.log.With("call", c.id)
 	u.mu.Lock()
+	if c.state == stAnswered {
+		// RFC 3261 §14.1: not while the initial INVITE transaction is in
+		// progress, i.e. until the ACK of our 2xx (no ACK within 64*T1
+		// ends the call, onInvite).
+		acked := c.acked
+		u.mu.Unlock()
+		select {
+		case <-acked:
+		case <-c.done:
+		}
+		u.mu.Lock()
+	}
 	r := c.reinvite
 	if r == nil || c.ended {
 		u.mu.Unlock()
