@@ -90,8 +90,8 @@ func (u *UA) Refer(id CallID, target string, replaces CallID) error {
 	if c == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownCall, id)
 	}
-	if c.state != stConfirmed || c.referOut != nil {
-		return fmt.Errorf("%w: %s: REFER needs a confirmed call with no REFER pending", ErrCallState, id)
+	if (c.state != stConfirmed && c.state != stAnswered) || c.referOut != nil {
+		return fmt.Errorf("%w: %s: REFER needs an answered call with no REFER pending", ErrCallState, id)
 	}
 	referTo := target
 	if replaces != "" {
@@ -99,7 +99,7 @@ func (u *UA) Refer(id CallID, target string, replaces CallID) error {
 		if r == nil || r.id == id {
 			return fmt.Errorf("%w: replaces %s", ErrUnknownCall, replaces)
 		}
-		if r.state != stConfirmed || r.remote.Tag == "" {
+		if (r.state != stConfirmed && r.state != stAnswered) || r.remote.Tag == "" {
 			return fmt.Errorf("%w: replaces %s: not a confirmed call", ErrCallState, replaces)
 		}
 		// RFC 3891 §3 / RFC 5589 §7: Replaces as an escaped URI header.
@@ -264,7 +264,8 @@ func (u *UA) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	u.mu.Lock()
 	c := u.matchDialogLocked(req)
-	if c == nil || c.state != stConfirmed {
+	if c == nil || (c.state != stConfirmed && c.state != stAnswered) {
+		// Our 2xx made the dialog (the ACK may still be on its way).
 		u.mu.Unlock()
 		u.respondStateless(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
