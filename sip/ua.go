@@ -139,7 +139,7 @@ type call struct {
 	referIn  *referIn
 
 	// UAC.
-	invite     *gosip.Request // read only once sent
+	invite     *gosip.Request  // read only once sent
 	authTried  bool            // answered one 401/407 already
 	visited    map[string]bool // targets tried, against redirect loops
 	hangupReq  bool            // Hangup before final response: CANCEL when allowed
