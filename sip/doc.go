@@ -75,7 +75,9 @@
 //     of the implicit subscription (its message/sipfrag status line; 200
 //     to each; Final on Subscription-State: terminated). A bad sipfrag gets
 //     400 and is not reported; no final NOTIFY within 32 s on Config.Clock
-//     gives 408, Final. The 202 alone is no outcome.
+//     gives 408, Final. The 202 alone is no outcome. A REFER asked for
+//     while our re-INVITE is pending on the call goes once that is done
+//     (a REFER crossing it draws 491, RFC 5589 §7).
 //   - Being transferred: an in-dialog REFER with exactly one readable
 //     Refer-To gets 202, then NOTIFY "SIP/2.0 100 Trying" (RFC 3515
 //     §2.4.4), then Referred (target, Referred-By, unescaped Replaces).

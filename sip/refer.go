@@ -50,8 +50,10 @@ const referTimeout = 32 * time.Second
 
 // referOut is our REFER and its implicit subscription (RFC 3515 §2.4.4).
 type referOut struct {
-	seq     uint32 // CSeq of the REFER: the subscription's id (§2.4.6)
-	timeout clock.Timer
+	referTo  string // the Refer-To URI, headers escaped
+	seq      uint32 // CSeq of the REFER: the subscription's id (§2.4.6)
+	deferred bool   // waiting for our re-INVITE to finish
+	timeout  clock.Timer
 }
 
 // referIn is the subscription created by a REFER we accepted: NOTIFYs go
@@ -72,7 +74,9 @@ type sipfragMsg struct {
 // set (attended transfer, RFC 5589 §7) the Refer-To URI carries the
 // Replaces header naming that call's dialog (RFC 3891 §3), so the target
 // swaps its call with us for the new one. It returns at once; the outcome
-// comes as TransferProgress events. One REFER at a time per call.
+// comes as TransferProgress events. One REFER at a time per call. While
+// a re-INVITE of ours is pending on the call (a hold just asked for), the
+// REFER waits for its outcome before it goes.
 func (u *UA) Refer(id CallID, target string, replaces CallID) error {
 	var uri gosip.Uri
 	if err := gosip.ParseUri(target, &uri); err != nil {
@@ -105,17 +109,34 @@ func (u *UA) Refer(id CallID, target string, replaces CallID) error {
 		// RFC 3891 §3 / RFC 5589 §7: Replaces as an escaped URI header.
 		referTo += "?Replaces=" + escapeHeaderValue(r.replaces())
 	}
-	req := u.nextInDialog(&c.dialog, gosip.REFER)
-	req.AppendHeader(u.contact(c.host))
-	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+referTo+">"))
-	req.AppendHeader(gosip.NewHeader("Referred-By", c.local.nameAddr()))
-	req.AppendHeader(gosip.NewHeader("Allow", allowed))
-	req.AppendHeader(gosip.NewHeader("Supported", supportedTags))
-	ro := &referOut{seq: req.CSeq().SeqNo}
+	ro := &referOut{referTo: referTo}
 	c.referOut = ro
 	ro.timeout = u.clk.AfterFunc(referTimeout, func() {
 		u.referDone(c, ro, TransferProgress{ID: c.id, Code: 408, Reason: "Request Timeout (no final NOTIFY)", Final: true})
 	})
+	if c.reinvite != nil {
+		// A REFER crossing our re-INVITE (e.g. the hold before an
+		// attended transfer) tends to draw 491: it goes once the
+		// re-INVITE is done (reinviteDone), RFC 5589 §7.
+		ro.deferred = true
+	} else {
+		u.sendReferLocked(c, ro)
+	}
+	u.log.Info("REFER queued", "call", id, "target", target, "attended", replaces != "", "after_reinvite", ro.deferred)
+	return nil
+}
+
+// sendReferLocked sends the REFER of ro and follows it to its final
+// response. Caller holds u.mu; the UA is not closed.
+func (u *UA) sendReferLocked(c *call, ro *referOut) {
+	ro.deferred = false
+	req := u.nextInDialog(&c.dialog, gosip.REFER)
+	req.AppendHeader(u.contact(c.host))
+	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+ro.referTo+">"))
+	req.AppendHeader(gosip.NewHeader("Referred-By", c.local.nameAddr()))
+	req.AppendHeader(gosip.NewHeader("Allow", allowed))
+	req.AppendHeader(gosip.NewHeader("Supported", supportedTags))
+	ro.seq = req.CSeq().SeqNo
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
@@ -131,8 +152,7 @@ func (u *UA) Refer(id CallID, target string, replaces CallID) error {
 			u.log.Info("REFER accepted", "call", c.id, "code", res.StatusCode)
 		}
 	}()
-	u.log.Info("REFER sent", "call", id, "target", target, "attended", replaces != "")
-	return nil
+	u.log.Info("REFER sent", "call", c.id, "refer_to", ro.referTo)
 }
 
 // referDone ends our REFER ro with a final ev, once.
@@ -301,14 +321,18 @@ func (u *UA) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
 	ri := &referIn{seq: req.CSeq().SeqNo, queue: make(chan sipfragMsg, 8)}
 	c.referIn = ri
 	ri.queue <- sipfragMsg{100, "Trying"} // RFC 3515 §2.4.4
-	u.wg.Add(1)
-	go u.notifier(c, ri)
 	u.mu.Unlock()
+	// The 202 first, then the NOTIFYs, in order, from one goroutine.
 	u.respondInDialog(c, req, tx, 202, "Accepted", nil)
 	u.log.Info("REFER accepted", "call", c.id, "target", target, "attended", replaces != "")
 	u.mu.Lock()
+	defer u.mu.Unlock()
+	if c.ended || u.closed {
+		return
+	}
+	u.wg.Add(1)
+	go u.notifier(c, ri)
 	u.emitLocked(c, Referred{ID: c.id, Target: target, ReferredBy: referredBy, Replaces: replaces})
-	u.mu.Unlock()
 }
 
 // NotifyRefer reports the progress of the call placed for a REFER we

@@ -398,3 +398,36 @@ func FuzzParseReferTo(f *testing.F) {
 		}
 	})
 }
+
+// A REFER asked for while our hold re-INVITE is pending goes only once
+// the re-INVITE is answered (RFC 5589 §7: a REFER crossing it draws 491).
+func TestReferWaitsForReinvite(t *testing.T) {
+	componentTier(t)
+	b := newPhone(t, "1002", "Bob")
+	raw := newRawPeer(t)
+	id, _, _ := rawCall(t, raw, b, "refhold1")
+	if err := b.Reinvite(id, held(media(5000, sdp.PCMU), sdp.SendOnly)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Refer(id, "sip:1003@127.0.0.1:5999", ""); err != nil {
+		t.Fatal(err)
+	}
+	inv := raw.read("re-INVITE", isReq(gosip.INVITE))
+	raw.replyInDialog(inv, 200, "OK", []byte(holdOffer("recvonly", 2)))
+	first := raw.read("ACK or REFER", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Request)
+		return ok && (r.Method == gosip.ACK || r.Method == gosip.REFER)
+	})
+	if first.msg.(*gosip.Request).Method != gosip.ACK {
+		t.Fatalf("REFER went before the re-INVITE was done:\n%s", first.raw)
+	}
+	if r := next[Reinvited](t, b); r.Code != 200 {
+		t.Fatalf("reinvited %+v", r)
+	}
+	ref := raw.read("REFER", isReq(gosip.REFER))
+	if ref.msg.(*gosip.Request).CSeq().SeqNo <= inv.msg.(*gosip.Request).CSeq().SeqNo {
+		t.Fatalf("REFER CSeq not above the re-INVITE's")
+	}
+	raw.replyInDialog(ref, 202, "Accepted", nil)
+	noEvent(t, b)
+}

@@ -228,10 +228,14 @@ func (u *UA) retryReinvite(c *call, r *reinvite) {
 	})
 }
 
-// reinviteDone ends our re-INVITE with ev.
+// reinviteDone ends our re-INVITE with ev, then sends a REFER that was
+// waiting for it.
 func (u *UA) reinviteDone(c *call, ev Reinvited) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	c.reinvite = nil
 	u.emitLocked(c, ev)
+	if ro := c.referOut; ro != nil && ro.deferred && !c.ended && !u.closed {
+		u.sendReferLocked(c, ro)
+	}
 }
