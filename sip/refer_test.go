@@ -431,3 +431,38 @@ func TestReferWaitsForReinvite(t *testing.T) {
 	raw.replyInDialog(ref, 202, "Accepted", nil)
 	noEvent(t, b)
 }
+
+// RFC 3891 §3: Replaces naming an early dialog we did not place gets 481;
+// Require: replaces is accepted (no 420); a bad Replaces gets 400.
+func TestReplacesEarlyAndRequire(t *testing.T) {
+	componentTier(t)
+	b := newPhone(t, "1002", "Bob")
+	raw := newRawPeer(t)
+	raw.sendText(b.Addr(), inviteText(raw, b.UA, "early1"))
+	in := next[Incoming](t, b)
+	if err := b.Ring(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	ring := raw.read("180", isRes(180)).msg.(*gosip.Response)
+	tag, _ := ring.To().Params.Get("tag")
+
+	inv := func(callID, replaces string) string {
+		return withHeaders(strings.Replace(inviteText(raw, b.UA, callID), "tag=fromraw", "tag=fromraw2", 1),
+			"Require: replaces", "Replaces: "+replaces)
+	}
+	raw.sendText(b.Addr(), inv("early2", "early1;to-tag="+tag+";from-tag=fromraw"))
+	if res := raw.read("final to the INVITE with Replaces", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Response)
+		return ok && r.StatusCode >= 300 && r.CallID().Value() == "early2"
+	}).msg.(*gosip.Response); res.StatusCode != 481 {
+		t.Fatalf("Replaces naming an early incoming dialog: %d", res.StatusCode)
+	}
+	raw.sendText(b.Addr(), inv("early3", "early1"))
+	if res := raw.read("final to a bad Replaces", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Response)
+		return ok && r.StatusCode >= 300 && r.CallID().Value() == "early3"
+	}).msg.(*gosip.Response); res.StatusCode != 400 {
+		t.Fatalf("bad Replaces: %d", res.StatusCode)
+	}
+	noEvent(t, b)
+}
