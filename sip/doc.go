@@ -43,11 +43,57 @@
 //     on initial INVITEs; dialog route sets come from Record-Route; one
 //     401/407 to INVITE is answered with credentials; 3xx are followed by
 //     Contact q-value, at most 5 times and never to a visited target.
+//   - One dialog type (dialog.go) holds what RFC 3261 §12 calls the
+//     dialog state of every call, whichever side placed it: parties and
+//     tags, local and remote CSeq, route set, remote target, and our SDP
+//     origin id and version. Every in-dialog request we send (ACK, BYE,
+//     INFO, re-INVITE, REFER, NOTIFY) is built from it by UA.inDialog and
+//     every one we receive is matched by dialog.matches.
 //   - Within a dialog: re-INVITE and UPDATE are answered keeping our SDP
 //     origin (RFC 3264 §8), emitting Modified (hold shows as a recvonly or
-//     inactive direction); offerless re-INVITE gets our SDP as the offer;
-//     INFO gets 200; a crossing change gets 491, a bad offer 488 (session
-//     unchanged, §14.2), an unknown dialog 481.
+//     inactive direction); the answer is the mirror of the offer narrowed
+//     by our own direction (a far-end sendonly is answered recvonly, and
+//     inactive while we hold them too); offerless re-INVITE gets our SDP
+//     as the offer (version raised); INFO gets 200; a change crossing
+//     ours (glare) gets 491, a bad offer 488 (session unchanged, §14.2),
+//     an unknown dialog 481.
+//   - Hold and resume (reinvite.go): Reinvite(id, local) returns at once
+//     and sends a re-INVITE offering local (sdp.Media.Direction: sendonly
+//     to hold, inactive when held already, "" or sendrecv to resume) with
+//     the same o= id and the version one higher (RFC 3264 §8), once the
+//     ACK of our initial 2xx is in. The outcome is a Reinvited event: 2xx
+//     with the new session, or the failure code with the session
+//     unchanged. A 491 is retried after the RFC 3261 §14.1 delay (2.1-4 s
+//     when we placed the call, else 0-2 s) on Config.Clock, at most 3
+//     times; a 481 or a timeout (408) also ends the call (§12.2.1.2). One
+//     re-INVITE at a time per call (ErrCallState).
+//   - Transfer out (refer.go): Refer(id, target, replaces) sends REFER
+//     (RFC 3515) with Refer-To and Referred-By (RFC 3892); for attended
+//     transfer (RFC 5589 §7) the Refer-To URI carries the escaped
+//     Replaces header of the other call's dialog (RFC 3891 §3). Outcome as
+//     TransferProgress: the REFER's own failure (Final), then each NOTIFY
+//     of the implicit subscription (its message/sipfrag status line; 200
+//     to each; Final on Subscription-State: terminated). A bad sipfrag gets
+//     400 and is not reported; no final NOTIFY within 32 s on Config.Clock
+//     gives 408, Final. The 202 alone is no outcome. A REFER asked for
+//     while our re-INVITE is pending on the call goes once that is done
+//     (a REFER crossing it draws 491, RFC 5589 §7).
+//   - Being transferred: an in-dialog REFER with exactly one readable
+//     Refer-To gets 202, then NOTIFY "SIP/2.0 100 Trying" (RFC 3515
+//     §2.4.4), then Referred (target, Referred-By, unescaped Replaces).
+//     The firmware places the call with DialWith(target, media,
+//     DialOptions{ReferredBy, Replaces}) and reports with NotifyRefer(id,
+//     code, reason); code >= 200 terminates the subscription. NOTIFYs go
+//     out in order, one at a time. REFER without a To tag: 403; for an
+//     unknown dialog: 481; no, several or an unreadable Refer-To: 400;
+//     while the previous REFER is still being notified: 491.
+//   - Being replaced: an INVITE with Replaces (RFC 3891 §3) is matched by
+//     Call-ID, to-tag (our tag) and from-tag (theirs): no match, an early
+//     dialog we did not place, or one being torn down: 481; early-only
+//     naming an answered dialog: 486; otherwise Incoming.Replaces names
+//     the call it replaces (the firmware answers it and ends that one).
+//     Our INVITEs and responses say Supported: replaces and Allow REFER,
+//     NOTIFY; Require: replaces is accepted.
 //   - Validation before every handler (validate.go): SIP version (505),
 //     mandatory headers and CSeq method (400), Require (420 with
 //     Unsupported), body type and encoding (415 with Accept or
@@ -57,8 +103,14 @@
 //     Concurrent INVITEs simply produce more Incoming events; the firmware
 //     decides (486).
 //
-// Not yet: TCP and TLS transports (UDP only; the transport is chosen in
-// one place, New), offerless initial INVITE (488), forked 2xx from several
+// Parsers of untrusted input (sipfrag, Replaces, Refer-To with embedded
+// headers, dtmf-relay) never panic and are fuzzed.
+//
+// Not yet: an INVITE with Replaces naming our own early outgoing call
+// (call pickup) gets 481; REFER outside a dialog; re-INVITE or REFER
+// answered 401/407 (not retried with credentials). TCP and TLS
+// transports (UDP only; the transport is chosen in one place, New),
+// offerless initial INVITE (488), forked 2xx from several
 // UASs, PRACK/100rel. The 487 that sipgo generates on CANCEL carries a
 // fresh To tag rather than the one of our 180. Listening on a wildcard
 // address derives the Contact host from the route towards the peer.

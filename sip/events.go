@@ -34,6 +34,11 @@ type Incoming struct {
 	// AlertInfo is the INVITE's Alert-Info header (RFC 3261 §20.4), as
 	// received, for a distinctive ring; "" when absent.
 	AlertInfo string
+	// Replaces is the call this one replaces (an INVITE with Replaces,
+	// RFC 3891 §3: attended transfer or pickup): answer this one and end
+	// that one. "" for an ordinary call. An INVITE naming no dialog of
+	// ours got 481 from the UA and is not reported.
+	Replaces CallID
 }
 
 // Progress reports a provisional response (180 Ringing, 183 Session

@@ -41,8 +41,7 @@ func (u *UA) SendDTMFInfo(id CallID, digit byte, duration time.Duration) error {
 		u.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrCallState, id)
 	}
-	c.localSeq++
-	req := u.inDialog(c, gosip.INFO, c.localSeq)
+	req := u.nextInDialog(&c.dialog, gosip.INFO)
 	u.mu.Unlock()
 	req.AppendHeader(gosip.NewHeader("Content-Type", dtmfRelayType))
 	req.SetBody([]byte(fmt.Sprintf("Signal=%c\r\nDuration=%d\r\n", digit, duration.Milliseconds())))

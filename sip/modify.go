@@ -58,6 +58,15 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 		u.respondStateless(req, tx, 491, "Request Pending")
 		return
 	}
+	if c.reinvite != nil && c.reinvite.inFlight {
+		// RFC 3261 §14.2: a re-INVITE (or UPDATE with an offer) that
+		// crosses our own pending re-INVITE (glare) gets 491; we retry
+		// ours after the §14.1 delay.
+		u.mu.Unlock()
+		u.log.Info("glare: session change crosses ours", "call", c.id, "method", req.Method)
+		u.respondInDialog(c, req, tx, 491, "Request Pending", nil)
+		return
+	}
 	var body []byte
 	var neg sdp.Negotiated
 	changed := false
@@ -67,7 +76,9 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 			u.respondInDialog(c, req, tx, 200, "OK", nil) // a session-timer refresh, no SDP
 			return
 		}
-		body = sdp.Offer(c.media, c.sdpID)
+		// Our current SDP as the offer; a new SDP of ours, so a new
+		// version (RFC 3264 §8).
+		body = c.newOffer(c.media)
 	} else {
 		offer, err := sdp.Parse(req.Body())
 		if err == nil {
@@ -82,9 +93,7 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 		c.sdpVer++
 		changed = true
 	}
-	if ct := req.Contact(); ct != nil {
-		c.remoteTarget = *ct.Address.Clone() // target refresh, RFC 3261 §12.2.2
-	}
+	c.tookRequest(req) // CSeq and target refresh, RFC 3261 §12.2.2
 	u.mu.Unlock()
 	u.respondInDialog(c, req, tx, 200, "OK", body)
 	if changed {
@@ -98,12 +107,16 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 
 // respondInDialog answers an in-dialog request with our To tag, Contact
 // for 2xx to INVITE/UPDATE, and an SDP body when given.
-func (u *UA) respondInDialog(c *call, req *gosip.Request, tx gosip.ServerTransaction, code int, reason string, body []byte) {
+func (u *UA) respondInDialog(c *call, req *gosip.Request, tx gosip.ServerTransaction, code int, reason string, body []byte, hdrs ...gosip.Header) {
 	res := gosip.NewResponseFromRequest(req, code, reason, nil)
-	if code < 300 && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE) {
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if code < 300 && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE || req.Method == gosip.REFER) {
 		res.AppendHeader(u.contact(c.host))
 	}
 	res.AppendHeader(gosip.NewHeader("Allow", allowed))
+	res.AppendHeader(gosip.NewHeader("Supported", supportedTags))
 	u.addCommon(res)
 	if body != nil {
 		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))

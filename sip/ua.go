@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
@@ -30,7 +31,11 @@ var (
 )
 
 // allowed is our Allow header value (RFC 3261 §20.5).
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY"
+
+// supportedTags is our Supported header value (RFC 3261 §20.37): Replaces
+// (RFC 3891).
+const supportedTags = "replaces"
 
 // Config configures a UA.
 type Config struct {
@@ -62,6 +67,9 @@ type Config struct {
 	// OutboundProxy, when set (sip:host[:port]), is put as a loose-routing
 	// Route on every initial INVITE (RFC 3261 §8.1.2, preloaded route).
 	OutboundProxy string
+	// Clock times the re-INVITE retry after 491 (RFC 3261 §14.1) and the
+	// wait for a REFER's final NOTIFY. Default: the wall clock.
+	Clock clock.Clock
 }
 
 // maxRedirects bounds how many 3xx a call follows (RFC 3261 §8.1.3.4).
@@ -107,10 +115,10 @@ func (p party) to() *gosip.ToHeader {
 	return h
 }
 
-// call is one call leg and, once established, its dialog state (RFC 3261
-// §12). Fields are guarded by UA.mu unless noted.
+// call is one call leg and, once established, its dialog (RFC 3261 §12).
+// Fields are guarded by UA.mu unless noted.
 type call struct {
-	id    CallID
+	dialog
 	dir   callDir
 	state callState
 	ended bool // terminal event emitted
@@ -120,23 +128,18 @@ type call struct {
 	// was reported already.
 	infoSeq uint32
 	done    chan struct{} // closed when the call is over
-
-	// Dialog state (RFC 3261 §12.1).
-	local        party // us: From of our requests
-	remote       party // them: To of our requests
-	remoteTarget gosip.Uri
-	// routeSet is the dialog route set (RFC 3261 §12.1.1/§12.1.2). Always
-	// empty until the proxy issue lands; requests already copy it as Route.
-	routeSet []gosip.Uri
-	localSeq uint32
-	host     string // our host for Via/Contact on this call
-	// Our SDP origin (o= session id and version, RFC 3264 §8): every new
-	// SDP of ours in the session keeps the id and raises the version.
-	sdpID, sdpVer uint64
+	// media is our side of the session as last agreed (or offered, before
+	// the answer).
+	media sdp.Media
+	// reinvite is our re-INVITE in progress (reinvite.go), nil when none.
+	reinvite *reinvite
+	// referOut is our REFER and its implicit subscription (refer.go);
+	// referIn the subscription we notify after accepting a REFER.
+	referOut *referOut
+	referIn  *referIn
 
 	// UAC.
-	invite     *gosip.Request // read only once sent
-	media      sdp.Media
+	invite     *gosip.Request  // read only once sent
 	authTried  bool            // answered one 401/407 already
 	visited    map[string]bool // targets tried, against redirect loops
 	hangupReq  bool            // Hangup before final response: CANCEL when allowed
@@ -163,6 +166,7 @@ type UA struct {
 	// SetRingAtOnce).
 	ringAtOnce atomic.Bool
 	cfg        Config
+	clk        clock.Clock
 	log        *slog.Logger
 	conn       *net.UDPConn
 	addr       netip.AddrPort
@@ -194,6 +198,9 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	}
 	if len(cfg.Codecs) == 0 {
 		cfg.Codecs = []sdp.Codec{sdp.PCMU, sdp.PCMA}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
 	}
 	if cfg.User == "" {
 		return nil, fmt.Errorf("sip: config: empty User")
@@ -248,6 +255,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		tcpLn:  tcpLn,
 		proxy:  proxy,
 		cfg:    cfg,
+		clk:    cfg.Clock,
 		log:    cfg.Logger.With("component", "sip", "listen", addr.String()),
 		conn:   conn,
 		addr:   addr,
@@ -293,6 +301,8 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	u.srv.OnOptions(u.validated(u.onOptions))
 	u.srv.OnUpdate(u.validated(u.onUpdate))
 	u.srv.OnInfo(u.validated(u.onInfo))
+	u.srv.OnRefer(u.validated(u.onRefer))
+	u.srv.OnNotify(u.validated(u.onNotify))
 	u.srv.OnNoRoute(u.validated(u.onNoRoute))
 
 	u.events = newDispatcher(onEvent)
@@ -420,6 +430,12 @@ func (u *UA) finishLocked(c *call, ev Event) {
 	c.ended = true
 	delete(u.calls, c.id)
 	close(c.done)
+	if c.reinvite != nil && c.reinvite.retry != nil {
+		c.reinvite.retry.Stop()
+	}
+	if c.referOut != nil && c.referOut.timeout != nil {
+		c.referOut.timeout.Stop()
+	}
 	u.events.push(ev)
 }
 
@@ -518,31 +534,27 @@ func (u *UA) addCommon(m interface{ AppendHeader(gosip.Header) }) {
 	}
 }
 
-// inDialog builds a request within c's dialog (RFC 3261 §12.2.1.1).
-// Caller holds u.mu or owns c exclusively.
-func (u *UA) inDialog(c *call, method gosip.RequestMethod, seq uint32) *gosip.Request {
-	req := gosip.NewRequest(method, *c.remoteTarget.Clone())
-	req.AppendHeader(u.via(c.host))
-	for _, r := range c.routeSet {
-		req.AppendHeader(&gosip.RouteHeader{Address: *r.Clone()})
-	}
-	mf := gosip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
-	req.AppendHeader(c.local.from())
-	req.AppendHeader(c.remote.to())
-	cid := gosip.CallIDHeader(c.id)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: method})
-	u.addCommon(req)
-	req.SetBody(nil)
-	return req
-}
-
 // ---------------------------------------------------------------- UAC
 
 // Dial sends an INVITE to target (e.g. "sip:1002@127.0.0.1:5062") offering
 // local media. It returns once the INVITE is sent; progress comes as events.
 func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
+	return u.DialWith(target, local, DialOptions{})
+}
+
+// DialOptions are the extra headers of an INVITE that places the new call
+// of a transfer.
+type DialOptions struct {
+	// ReferredBy is put as Referred-By (RFC 3892 §3), as received in the
+	// REFER (Referred.ReferredBy).
+	ReferredBy string
+	// Replaces is put as Replaces (RFC 3891 §3): the raw header value from
+	// the Refer-To URI (Referred.Replaces), "callid;to-tag=..;from-tag=..".
+	Replaces string
+}
+
+// DialWith is Dial with the headers of o added to the INVITE.
+func (u *UA) DialWith(target string, local sdp.Media, o DialOptions) (CallID, error) {
 	var uri gosip.Uri
 	if err := gosip.ParseUri(target, &uri); err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrBadTarget, target, err)
@@ -550,28 +562,39 @@ func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
 	if uri.Scheme != "sip" || uri.Host == "" || uri.Port < 0 || uri.Port > 65535 {
 		return "", fmt.Errorf("%w: %q: want sip:user@host[:port]", ErrBadTarget, target)
 	}
-	if !local.Addr.IsValid() || len(local.Codecs) == 0 {
-		return "", fmt.Errorf("%w: addr %v codecs %v", ErrBadMedia, local.Addr, local.Codecs)
+	uri.Headers = nil // headers of a Refer-To URI go in DialOptions
+	if !local.Addr.IsValid() || len(local.Codecs) == 0 || !sdp.ValidDirection(local.Direction) {
+		return "", fmt.Errorf("%w: addr %v codecs %v direction %q", ErrBadMedia, local.Addr, local.Codecs, local.Direction)
+	}
+	if o.Replaces != "" {
+		if _, err := parseReplaces(o.Replaces); err != nil {
+			return "", fmt.Errorf("sip: dial: %w", err)
+		}
+	}
+	if strings.ContainsAny(o.ReferredBy+o.Replaces, "\r\n") {
+		return "", fmt.Errorf("sip: dial: line break in a header value")
 	}
 
 	host := u.contactHost(uri.Host)
 	c := &call{
-		id:    CallID(newCallID()),
+		dialog: dialog{
+			id: CallID(newCallID()),
+			local: party{
+				DisplayName: u.cfg.DisplayName,
+				URI:         gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: u.cfg.Domain},
+				Tag:         gosip.GenerateTagN(16),
+			},
+			// To carries the target's AOR without parameters (RFC 3261 §8.1.1.2).
+			remote:       party{URI: gosip.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}},
+			remoteTarget: uri,
+			localSeq:     1 + rand.Uint32N(1<<15),
+			host:         host,
+		},
 		dir:   outgoing,
 		state: stCalling,
 		done:  make(chan struct{}),
 		wake:  make(chan struct{}, 1),
-		local: party{
-			DisplayName: u.cfg.DisplayName,
-			URI:         gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: u.cfg.Domain},
-			Tag:         gosip.GenerateTagN(16),
-		},
-		// To carries the target's AOR without parameters (RFC 3261 §8.1.1.2).
-		remote:       party{URI: gosip.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}},
-		remoteTarget: uri,
-		localSeq:     1 + rand.Uint32N(1<<15),
-		host:         host,
-		media:        local,
+		media: local,
 	}
 
 	// RFC 3261 §8.1.1: Request-URI, To, From, Call-ID, CSeq, Max-Forwards,
@@ -581,14 +604,21 @@ func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
 	if u.proxy != nil {
 		c.routeSet = []gosip.Uri{*u.proxy} // preloaded, initial request only
 	}
-	req := u.inDialog(c, gosip.INVITE, c.localSeq)
+	req := u.inDialog(&c.dialog, gosip.INVITE, c.localSeq)
 	c.routeSet = nil // the dialog's route set comes from Record-Route
 	req.AppendHeader(u.contact(host))
 	req.AppendHeader(gosip.NewHeader("Allow", allowed))
+	req.AppendHeader(gosip.NewHeader("Supported", supportedTags))
+	if o.ReferredBy != "" {
+		req.AppendHeader(gosip.NewHeader("Referred-By", o.ReferredBy)) // RFC 3892 §3
+	}
+	if o.Replaces != "" {
+		req.AppendHeader(gosip.NewHeader("Replaces", o.Replaces)) // RFC 3891 §3
+	}
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	c.sdpID = rand.Uint64() >> 1
+	c.sdpID = rand.Uint64() >> 2
 	c.sdpVer = c.sdpID
-	req.SetBody(sdp.Offer(local, c.sdpID))
+	req.SetBody(sdp.OfferOrigin(local, c.sdpID, c.sdpVer))
 	c.invite = req
 
 	u.mu.Lock()
@@ -828,7 +858,7 @@ func (u *UA) onAnswer(c *call, tx gosip.ClientTransaction, res *gosip.Response) 
 	}
 	// RFC 3261 §12.1.2: the route set is the 2xx's Record-Route, reversed.
 	c.routeSet = recordRoute(res.GetHeaders("Record-Route"), true)
-	ack := u.inDialog(c, gosip.ACK, c.invite.CSeq().SeqNo)
+	ack := u.inDialog(&c.dialog, gosip.ACK, c.invite.CSeq().SeqNo)
 	c.ack = ack
 	hung := c.hangupReq
 	u.mu.Unlock()
@@ -877,8 +907,7 @@ func (u *UA) sendAck(ack *gosip.Request) {
 func (u *UA) byeThen(c *call, ev Event) {
 	u.mu.Lock()
 	c.state = stTerminating
-	c.localSeq++
-	bye := u.inDialog(c, gosip.BYE, c.localSeq)
+	bye := u.nextInDialog(&c.dialog, gosip.BYE)
 	u.mu.Unlock()
 	code, err := u.do(bye)
 	u.log.Info("BYE done", "call", c.id, "code", code, "error", err)
@@ -968,7 +997,7 @@ func (u *UA) onStrayResponse(res *gosip.Response) {
 	u.wg.Add(1)
 	u.mu.Unlock()
 	fromTag, _ := from.Params.Get("tag")
-	stray := &call{
+	stray := &dialog{
 		id:           CallID(cid.Value()),
 		local:        party{DisplayName: from.DisplayName, URI: from.Address, Tag: fromTag},
 		remote:       party{DisplayName: to.DisplayName, URI: to.Address, Tag: tag},

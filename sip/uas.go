@@ -34,6 +34,7 @@ func (u *UA) response(c *call, code int, reason string, body []byte) *gosip.Resp
 	if code < 300 {
 		res.AppendHeader(u.contact(c.host))
 		res.AppendHeader(gosip.NewHeader("Allow", allowed))
+		res.AppendHeader(gosip.NewHeader("Supported", supportedTags))
 	}
 	u.addCommon(res)
 	if body != nil {
@@ -83,6 +84,13 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 
+	replaced, code, reason := u.matchReplaces(req)
+	if code != 0 {
+		u.log.Info("INVITE with Replaces refused", "call", id, "code", code, "reason", reason)
+		u.respondStateless(req, tx, code, reason)
+		return
+	}
+
 	// RFC 3261 §17.2.1 / §8.2.6.1: 100 Trying at once, unless the 180
 	// goes out at once itself (below).
 	atOnce := u.ringAtOnce.Load()
@@ -92,21 +100,24 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 
 	fromTag, _ := from.Params.Get("tag")
 	c := &call{
-		id:    id,
-		dir:   incoming,
-		state: stIncoming,
-		done:  make(chan struct{}),
-		local: party{
-			DisplayName: to.DisplayName,
-			URI:         *to.Address.Clone(),
-			Tag:         gosip.GenerateTagN(16),
+		dialog: dialog{
+			id: id,
+			local: party{
+				DisplayName: to.DisplayName,
+				URI:         *to.Address.Clone(),
+				Tag:         gosip.GenerateTagN(16),
+			},
+			remote:       party{DisplayName: from.DisplayName, URI: *from.Address.Clone(), Tag: fromTag},
+			remoteTarget: *ct.Address.Clone(), // RFC 3261 §12.1.1
+			// RFC 3261 §12.1.1: the route set is the Record-Route, in order.
+			routeSet:  recordRoute(req.GetHeaders("Record-Route"), false),
+			localSeq:  1 + rand.Uint32N(1<<15),
+			remoteSeq: cseq.SeqNo,
+			host:      u.contactHost(sourceHost(req)),
 		},
-		remote:       party{DisplayName: from.DisplayName, URI: *from.Address.Clone(), Tag: fromTag},
-		remoteTarget: *ct.Address.Clone(), // RFC 3261 §12.1.1
-		// RFC 3261 §12.1.1: the route set is the Record-Route, in order.
-		routeSet:  recordRoute(req.GetHeaders("Record-Route"), false),
-		localSeq:  1 + rand.Uint32N(1<<15),
-		host:      u.contactHost(sourceHost(req)),
+		dir:       incoming,
+		state:     stIncoming,
+		done:      make(chan struct{}),
 		req:       req,
 		stx:       tx,
 		final:     make(chan struct{}),
@@ -162,7 +173,7 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if h := req.GetHeader("Alert-Info"); h != nil {
 		alert = h.Value()
 	}
-	u.emitLocked(c, Incoming{ID: id, From: party, Offer: offer, AlertInfo: alert})
+	u.emitLocked(c, Incoming{ID: id, From: party, Offer: offer, AlertInfo: alert, Replaces: replaced})
 	u.mu.Unlock()
 	defer u.wg.Done()
 	log.Info("incoming call", "from", party.URI)
@@ -223,6 +234,42 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 }
 
+// matchReplaces reads an INVITE's Replaces header (RFC 3891 §3) and
+// finds the call it names: Call-ID, to-tag = our local tag, from-tag = the
+// remote tag. It returns that call, or a response code when the INVITE
+// must be refused: 400 for a bad or repeated header, 481 when no dialog
+// matches (or only an early dialog we did not initiate, or one ending),
+// 486 for early-only naming a confirmed dialog. No header: "", 0.
+func (u *UA) matchReplaces(req *gosip.Request) (CallID, int, string) {
+	hs := req.GetHeaders("Replaces")
+	if len(hs) == 0 {
+		return "", 0, ""
+	}
+	if len(hs) > 1 {
+		return "", 400, "Bad Request (more than one Replaces)"
+	}
+	r, err := parseReplaces(hs[0].Value())
+	if err != nil {
+		return "", 400, "Bad Request (Replaces)"
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.calls[CallID(r.callID)]
+	if c == nil || c.ended || c.local.Tag != r.toTag || c.remote.Tag != r.fromTag {
+		return "", 481, "Call/Transaction Does Not Exist"
+	}
+	switch c.state {
+	case stIncoming, stTerminating:
+		// An early dialog not initiated by us, or one being torn down.
+		return "", 481, "Call/Transaction Does Not Exist"
+	case stAnswered, stConfirmed:
+		if r.earlyOnly {
+			return "", 486, "Busy Here"
+		}
+	}
+	return c.id, 0, ""
+}
+
 // onAck confirms an answered incoming call (RFC 3261 §13.3.1.4). ACKs for
 // non-2xx are absorbed by the transaction layer and never get here.
 func (u *UA) onAck(req *gosip.Request, _ gosip.ServerTransaction) {
@@ -242,20 +289,15 @@ func (u *UA) onAck(req *gosip.Request, _ gosip.ServerTransaction) {
 	c.ackOne.Do(func() { close(c.acked) })
 }
 
-// matchDialog finds the call a mid-dialog request belongs to (RFC 3261
-// §12.2.2: Call-ID, local tag = To tag, remote tag = From tag).
+// matchDialogLocked finds the call a mid-dialog request belongs to (RFC
+// 3261 §12.2.2, dialog.matches).
 func (u *UA) matchDialogLocked(req *gosip.Request) *call {
-	cid, from, to := req.CallID(), req.From(), req.To()
-	if cid == nil || from == nil || to == nil {
+	cid := req.CallID()
+	if cid == nil {
 		return nil
 	}
 	c := u.calls[CallID(cid.Value())]
-	if c == nil {
-		return nil
-	}
-	ft, _ := from.Params.Get("tag")
-	tt, _ := to.Params.Get("tag")
-	if tt != c.local.Tag || (c.remote.Tag != "" && ft != c.remote.Tag) {
+	if c == nil || !c.matches(req) {
 		return nil
 	}
 	return c

@@ -7,8 +7,8 @@ import (
 )
 
 // supported lists the option tags we implement, for Require (RFC 3261
-// §8.2.2.3): none yet.
-var supported = map[string]bool{}
+// §8.2.2.3): Replaces (RFC 3891).
+var supported = map[string]bool{"replaces": true}
 
 // knownMethods are SIP methods defined by RFCs that we recognise; a
 // request with one we do not implement gets 405, any other 501 (RFC 3261

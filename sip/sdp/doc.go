@@ -7,15 +7,21 @@
 //   - [Offer] builds our offer: one m=audio line listing our codecs in
 //     preference order plus telephone-event (RFC 4733) when Media.DTMF is
 //     non-zero, with a=rtpmap for every payload type, a=ptime:20 and
-//     a=sendrecv (RFC 3264 §5).
+//     a=sendrecv or [Media].Direction (RFC 3264 §5).
 //   - [Parse] turns a remote body into a [Session]. It never panics; any
 //     input it cannot use yields an error wrapping [ErrMalformed] or
 //     [ErrNoAudio]. It is fuzzed (FuzzParse).
 //   - [Answer] answers a remote offer: it picks the first of OUR codecs that
 //     the offer lists (RFC 3264 §6.1), keeps the offer's telephone-event
-//     payload type, mirrors the direction, and returns [ErrNoCommonCodec]
-//     when nothing matches. A rejected stream (port 0) yields [ErrRejected].
+//     payload type, answers the direction (below), and returns
+//     [ErrNoCommonCodec] when nothing matches. A rejected stream (port 0) yields [ErrRejected].
 //   - [Accept] reads the answer to our offer (RFC 3264 §6.1 / §7).
+//   - [Media].Direction is our wanted direction ("" = sendrecv): offers
+//     carry it; answers mirror the offered direction narrowed by it (RFC
+//     3264 §6.1, §8.4): a sendonly offer is answered recvonly, or
+//     inactive while we hold the far end ourselves.
+//   - [OfferOrigin] and [AnswerOrigin] take the o= session id and version,
+//     for a new SDP within a session (same id, version + 1, RFC 3264 §8).
 //
 // Scope and limits: only the first m=audio line is used; other streams are
 // ignored (the answer contains only the audio stream, which is a deviation

@@ -68,6 +68,21 @@ type Media struct {
 	Codecs []Codec        // preference order
 	DTMF   uint8          // telephone-event payload type to offer, 0 = none
 	Ptime  int            // a=ptime we ask for, in ms: 10, 20, 30 or 40; 0 = DefaultPtime
+	// Direction is the direction we offer or accept (RFC 3264 §5.1, §8.4):
+	// "" or sendrecv, sendonly (we hold the far end), recvonly, or
+	// inactive (we hold a far end that holds us).
+	Direction string
+}
+
+// ValidDirection reports whether d is "" or one of the four direction
+// attributes.
+func ValidDirection(d string) bool { return d == "" || isDirection(d) }
+
+func (m Media) direction() string {
+	if m.Direction == "" {
+		return SendRecv
+	}
+	return m.Direction
 }
 
 // Session is a parsed remote SDP, reduced to its first audio stream.
@@ -166,7 +181,14 @@ func (s Session) rtcpAddr() netip.AddrPort {
 // Offer builds our SDP offer (RFC 3264 §5). sessionID is used for both the
 // o= session id and version.
 func Offer(local Media, sessionID uint64) []byte {
-	return build(local, sessionID, sessionID, local.Codecs, local.DTMF, SendRecv)
+	return OfferOrigin(local, sessionID, sessionID)
+}
+
+// OfferOrigin is Offer with the o= version given: a new offer within a
+// session (re-INVITE, e.g. hold) keeps the session id and has the previous
+// version plus one (RFC 3264 §8). The direction is local.Direction.
+func OfferOrigin(local Media, sessionID, version uint64) []byte {
+	return build(local, sessionID, version, local.Codecs, local.DTMF, local.direction())
 }
 
 func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, dir string) []byte {
@@ -339,6 +361,29 @@ func isDirection(k string) bool {
 	return k == SendRecv || k == SendOnly || k == RecvOnly || k == Inactive
 }
 
+// answerDirectionFor is the direction of an answer to an offered direction
+// given the direction we want ourselves: the mirror of the offer, narrowed
+// by ours (RFC 3264 §6.1): a far-end sendonly (hold) is answered recvonly,
+// inactive with inactive; when we hold (sendonly) and they offer sendrecv
+// we answer sendonly, and when both hold, inactive.
+func answerDirectionFor(offered, ours string) string {
+	mirror := answerDirection(offered)
+	send := canSend(mirror) && canSend(ours)
+	recv := canRecv(mirror) && canRecv(ours)
+	switch {
+	case send && recv:
+		return SendRecv
+	case send:
+		return SendOnly
+	case recv:
+		return RecvOnly
+	}
+	return Inactive
+}
+
+func canSend(d string) bool { return d == "" || d == SendRecv || d == SendOnly }
+func canRecv(d string) bool { return d == "" || d == SendRecv || d == RecvOnly }
+
 // answerDirection mirrors the offered direction (RFC 3264 §6.1).
 func answerDirection(offered string) string {
 	switch offered {
@@ -384,7 +429,7 @@ func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte
 		// RFC 3264 §6.1: the answer uses the offerer's payload type numbers.
 		dtmf = offer.DTMF
 	}
-	dir := answerDirection(offer.Direction)
+	dir := answerDirectionFor(offer.Direction, local.Direction)
 	n := Negotiated{
 		Remote:    offer.Addr,
 		RTCP:      offer.rtcpAddr(),

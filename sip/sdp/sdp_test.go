@@ -428,3 +428,43 @@ func TestPtimeAndRTCPNegotiation(t *testing.T) {
 		})
 	}
 }
+
+// RFC 3264 §8: a new offer keeps the o= id, carries the version given and
+// our direction; §8.4 / §6.1: answers narrow the mirrored direction by ours.
+func TestOfferOriginAndHoldDirections(t *testing.T) {
+	m := Media{Addr: netip.MustParseAddrPort("127.0.0.1:4000"), Codecs: []Codec{PCMU}, Direction: SendOnly}
+	s, err := Parse(OfferOrigin(m, 7, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != 7 || s.Version != 9 || s.Direction != SendOnly {
+		t.Fatalf("offer id %d version %d direction %s", s.ID, s.Version, s.Direction)
+	}
+	if s, _ := Parse(Offer(Media{Addr: m.Addr, Codecs: m.Codecs}, 3)); s.Direction != SendRecv || s.Version != 3 {
+		t.Fatalf("plain offer %+v", s)
+	}
+	for _, tt := range []struct{ offered, ours, want string }{
+		{SendRecv, "", SendRecv},
+		{SendOnly, "", RecvOnly},
+		{Inactive, "", Inactive},
+		{RecvOnly, "", SendOnly},
+		{SendRecv, SendOnly, SendOnly},
+		{SendOnly, SendOnly, Inactive},
+		{SendOnly, Inactive, Inactive},
+		{SendRecv, SendRecv, SendRecv},
+		{SendRecv, RecvOnly, RecvOnly},
+	} {
+		offer := Session{Addr: netip.MustParseAddrPort("127.0.0.1:9000"), Payloads: []uint8{0}, Direction: tt.offered}
+		body, n, err := Answer(offer, Media{Addr: m.Addr, Codecs: m.Codecs, Direction: tt.ours})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := Parse(body)
+		if n.Direction != tt.want || a.Direction != tt.want {
+			t.Errorf("offer %s, ours %q: answered %s (negotiated %s), want %s", tt.offered, tt.ours, a.Direction, n.Direction, tt.want)
+		}
+	}
+	if !ValidDirection("") || !ValidDirection(Inactive) || ValidDirection("hold") {
+		t.Fatal("ValidDirection")
+	}
+}
