@@ -8,14 +8,13 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/phoned/firmware/clock"
+	"github.com/deskphone/phoned/scripts/tier"
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
 func componentTier(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("component tier: SIP stacks on loopback UDP")
-	}
+	tier.Component(t, "SIP stacks on loopback UDP")
 }
 
 func withClock(clk clock.Clock) func(*Config) { return func(c *Config) { c.Clock = clk } }

@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	"github.com/deskphone/phoned/scripts/lab"
+	"github.com/deskphone/phoned/scripts/tier"
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
 func interopTier(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("interop tier: needs baresip")
-	}
+	tier.Interop(t, "baresip")
 }
 
 // dialBaresip calls an auto-answering baresip and returns our call.
