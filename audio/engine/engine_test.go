@@ -472,19 +472,19 @@ func (nopStream) Close() error           { return nil }
 func TestDTMFForwarding(t *testing.T) {
 	dev := newFakeDevice(true)
 	h := start(t, dev)
-	if err := h.e.StartDTMF('1'); !errors.Is(err, ErrNoStream) {
+	if err := h.e.StartDTMF("", '1'); !errors.Is(err, ErrNoStream) {
 		t.Fatalf("StartDTMF without a stream: %v", err)
 	}
-	h.e.StopDTMF() // harmless
+	h.e.StopDTMF("") // harmless
 	fs := &fakeStream{}
 	h.e.newStream = func(rtpstream.Params) (stream, error) { return fs, nil }
 	if err := h.e.StartStream(rtpstream.Params{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.e.StartDTMF('#'); err != nil {
+	if err := h.e.StartDTMF("", '#'); err != nil {
 		t.Fatal(err)
 	}
-	h.e.StopDTMF()
+	h.e.StopDTMF("")
 	fs.mu.Lock()
 	keys := string(fs.keys)
 	fs.mu.Unlock()
@@ -513,7 +513,7 @@ func TestEngineSendsDTMF(t *testing.T) {
 		if err := h.e.StartStream(rtpstream.Params{Conn: conn, Remote: raw.LocalAddr().(*net.UDPAddr).AddrPort(), PayloadType: 0, DTMFPayloadType: pt}); err != nil {
 			t.Fatal(err)
 		}
-		err = h.e.StartDTMF('9')
+		err = h.e.StartDTMF("", '9')
 		if pt == 0 {
 			if !errors.Is(err, rtpstream.ErrNoDTMF) {
 				t.Fatalf("StartDTMF with no telephone-event: %v", err)
@@ -524,7 +524,7 @@ func TestEngineSendsDTMF(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.e.StopDTMF()
+		h.e.StopDTMF("")
 		for i := 0; i < 7; i++ { // 4 updates, then the end 3 times (800 = 5 frames)
 			h.frame(t)
 		}
