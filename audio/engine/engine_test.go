@@ -216,14 +216,17 @@ func TestToneWithinOneFrame(t *testing.T) {
 	waitUntil(t, "idle after StopTone", func() bool { return h.idle.Load() > 1 })
 }
 
-// fakeStream records sent frames and plays a constant.
+// fakeStream records sent frames and plays a constant, or a tone when gen
+// is set.
 type fakeStream struct {
-	mu     sync.Mutex
-	sent   [][]int16
-	rx     int16
-	closed bool
-	keys   []byte // StartDTMF digits, '^' for StopDTMF
-	frame  int    // samples per packet; 0 means 160
+	mu       sync.Mutex
+	sent     [][]int16
+	rx       int16
+	gen      *tone.Generator
+	received []int // the frame size of each Receive
+	closed   bool
+	keys     []byte // StartDTMF digits, '^' for StopDTMF
+	frame    int    // samples per packet; 0 means 160
 }
 
 func (s *fakeStream) FrameSamples() int {
@@ -259,6 +262,13 @@ func (s *fakeStream) StopDTMF() {
 }
 
 func (s *fakeStream) Receive(f []int16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received = append(s.received, len(f))
+	if s.gen != nil {
+		s.gen.Fill(f)
+		return
+	}
 	for i := range f {
 		f[i] = s.rx
 	}
