@@ -38,6 +38,7 @@ type stream interface {
 	Receive(frame []int16)
 	Stats() rtpstream.Stats
 	Close() error
+	Detach() error // Close, leaving the sockets open for the next stream
 	Redirect(remote, rtcp netip.AddrPort, send bool)
 	StartDTMF(digit byte) error
 	StopDTMF()
@@ -125,8 +126,13 @@ func (e *Engine) StopTone() {
 // StartLeg starts the RTP stream of leg id with p, replacing (and closing)
 // a running leg of the same id, as a re-INVITE with a new address or codec
 // needs. The stream owns p.Conn and p.RTCPConn; on error the caller keeps
-// them and a running leg of that id is left as it was. A nil p.Clock or
-// p.Logger takes the engine's.
+// them. A nil p.Clock or p.Logger takes the engine's.
+//
+// A replacement may pass the running leg's own sockets (the port in the
+// SDP stays): that leg's stream is then detached first (BYE sent, its
+// receivers stopped, the sockets left open) and the new stream takes them
+// over. Should the new stream fail, the leg is gone and the caller keeps
+// the sockets; otherwise a failure leaves the running leg as it was.
 func (e *Engine) StartLeg(id string, p rtpstream.Params) error {
 	_, err := e.startLeg(id, p, true)
 	return err
@@ -134,15 +140,13 @@ func (e *Engine) StartLeg(id string, p rtpstream.Params) error {
 
 // startLeg builds the stream outside the lock (no network waits under it)
 // and installs it. Without replace, an existing leg id is left running and
-// ErrStreamActive returned (the new stream is closed, its sockets with it).
+// ErrStreamActive returned.
 func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, error) {
-	if !replace {
-		e.mu.Lock()
-		_, busy := e.legs[id]
-		e.mu.Unlock()
-		if busy {
-			return nil, ErrStreamActive
-		}
+	e.mu.Lock()
+	old := e.legs[id]
+	e.mu.Unlock()
+	if old != nil && !replace {
+		return nil, ErrStreamActive
 	}
 	if p.Clock == nil {
 		p.Clock = e.clk
@@ -150,14 +154,33 @@ func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, er
 	if p.Logger == nil {
 		p.Logger = e.log.With("leg", id)
 	}
+	handed := old != nil && old.shares(p)
+	if handed {
+		// Two readers on one socket would split its packets: the old
+		// stream lets go of the sockets before the new one starts.
+		if err := old.st.Detach(); err != nil {
+			e.log.Warn("detaching leg", "leg", id, "err", err)
+		}
+	}
 	s, err := e.newStream(p)
 	if err != nil {
+		if handed {
+			e.mu.Lock()
+			if e.legs[id] == old {
+				delete(e.legs, id)
+				e.version++
+			}
+			e.mu.Unlock()
+			e.signal()
+		}
 		return nil, fmt.Errorf("engine: start leg %q: %w", id, err)
 	}
-	l := newLeg(id, s)
+	l := newLeg(id, s, p)
 	e.mu.Lock()
-	old := e.legs[id]
-	if old != nil && !replace {
+	cur := e.legs[id]
+	if cur != nil && !replace {
+		// Another StartStream won the race: this stream goes, with the
+		// sockets it was given.
 		e.mu.Unlock()
 		e.closeStream(id, s)
 		return nil, ErrStreamActive
@@ -166,9 +189,11 @@ func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, er
 	e.version++
 	e.mu.Unlock()
 	e.signal()
-	if old != nil {
-		e.log.Info("leg replaced", "leg", id)
-		e.closeStream(id, old.st)
+	if cur != nil {
+		e.log.Info("leg replaced", "leg", id, "sockets_kept", handed && cur == old)
+		if !(handed && cur == old) {
+			e.closeStream(id, cur.st)
+		}
 	}
 	return l, nil
 }

@@ -151,7 +151,11 @@ func (h *harness) waitIdle(t *testing.T, call func()) {
 
 func (h *harness) frame(t *testing.T) []int16 {
 	t.Helper()
-	h.dev.ticks <- struct{}{}
+	select {
+	case h.dev.ticks <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop is not reading the device")
+	}
 	select {
 	case f := <-h.dev.written:
 		return f
@@ -225,8 +229,11 @@ type fakeStream struct {
 	gen      *tone.Generator
 	received []int // the frame size of each Receive
 	closed   bool
-	keys     []byte // StartDTMF digits, '^' for StopDTMF
-	frame    int    // samples per packet; 0 means 160
+	detached bool // stopped by Detach, sockets left open
+	// closed by Close, sockets with it
+	socketsClosed bool
+	keys          []byte // StartDTMF digits, '^' for StopDTMF
+	frame         int    // samples per packet; 0 means 160
 }
 
 func (s *fakeStream) FrameSamples() int {
@@ -280,9 +287,17 @@ func (s *fakeStream) Stats() rtpstream.Stats {
 	return rtpstream.Stats{PacketsSent: uint64(len(s.sent))}
 }
 
+// Detach stops the stream and leaves its sockets; Close closes them too.
+func (s *fakeStream) Detach() error {
+	s.mu.Lock()
+	s.closed, s.detached = true, true
+	s.mu.Unlock()
+	return nil
+}
+
 func (s *fakeStream) Close() error {
 	s.mu.Lock()
-	s.closed = true
+	s.closed, s.socketsClosed = true, true
 	s.mu.Unlock()
 	return nil
 }
@@ -478,6 +493,7 @@ func (nopStream) Send([]int16) error     { return nil }
 func (nopStream) Receive([]int16)        {}
 func (nopStream) Stats() rtpstream.Stats { return rtpstream.Stats{} }
 func (nopStream) Close() error           { return nil }
+func (nopStream) Detach() error          { return nil }
 
 func TestDTMFForwarding(t *testing.T) {
 	dev := newFakeDevice(true)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net"
 	"slices"
 
 	"github.com/deskphone/phoned/audio"
@@ -30,6 +31,9 @@ type leg struct {
 	id    string
 	st    stream
 	frame int // samples per packet
+	// The sockets the stream was given, to tell a replacement that takes
+	// them over.
+	conn, rtcpConn *net.UDPConn
 
 	role role
 
@@ -44,14 +48,19 @@ type leg struct {
 	fails int     // consecutive send failures, logged once per run
 }
 
-func newLeg(id string, s stream) *leg {
+func newLeg(id string, s stream, p rtpstream.Params) *leg {
 	f := min(max(s.FrameSamples(), 1), maxFrame)
 	return &leg{
-		id: id, st: s, frame: f,
+		id: id, st: s, frame: f, conn: p.Conn, rtcpConn: p.RTCPConn,
 		rx: make([]int16, f), rxPos: f,
 		tx:  make([]int16, f),
 		cur: make([]int16, maxFrame),
 	}
+}
+
+// shares reports whether p hands the leg's own sockets to a new stream.
+func (l *leg) shares(p rtpstream.Params) bool {
+	return p.Conn != nil && p.Conn == l.conn || p.RTCPConn != nil && p.RTCPConn == l.rtcpConn
 }
 
 // pull fills dst with the leg's next received samples, taking a whole

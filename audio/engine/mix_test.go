@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -277,6 +278,9 @@ func TestMixStopFocusedLeg(t *testing.T) {
 	if st, ok := h.e.LegStats("b"); !ok || st.PacketsSent != 2 {
 		t.Fatalf("LegStats(b) %+v %v", st, ok)
 	}
+	// Stop b while the loop waits in Read (had it not reached Read, it
+	// would rightly go idle without another frame).
+	waitUntil(t, "the loop in Read", func() bool { return h.dev.entered.Load() > h.dev.reads.Load() })
 	n := h.idle.Load()
 	h.e.StopLeg("b")
 	h.frame(t) // the frame being read when b stopped
@@ -346,6 +350,15 @@ func TestSaturate(t *testing.T) {
 func TestMixPacketTimes(t *testing.T) {
 	h := startMix(t, map[string]int{"a": 160, "b": 240})
 	h.e.SetMix(Mix{Conference: []string{"a", "b"}})
+	// The loop may have begun its first frame at a's 20 ms before b
+	// started: from the next one on it runs at 10 ms.
+	h.frame(t)
+	sent0, read0 := map[string]int{}, map[string]int{}
+	for id, fs := range h.legs {
+		fs.mu.Lock()
+		sent0[id], read0[id] = len(fs.sent), len(fs.received)
+		fs.mu.Unlock()
+	}
 	var played []int16
 	for range 12 { // 120 ms
 		f := h.frame(t)
@@ -358,8 +371,8 @@ func TestMixPacketTimes(t *testing.T) {
 	for id, want := range map[string]struct{ packets, size int }{"a": {6, 160}, "b": {4, 240}} {
 		fs := h.legs[id]
 		fs.mu.Lock()
-		if len(fs.sent) != want.packets || len(fs.received) != want.packets {
-			t.Errorf("leg %s sent %d and read %d packets in 120 ms, want %d", id, len(fs.sent), len(fs.received), want.packets)
+		if sent, read := len(fs.sent)-sent0[id], len(fs.received)-read0[id]; sent != want.packets || read != want.packets {
+			t.Errorf("leg %s sent %d and read %d packets in 120 ms, want %d", id, sent, read, want.packets)
 		}
 		for _, p := range fs.sent {
 			if len(p) != want.size {
@@ -409,6 +422,53 @@ func TestStartLegReplaces(t *testing.T) {
 	hearsExactly(t, "handset after the re-INVITE", h.frame(t), legHz["c"])
 	if len(repl.sent) != 1 {
 		t.Fatalf("the new stream sent %d packets, want 1", len(repl.sent))
+	}
+	if !old.socketsClosed {
+		t.Fatal("replaced with new sockets, the old ones were not closed")
+	}
+}
+
+// A re-INVITE that keeps the port passes the leg's own sockets: the old
+// stream is detached (sockets left open) before the new one starts.
+func TestStartLegHandsSocketsOver(t *testing.T) {
+	h := startMix(t, nil)
+	h.e.SetMix(Mix{Focus: "a"})
+	rtpConn, rtcpConn := &net.UDPConn{}, &net.UDPConn{} // identities only
+	p := rtpstream.Params{Conn: rtpConn, RTCPConn: rtcpConn}
+	first := &fakeStream{}
+	h.e.newStream = func(rtpstream.Params) (stream, error) { return first, nil }
+	if err := h.e.StartLeg("a", p); err != nil {
+		t.Fatal(err)
+	}
+	h.frame(t)
+	second := &fakeStream{}
+	h.e.newStream = func(got rtpstream.Params) (stream, error) {
+		if !first.detached {
+			t.Error("the new stream started before the old one let go of the sockets")
+		}
+		return second, nil
+	}
+	if err := h.e.StartLeg("a", p); err != nil {
+		t.Fatal(err)
+	}
+	if !first.detached || first.socketsClosed {
+		t.Fatalf("old stream detached=%v socketsClosed=%v, want detached only", first.detached, first.socketsClosed)
+	}
+	h.frame(t)
+	if len(second.sent) != 1 {
+		t.Fatalf("new stream sent %d packets, want 1", len(second.sent))
+	}
+	// The next replacement fails after the hand-over: the leg is gone,
+	// the caller keeps the sockets.
+	h.e.newStream = func(rtpstream.Params) (stream, error) { return nil, errors.New("bad ptime") }
+	if err := h.e.StartLeg("a", p); err == nil {
+		t.Fatal("failing replacement succeeded")
+	}
+	if !second.detached || second.socketsClosed {
+		t.Fatalf("detached=%v socketsClosed=%v", second.detached, second.socketsClosed)
+	}
+	if _, ok := h.e.LegStats("a"); ok {
+		t.Fatal("the detached leg is still there")
 	}
 }
 
