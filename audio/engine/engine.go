@@ -134,25 +134,27 @@ func (e *Engine) StopTone() {
 // over. Should the new stream fail, the leg is gone and the caller keeps
 // the sockets; otherwise a failure leaves the running leg as it was.
 func (e *Engine) StartLeg(id string, p rtpstream.Params) error {
-	_, err := e.startLeg(id, p, true)
-	return err
+	return e.startLeg(id, p, true)
 }
 
 // startLeg builds the stream outside the lock (no network waits under it)
 // and installs it. Without replace, an existing leg id is left running and
 // ErrStreamActive returned.
-func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, error) {
+func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) error {
 	e.mu.Lock()
 	old := e.legs[id]
 	e.mu.Unlock()
 	if old != nil && !replace {
-		return nil, ErrStreamActive
+		return ErrStreamActive
 	}
 	if p.Clock == nil {
 		p.Clock = e.clk
 	}
 	if p.Logger == nil {
-		p.Logger = e.log.With("leg", id)
+		p.Logger = e.log
+	}
+	if id != "" {
+		p.Logger = p.Logger.With("leg", id)
 	}
 	handed := old != nil && old.shares(p)
 	if handed {
@@ -173,7 +175,7 @@ func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, er
 			e.mu.Unlock()
 			e.signal()
 		}
-		return nil, fmt.Errorf("engine: start leg %q: %w", id, err)
+		return fmt.Errorf("engine: start leg %q: %w", id, err)
 	}
 	l := newLeg(id, s, p)
 	e.mu.Lock()
@@ -183,7 +185,7 @@ func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, er
 		// sockets it was given.
 		e.mu.Unlock()
 		e.closeStream(id, s)
-		return nil, ErrStreamActive
+		return ErrStreamActive
 	}
 	e.legs[id] = l
 	e.version++
@@ -195,7 +197,7 @@ func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) (*leg, er
 			e.closeStream(id, cur.st)
 		}
 	}
-	return l, nil
+	return nil
 }
 
 func (e *Engine) closeStream(id string, s stream) {

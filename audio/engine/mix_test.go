@@ -86,13 +86,6 @@ func (h *mixHarness) lastSent(t *testing.T, id string) []int16 {
 	return fs.sent[len(fs.sent)-1]
 }
 
-func (h *mixHarness) sentCount(id string) int {
-	fs := h.legs[id]
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return len(fs.sent)
-}
-
 func (h *mixHarness) receives(id string) int {
 	fs := h.legs[id]
 	fs.mu.Lock()

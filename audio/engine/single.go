@@ -12,8 +12,7 @@ import (
 // StartStream starts leg "" with p; ErrStreamActive while it runs. The
 // stream owns p.Conn; on error the caller keeps it.
 func (e *Engine) StartStream(p rtpstream.Params) error {
-	_, err := e.startLeg("", p, false)
-	return err
+	return e.startLeg("", p, false)
 }
 
 // StopStream is StopLeg("").
