@@ -181,3 +181,83 @@ func TestConferenceOverUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplaceLegKeepsPort: a re-INVITE changes the codec and keeps our
+// port: StartLeg with the leg's own sockets hands them to the new stream,
+// which sends the new codec from the same port and receives on it.
+func TestReplaceLegKeepsPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("component tier: real UDP sockets on loopback")
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	peer, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	conn, rtcpConn, err := rtpstream.ListenPair(lo, 30000, 39999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := newFakeDevice(true)
+	dev.mic = sine(micHz, maxFrame)
+	h := start(t, dev)
+	h.e.SetMix(Mix{Focus: "a"})
+	p := rtpstream.Params{Conn: conn, RTCPConn: rtcpConn, Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort(),
+		PayloadType: codec.PayloadTypePCMU, Clock: clock.Real{}}
+	buf := make([]byte, 2048)
+	// recv returns the payload type, source and decoded audio of the
+	// next packet the peer receives.
+	recv := func() (uint8, netip.AddrPort, []int16) {
+		t.Helper()
+		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, from, err := peer.ReadFromUDPAddrPort(buf)
+		if err != nil || n != 12+audio.FrameSamples {
+			t.Fatalf("peer read %d bytes: %v", n, err)
+		}
+		pt := buf[1] & 0x7F
+		c, err := codec.ForPayloadType(pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm := make([]int16, audio.FrameSamples)
+		c.DecodeFrame(pcm, buf[12:n])
+		return pt, from, pcm
+	}
+	for _, pt := range []uint8{codec.PayloadTypePCMU, codec.PayloadTypePCMA} {
+		p.PayloadType = pt
+		if err := h.e.StartLeg("a", p); err != nil {
+			t.Fatal(err)
+		}
+		h.frame(t)
+		got, from, pcm := recv()
+		if got != pt || from.Port() != conn.LocalAddr().(*net.UDPAddr).AddrPort().Port() {
+			t.Fatalf("packet of payload type %d from %v, want %d from our port %v", got, from, pt, conn.LocalAddr())
+		}
+		hearsExactly(t, "peer", pcm, micHz)
+	}
+	// The new stream receives on the handed-over socket.
+	pkt := make([]byte, 12+audio.FrameSamples)
+	pkt[0], pkt[1] = 0x80, codec.PayloadTypePCMA
+	binary.BigEndian.PutUint32(pkt[8:], 42)
+	deadline := time.Now().Add(10 * time.Second)
+	for seq := uint16(1); ; seq++ {
+		if st, _ := h.e.LegStats("a"); st.PacketsReceived > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replacement leg receives nothing on the kept port")
+		}
+		binary.BigEndian.PutUint16(pkt[2:], seq)
+		binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*audio.FrameSamples)
+		if _, err := peer.WriteToUDPAddrPort(pkt, conn.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitUntil(t, "the loop in Read", func() bool { return dev.entered.Load() > dev.reads.Load() })
+	if _, ok := h.e.StopLeg("a"); !ok {
+		t.Fatal("no leg a")
+	}
+	h.frame(t)
+}
