@@ -17,10 +17,13 @@ import (
 )
 
 var (
-	// ErrStreamActive is returned by StartStream while a stream runs.
+	// ErrStreamActive is returned by StartStream while the legacy leg ""
+	// runs.
 	ErrStreamActive = errors.New("engine: a stream is already active")
-	// ErrNoStream is returned by StartDTMF when no stream runs.
-	ErrNoStream = errors.New("engine: no stream")
+	// ErrNoLeg is returned by StartDTMF when no leg has the id.
+	ErrNoLeg = errors.New("engine: no such leg")
+	// ErrNoStream is ErrNoLeg under its single-stream name.
+	ErrNoStream = ErrNoLeg
 )
 
 const (
@@ -29,16 +32,33 @@ const (
 	MaxBackoff = time.Second
 )
 
-// stream is what the engine needs of an RTP stream.
+// stream is what the engine needs of an RTP stream (one leg).
 type stream interface {
 	Send(frame []int16) error
 	Receive(frame []int16)
 	Stats() rtpstream.Stats
 	Close() error
+	Detach() error // Close, leaving the sockets open for the next stream
 	Redirect(remote, rtcp netip.AddrPort, send bool)
 	StartDTMF(digit byte) error
 	StopDTMF()
 	FrameSamples() int
+}
+
+// Mix says who hears whom. The zero Mix focuses the leg named "" (the
+// single-stream methods' leg) and holds every other one.
+type Mix struct {
+	// Focus is the leg the handset hears and talks to; "" names no leg
+	// unless the single-stream methods started one.
+	Focus string
+	// Conference, when it names two or more legs, is a local conference:
+	// the handset hears the sum of these legs and each of them hears the
+	// handset plus the other members, never itself. Focus is not consulted
+	// then: a leg outside the conference is held.
+	Conference []string
+	// Mute sends silence instead of the handset microphone; conference
+	// members still hear each other.
+	Mute bool
 }
 
 // Engine runs the media loop. Create it with New.
@@ -50,9 +70,11 @@ type Engine struct {
 	newStream func(rtpstream.Params) (stream, error)
 	idleHook  func() // tests: called by the loop each time it goes idle
 
-	mu     sync.Mutex
-	gen    *tone.Generator
-	stream stream
+	mu      sync.Mutex
+	gen     *tone.Generator
+	legs    map[string]*leg
+	mix     Mix
+	version uint64 // counts changes to legs and mix; the loop re-reads them when it moves
 
 	wake chan struct{}
 }
@@ -70,6 +92,7 @@ func New(dev device.Device, clk clock.Clock, log *slog.Logger) *Engine {
 		newStream: func(p rtpstream.Params) (stream, error) {
 			return rtpstream.New(p)
 		},
+		legs: make(map[string]*leg),
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -81,7 +104,9 @@ func (e *Engine) signal() {
 	}
 }
 
-// PlayTone replaces the current tone with t, from its start.
+// PlayTone replaces the current handset tone with t, from its start. The
+// tone is summed over what the handset hears (a call-waiting beep over the
+// talk); no leg hears it.
 func (e *Engine) PlayTone(t tone.Tone) {
 	g := tone.NewGenerator(t)
 	e.mu.Lock()
@@ -90,7 +115,7 @@ func (e *Engine) PlayTone(t tone.Tone) {
 	e.signal()
 }
 
-// StopTone stops the tone; the stream's audio (if any) plays again.
+// StopTone stops the handset tone.
 func (e *Engine) StopTone() {
 	e.mu.Lock()
 	e.gen = nil
@@ -98,13 +123,28 @@ func (e *Engine) StopTone() {
 	e.signal()
 }
 
-// StartStream starts an RTP stream with p: captured audio is sent and
-// received audio is played (when no tone plays). The stream owns p.Conn;
-// on error the caller keeps it.
-func (e *Engine) StartStream(p rtpstream.Params) error {
+// StartLeg starts the RTP stream of leg id with p, replacing (and closing)
+// a running leg of the same id, as a re-INVITE with a new address or codec
+// needs. The stream owns p.Conn and p.RTCPConn; on error the caller keeps
+// them. A nil p.Clock or p.Logger takes the engine's.
+//
+// A replacement may pass the running leg's own sockets (the port in the
+// SDP stays): that leg's stream is then detached first (BYE sent, its
+// receivers stopped, the sockets left open) and the new stream takes them
+// over. Should the new stream fail, the leg is gone and the caller keeps
+// the sockets; otherwise a failure leaves the running leg as it was.
+func (e *Engine) StartLeg(id string, p rtpstream.Params) error {
+	return e.startLeg(id, p, true)
+}
+
+// startLeg builds the stream outside the lock (no network waits under it)
+// and installs it. Without replace, an existing leg id is left running and
+// ErrStreamActive returned.
+func (e *Engine) startLeg(id string, p rtpstream.Params, replace bool) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stream != nil {
+	old := e.legs[id]
+	e.mu.Unlock()
+	if old != nil && !replace {
 		return ErrStreamActive
 	}
 	if p.Clock == nil {
@@ -113,66 +153,154 @@ func (e *Engine) StartStream(p rtpstream.Params) error {
 	if p.Logger == nil {
 		p.Logger = e.log
 	}
+	if id != "" {
+		p.Logger = p.Logger.With("leg", id)
+	}
+	handed := old != nil && old.shares(p)
+	if handed {
+		// Two readers on one socket would split its packets: the old
+		// stream lets go of the sockets before the new one starts.
+		if err := old.st.Detach(); err != nil {
+			e.log.Warn("detaching leg", "leg", id, "err", err)
+		}
+	}
 	s, err := e.newStream(p)
 	if err != nil {
-		return fmt.Errorf("engine: start stream: %w", err)
+		if handed {
+			e.mu.Lock()
+			if e.legs[id] == old {
+				delete(e.legs, id)
+				e.version++
+			}
+			e.mu.Unlock()
+			e.signal()
+		}
+		return fmt.Errorf("engine: start leg %q: %w", id, err)
 	}
-	e.stream = s
+	l := newLeg(id, s, p)
+	e.mu.Lock()
+	cur := e.legs[id]
+	if cur != nil && !replace {
+		// Another StartStream won the race: this stream goes, with the
+		// sockets it was given.
+		e.mu.Unlock()
+		e.closeStream(id, s)
+		return ErrStreamActive
+	}
+	e.legs[id] = l
+	e.version++
+	e.mu.Unlock()
 	e.signal()
+	if cur != nil {
+		e.log.Info("leg replaced", "leg", id, "sockets_kept", handed && cur == old)
+		if !(handed && cur == old) {
+			e.closeStream(id, cur.st)
+		}
+	}
 	return nil
 }
 
-// StopStream stops and closes the stream and returns its final stats;
-// false if there was none.
-func (e *Engine) StopStream() (rtpstream.Stats, bool) {
+func (e *Engine) closeStream(id string, s stream) {
+	if err := s.Close(); err != nil {
+		e.log.Warn("closing leg", "leg", id, "err", err)
+	}
+}
+
+// StopLeg stops and closes leg id and returns its final stats; false when
+// there is no such leg. The loop stops reading and sending it from the next
+// frame.
+func (e *Engine) StopLeg(id string) (rtpstream.Stats, bool) {
 	e.mu.Lock()
-	s := e.stream
-	e.stream = nil
+	l := e.legs[id]
+	if l != nil {
+		delete(e.legs, id)
+		e.version++
+	}
 	e.mu.Unlock()
-	if s == nil {
+	if l == nil {
 		return rtpstream.Stats{}, false
 	}
 	e.signal()
-	if err := s.Close(); err != nil {
-		e.log.Warn("closing stream", "err", err)
-	}
-	return s.Stats(), true
+	e.closeStream(id, l.st)
+	return l.st.Stats(), true
 }
 
-// Stats returns the current stream's stats; false when there is no stream.
-func (e *Engine) Stats() (rtpstream.Stats, bool) {
-	e.mu.Lock()
-	s := e.stream
-	e.mu.Unlock()
+// LegStats returns leg id's current stats; false when there is no such leg.
+func (e *Engine) LegStats(id string) (rtpstream.Stats, bool) {
+	s := e.stream(id)
 	if s == nil {
 		return rtpstream.Stats{}, false
 	}
 	return s.Stats(), true
 }
 
+// RedirectLeg points leg id at a new remote address and turns its sending
+// on or off, as a re-INVITE asks (RFC 3264 §8). It reports whether the leg
+// exists.
+func (e *Engine) RedirectLeg(id string, remote, rtcp netip.AddrPort, send bool) bool {
+	s := e.stream(id)
+	if s == nil {
+		return false
+	}
+	s.Redirect(remote, rtcp, send)
+	return true
+}
+
+// SetMix sets who hears whom from the next frame. It may name legs not
+// started yet; they take their part when they start.
+func (e *Engine) SetMix(m Mix) {
+	m.Conference = append([]string(nil), m.Conference...) // the caller keeps its slice
+	e.mu.Lock()
+	e.mix = m
+	e.version++
+	e.mu.Unlock()
+	e.signal()
+}
+
+// StartDTMF presses digit ('0'-'9', '*', '#', 'A'-'D') on leg id only: it
+// sends RFC 4733 telephone-events instead of that leg's audio from its next
+// packet until StopDTMF (and for at least rtpstream.DTMFMinDuration).
+// ErrNoLeg without such a leg; rtpstream.ErrNoDTMF when the leg negotiated
+// no telephone-event.
+func (e *Engine) StartDTMF(id string, digit byte) error {
+	s := e.stream(id)
+	if s == nil {
+		return fmt.Errorf("%w: %q", ErrNoLeg, id)
+	}
+	if err := s.StartDTMF(digit); err != nil {
+		return fmt.Errorf("engine: leg %q dtmf %q: %w", id, digit, err)
+	}
+	return nil
+}
+
+// StopDTMF releases the key pressed last on leg id; a no-op without it.
+func (e *Engine) StopDTMF(id string) {
+	if s := e.stream(id); s != nil {
+		s.StopDTMF()
+	}
+}
+
+func (e *Engine) stream(id string) stream {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if l := e.legs[id]; l != nil {
+		return l.st
+	}
+	return nil
+}
+
 // Run is the media loop. It returns nil when ctx is done. It leaves any
-// stream running; StopStream ends it.
+// leg running; StopLeg ends it.
 func (e *Engine) Run(ctx context.Context) error {
-	// One frame per packet: the stream's packet time (10 to 40 ms), or 20
-	// ms for tones alone.
-	micBuf := make([]int16, rtpstream.MaxFrameSamples)
-	spkBuf := make([]int16, rtpstream.MaxFrameSamples)
-	var dev, send failures
+	lp := newLoop(e)
 	for {
 		// Drop a pending wake-up: the state read next already reflects it.
 		select {
 		case <-e.wake:
 		default:
 		}
-		e.mu.Lock()
-		busy := e.gen != nil || e.stream != nil
-		n := audio.FrameSamples
-		if e.stream != nil {
-			n = min(max(e.stream.FrameSamples(), 1), len(micBuf))
-		}
-		e.mu.Unlock()
-		mic, spk := micBuf[:n], spkBuf[:n]
-		if !busy {
+		lp.sync()
+		if lp.gen == nil && len(lp.legs) == 0 {
 			if e.idleHook != nil {
 				e.idleHook()
 			}
@@ -186,45 +314,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-
-		if err := e.dev.Read(mic); err != nil {
-			if !e.deviceFailed(ctx, &dev, "read", err) {
-				return nil
-			}
-			continue
-		}
-		// Take the tone and stream after Read, so a change made while the
-		// device was capturing applies to this very frame.
-		e.mu.Lock()
-		gen, st := e.gen, e.stream
-		e.mu.Unlock()
-
-		if st != nil {
-			if err := st.Send(mic); err != nil && !errors.Is(err, rtpstream.ErrClosed) {
-				if send.n == 0 {
-					e.log.Warn("rtp send failed", "err", err)
-				}
-				send.n++
-			} else if err == nil && send.n > 0 {
-				e.log.Info("rtp send recovered", "failures", send.n)
-				send.n = 0
-			}
-			st.Receive(spk) // keep playout moving even under a tone
-		} else {
-			clear(spk)
-		}
-		if gen != nil {
-			gen.Fill(spk)
-		}
-		if err := e.dev.Write(spk); err != nil {
-			if !e.deviceFailed(ctx, &dev, "write", err) {
-				return nil
-			}
-			continue
-		}
-		if dev.n > 0 {
-			e.log.Info("sound device recovered", "failures", dev.n)
-			dev = failures{}
+		if !lp.step(ctx) {
+			return nil
 		}
 	}
 }
@@ -258,47 +349,5 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		t.Stop()
 		return false
-	}
-}
-
-// RedirectStream points the running stream at a new remote address and
-// turns sending on or off (hold), as a re-INVITE asks. It reports whether a
-// stream was running.
-func (e *Engine) RedirectStream(remote, rtcp netip.AddrPort, send bool) bool {
-	e.mu.Lock()
-	s := e.stream
-	e.mu.Unlock()
-	if s == nil {
-		return false
-	}
-	s.Redirect(remote, rtcp, send)
-	return true
-}
-
-// StartDTMF presses digit ('0'-'9', '*', '#', 'A'-'D') on the running
-// stream: it sends RFC 4733 telephone-events instead of the microphone
-// from the next frame until StopDTMF (and for at least
-// rtpstream.DTMFMinDuration). ErrNoStream without a stream;
-// rtpstream.ErrNoDTMF when the call negotiated no telephone-event.
-func (e *Engine) StartDTMF(digit byte) error {
-	e.mu.Lock()
-	s := e.stream
-	e.mu.Unlock()
-	if s == nil {
-		return ErrNoStream
-	}
-	if err := s.StartDTMF(digit); err != nil {
-		return fmt.Errorf("engine: dtmf %q: %w", digit, err)
-	}
-	return nil
-}
-
-// StopDTMF releases the key pressed last; a no-op without a stream.
-func (e *Engine) StopDTMF() {
-	e.mu.Lock()
-	s := e.stream
-	e.mu.Unlock()
-	if s != nil {
-		s.StopDTMF()
 	}
 }

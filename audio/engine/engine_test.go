@@ -153,7 +153,11 @@ func (h *harness) waitIdle(t *testing.T, call func()) {
 
 func (h *harness) frame(t *testing.T) []int16 {
 	t.Helper()
-	h.dev.ticks <- struct{}{}
+	select {
+	case h.dev.ticks <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop is not reading the device")
+	}
 	select {
 	case f := <-h.dev.written:
 		return f
@@ -218,14 +222,20 @@ func TestToneWithinOneFrame(t *testing.T) {
 	waitUntil(t, "idle after StopTone", func() bool { return h.idle.Load() > 1 })
 }
 
-// fakeStream records sent frames and plays a constant.
+// fakeStream records sent frames and plays a constant, or a tone when gen
+// is set.
 type fakeStream struct {
-	mu     sync.Mutex
-	sent   [][]int16
-	rx     int16
-	closed bool
-	keys   []byte // StartDTMF digits, '^' for StopDTMF
-	frame  int    // samples per packet; 0 means 160
+	mu       sync.Mutex
+	sent     [][]int16
+	rx       int16
+	gen      *tone.Generator
+	received []int // the frame size of each Receive
+	closed   bool
+	detached bool // stopped by Detach, sockets left open
+	// closed by Close, sockets with it
+	socketsClosed bool
+	keys          []byte // StartDTMF digits, '^' for StopDTMF
+	frame         int    // samples per packet; 0 means 160
 }
 
 func (s *fakeStream) FrameSamples() int {
@@ -261,6 +271,13 @@ func (s *fakeStream) StopDTMF() {
 }
 
 func (s *fakeStream) Receive(f []int16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received = append(s.received, len(f))
+	if s.gen != nil {
+		s.gen.Fill(f)
+		return
+	}
 	for i := range f {
 		f[i] = s.rx
 	}
@@ -272,9 +289,17 @@ func (s *fakeStream) Stats() rtpstream.Stats {
 	return rtpstream.Stats{PacketsSent: uint64(len(s.sent))}
 }
 
+// Detach stops the stream and leaves its sockets; Close closes them too.
+func (s *fakeStream) Detach() error {
+	s.mu.Lock()
+	s.closed, s.detached = true, true
+	s.mu.Unlock()
+	return nil
+}
+
 func (s *fakeStream) Close() error {
 	s.mu.Lock()
-	s.closed = true
+	s.closed, s.socketsClosed = true, true
 	s.mu.Unlock()
 	return nil
 }
@@ -471,23 +496,24 @@ func (nopStream) Send([]int16) error     { return nil }
 func (nopStream) Receive([]int16)        {}
 func (nopStream) Stats() rtpstream.Stats { return rtpstream.Stats{} }
 func (nopStream) Close() error           { return nil }
+func (nopStream) Detach() error          { return nil }
 
 func TestDTMFForwarding(t *testing.T) {
 	dev := newFakeDevice(true)
 	h := start(t, dev)
-	if err := h.e.StartDTMF('1'); !errors.Is(err, ErrNoStream) {
+	if err := h.e.StartDTMF("", '1'); !errors.Is(err, ErrNoStream) {
 		t.Fatalf("StartDTMF without a stream: %v", err)
 	}
-	h.e.StopDTMF() // harmless
+	h.e.StopDTMF("") // harmless
 	fs := &fakeStream{}
 	h.e.newStream = func(rtpstream.Params) (stream, error) { return fs, nil }
 	if err := h.e.StartStream(rtpstream.Params{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.e.StartDTMF('#'); err != nil {
+	if err := h.e.StartDTMF("", '#'); err != nil {
 		t.Fatal(err)
 	}
-	h.e.StopDTMF()
+	h.e.StopDTMF("")
 	fs.mu.Lock()
 	keys := string(fs.keys)
 	fs.mu.Unlock()
@@ -517,7 +543,7 @@ func TestEngineSendsDTMF(t *testing.T) {
 		if err := h.e.StartStream(rtpstream.Params{Conn: conn, Remote: raw.LocalAddr().(*net.UDPAddr).AddrPort(), PayloadType: 0, DTMFPayloadType: pt}); err != nil {
 			t.Fatal(err)
 		}
-		err = h.e.StartDTMF('9')
+		err = h.e.StartDTMF("", '9')
 		if pt == 0 {
 			if !errors.Is(err, rtpstream.ErrNoDTMF) {
 				t.Fatalf("StartDTMF with no telephone-event: %v", err)
@@ -528,7 +554,7 @@ func TestEngineSendsDTMF(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.e.StopDTMF()
+		h.e.StopDTMF("")
 		for i := 0; i < 7; i++ { // 4 updates, then the end 3 times (800 = 5 frames)
 			h.frame(t)
 		}

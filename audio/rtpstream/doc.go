@@ -10,7 +10,9 @@
 //     both.
 //   - New takes ownership of Params.Conn and Params.RTCPConn (Close closes
 //     them) and starts one receiving goroutine per socket; Close sends an
-//     RTCP BYE, stops them and waits for them.
+//     RTCP BYE, stops them and waits for them. Detach does the same but
+//     leaves the sockets open (no read deadline) for a new Stream to take
+//     over, as a re-INVITE that changes the codec but keeps the port needs.
 //   - Packet time: Params.Ptime (10, 20, 30 or 40 ms, from the peer's
 //     a=ptime); FrameSamples is the frame size the media loop uses.
 //   - Send is called from one goroutine (the media loop). Each call sends

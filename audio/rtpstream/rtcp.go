@@ -122,8 +122,9 @@ func (s *Stream) sendReport(now time.Time, bye bool) int {
 	return len(b) + 28 // IPv4 + UDP headers, RFC 3550 §6.3.1 counts them
 }
 
-// stopRTCP sends the BYE (RFC 3550 §6.6), stops the timer and the reader.
-func (s *Stream) stopRTCP() {
+// stopRTCP sends the BYE (RFC 3550 §6.6), stops the timer and the reader,
+// and closes the socket unless keep.
+func (s *Stream) stopRTCP(keep bool) {
 	if s.rtcpConn == nil {
 		return
 	}
@@ -134,8 +135,11 @@ func (s *Stream) stopRTCP() {
 	}
 	s.sendReport(s.clk.Now(), true)
 	s.rtcpMu.Unlock()
-	_ = s.rtcpConn.Close() // the reader's socket; its error says nothing new
+	_ = release(s.rtcpConn, keep) // the reader's socket; its error says nothing new
 	<-s.rtcpDone
+	if keep {
+		_ = s.rtcpConn.SetReadDeadline(time.Time{})
+	}
 }
 
 // readRTCP reads the peer's reports until the socket closes.

@@ -510,22 +510,44 @@ func (s *Stream) Stats() Stats {
 
 // Close sends an RTCP BYE (RFC 3550 §6.6), stops the receivers, closes the
 // sockets and waits for the goroutines.
-func (s *Stream) Close() error {
+func (s *Stream) Close() error { return s.shutdown(false) }
+
+// Detach is Close without closing the sockets: the BYE is sent, the
+// receivers stop and the goroutines are gone when it returns, and the
+// sockets are left open, with no read deadline, for a new Stream to take
+// over (a re-INVITE changing the codec keeps the port in the SDP).
+func (s *Stream) Detach() error { return s.shutdown(true) }
+
+func (s *Stream) shutdown(keep bool) error {
 	var err error
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.closing)
-		s.stopRTCP()
+		s.stopRTCP(keep)
 		if s.conn != nil {
-			err = s.conn.Close()
+			err = release(s.conn, keep)
 			<-s.done
+			if keep {
+				err = errors.Join(err, s.conn.SetReadDeadline(time.Time{}))
+			}
 		}
 		st := s.Stats()
 		s.log.Info("rtp stream closed", "sent", st.PacketsSent, "received", st.PacketsReceived,
 			"lost", st.PacketsLost, "late", st.Playout.Late, "invalid", st.PacketsInvalid,
-			"concealed", st.Playout.Concealed, "rtcp_sent", st.RTCPSent, "rtcp_received", st.RTCPReceived)
+			"concealed", st.Playout.Concealed, "rtcp_sent", st.RTCPSent, "rtcp_received", st.RTCPReceived,
+			"sockets_kept", keep)
 	})
 	return err
+}
+
+// release ends a socket's use by its reader: it closes it, or with keep
+// wakes the reader with a read deadline in the past (the reader sees the
+// stream closed and returns) and leaves it open.
+func release(c *net.UDPConn, keep bool) error {
+	if keep {
+		return c.SetReadDeadline(time.Unix(1, 0))
+	}
+	return c.Close()
 }
 
 func (s *Stream) readLoop() {
