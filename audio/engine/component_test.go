@@ -17,6 +17,8 @@ import (
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // pacedDevice is a sound card on the real clock: each Read returns when
@@ -106,9 +108,7 @@ func (p *rtpPeer) last(n int) []int16 {
 // hears the other two and the handset, never itself, and the handset
 // hears all three.
 func TestConferenceOverUDP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("component tier: real UDP sockets and a sound card paced by the real clock")
-	}
+	tier.Component(t, "real UDP sockets and a sound card paced by the real clock")
 	lo := netip.MustParseAddr("127.0.0.1")
 	dev := &pacedDevice{mic: sine(micHz, maxFrame)}
 	e := New(dev, clock.Real{}, slog.New(slog.DiscardHandler))
@@ -186,9 +186,7 @@ func TestConferenceOverUDP(t *testing.T) {
 // port: StartLeg with the leg's own sockets hands them to the new stream,
 // which sends the new codec from the same port and receives on it.
 func TestReplaceLegKeepsPort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("component tier: real UDP sockets on loopback")
-	}
+	tier.Component(t, "real UDP sockets on loopback")
 	lo := netip.MustParseAddr("127.0.0.1")
 	peer, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo, 0)))
 	if err != nil {

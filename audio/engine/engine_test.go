@@ -46,8 +46,42 @@ func newFakeDevice(ticked bool) *fakeDevice {
 	return d
 }
 
+// progress is told of every step the loop takes on a fake device (a Read
+// begun or done, a Write, an idle entry), so tests wait for exactly that
+// instead of polling.
+var progress = newNotifier()
+
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{} // nil while nobody waits: a bump then allocates nothing
+}
+
+func newNotifier() *notifier { return &notifier{} }
+
+// bump wakes every waiter.
+func (n *notifier) bump() {
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
+}
+
+// changed is closed at the next bump.
+func (n *notifier) changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
 func (d *fakeDevice) Read(f []int16) error {
 	d.entered.Add(1)
+	progress.bump()
+	defer progress.bump()
 	if d.forbidden.Load() {
 		d.violated.Store(true)
 	}
@@ -68,6 +102,7 @@ func (d *fakeDevice) Write(f []int16) error {
 		d.violated.Store(true)
 	}
 	d.writes.Add(1)
+	progress.bump()
 	if d.written == nil {
 		return nil
 	}
@@ -111,7 +146,7 @@ func start(t *testing.T, dev *fakeDevice) *harness {
 	t.Helper()
 	h := &harness{dev: dev, clk: clock.NewFake(time.Unix(0, 0)), logs: &syncBuffer{}}
 	h.e = New(dev, h.clk, slog.New(slog.NewTextHandler(h.logs, nil)))
-	h.e.idleHook = func() { h.idle.Add(1) }
+	h.e.idleHook = func() { h.idle.Add(1); progress.bump() }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- h.e.Run(ctx) }()
@@ -131,15 +166,22 @@ func start(t *testing.T, dev *fakeDevice) *harness {
 	return h
 }
 
-// waitUntil polls cond; it waits for goroutines, it does not measure time.
+// waitUntil waits for cond, re-checking it at each step of the loop
+// (progress); the bound is for a broken test, not a measurement.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		ch := progress.changed()
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -398,7 +440,9 @@ func TestDeviceErrorBackoff(t *testing.T) {
 	h.e.PlayTone(tone.US[tone.Dial])
 	// Each failure waits on the clock: no further Read until it advances.
 	for i, backoff := range []time.Duration{20, 40, 80} {
-		waitUntil(t, "back-off timer", func() bool { return h.clk.Pending() == 1 })
+		if !h.clk.WaitPending(1, 10*time.Second) {
+			t.Fatal("no back-off timer")
+		}
 		if n := dev.reads.Load(); n != int64(i+1) {
 			t.Fatalf("failure %d: %d reads while backing off", i, n)
 		}
@@ -421,7 +465,9 @@ func TestRunReturnsOnCancelDuringBackoff(t *testing.T) {
 	dev.readErrs.Store(1 << 30)
 	h := start(t, dev)
 	h.e.PlayTone(tone.US[tone.Dial])
-	waitUntil(t, "back-off timer", func() bool { return h.clk.Pending() == 1 })
+	if !h.clk.WaitPending(1, 10*time.Second) {
+		t.Fatal("no back-off timer")
+	}
 	// Cleanup cancels; Run must return without the clock advancing.
 }
 

@@ -9,14 +9,14 @@ import (
 
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/firmware/clock"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // Detach hands the sockets over: the old stream says BYE and stops
 // reading, a new stream on the same sockets receives and sends.
 func TestDetachHandsSocketsOver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("component tier: real UDP sockets on loopback")
-	}
+	tier.Component(t, "real UDP sockets on loopback")
 	conn, rtcpConn, err := rtpstream.ListenPair(netip.MustParseAddr("127.0.0.1"), 30000, 39999)
 	if err != nil {
 		t.Fatal(err)

@@ -57,8 +57,8 @@ type ringAtOnce interface{ SetRingAtOnce(on bool) }
 
 // dtmfMedia sends RFC 4733 telephone-events on the call's RTP stream.
 type dtmfMedia interface {
-	StartDTMF(digit byte) error
-	StopDTMF()
+	StartDTMF(leg string, digit byte) error
+	StopDTMF(leg string)
 }
 
 // infoDTMFDuration is the duration an INFO DTMF announces (the key's
@@ -299,7 +299,7 @@ func (d *Daemon) apply(e phone.Effect) {
 		d.sendDTMF(e)
 	case phone.StopDTMF:
 		if m, ok := d.deps.Media.(dtmfMedia); ok {
-			m.StopDTMF()
+			m.StopDTMF("")
 		}
 	case phone.StartMedia:
 		d.startMedia(e.Call)
@@ -377,7 +377,7 @@ func (d *Daemon) sendDTMF(e phone.SendDTMF) {
 		return
 	}
 	if m, ok := d.deps.Media.(dtmfMedia); ok && c.media.DTMF != 0 {
-		d.check("DTMF", m.StartDTMF(e.Key))
+		d.check("DTMF", m.StartDTMF("", e.Key))
 		return
 	}
 	select {
