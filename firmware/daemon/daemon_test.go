@@ -24,6 +24,7 @@ type testPhone struct {
 	t      *testing.T
 	d      *Daemon
 	ua     *sip.UA
+	eng    *legacyEngine
 	ringer *output.Memory
 }
 
@@ -42,7 +43,7 @@ func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, l
 }
 
 // newPhoneWith is newPhoneLog whose daemon drives wrap(ua) (nil: the UA).
-func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) callControl) *testPhone {
+func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) userAgent) *testPhone {
 	t.Helper()
 	events := make(chan sip.Event, 64)
 	ua, err := sip.New(sip.Config{
@@ -52,11 +53,11 @@ func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var calls callControl = ua
+	var calls userAgent = legacyUA{ua}
 	if wrap != nil {
 		calls = wrap(ua)
 	}
-	eng := engine.New(device.NewNull(clock.Real{}), clock.Real{}, log)
+	eng := &legacyEngine{Engine: engine.New(device.NewNull(clock.Real{}), clock.Real{}, log)}
 	ctx, cancel := context.WithCancel(context.Background())
 	ringer := &output.Memory{Name: "ringer"}
 	d := New(Options{
@@ -74,7 +75,7 @@ func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, 
 		ua.Close()
 		<-engDone
 	})
-	return &testPhone{t: t, d: d, ua: ua, ringer: ringer}
+	return &testPhone{t: t, d: d, ua: ua, eng: eng, ringer: ringer}
 }
 
 // call adds a directory entry on p for number pointing at q.
@@ -250,25 +251,6 @@ func TestTimersOnFakeClock(t *testing.T) {
 	a.waitState("howler")
 }
 
-// A timer stopped by the machine must never fire later.
-func TestStoppedTimerDoesNotFire(t *testing.T) {
-	clk := clock.NewFake(time.Unix(0, 0))
-	a := newPhone(t, "1001", clk, phone.Config{InterDigit: 4 * time.Second, OffHook: 10 * time.Second})
-	a.post(phone.Hook{OffHook: true})
-	a.waitState("dialtone")
-	a.post(phone.Hook{OffHook: false})
-	a.waitState("idle")
-	a.post(phone.Hook{OffHook: true})
-	a.waitState("dialtone")
-	clk.Advance(9 * time.Second) // the first off-hook timer would fire at 10 s
-	time.Sleep(20 * time.Millisecond)
-	if st := a.d.Status(); st.State != "dialtone" {
-		t.Fatalf("a stopped timer fired: %+v", st)
-	}
-	clk.Advance(time.Second)
-	a.waitState("howler")
-}
-
 func TestUnknownNumberFailsCleanly(t *testing.T) {
 	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
 	a.d.opts.Domain = "bad host name" // not a valid SIP URI host
@@ -290,15 +272,16 @@ func TestDTMFByInfoWhenNoTelephoneEvent(t *testing.T) {
 	answer(a, b)
 	a.post(phone.Key{Key: '7'}, phone.KeyRelease{Key: '7'}, phone.Key{Key: '#'}, phone.KeyRelease{Key: '#'})
 	b.waitFor("B hears 7#", func(s Status) bool { return s.Call != nil && s.Call.DTMF == "7#" })
-	if st, _ := a.d.deps.Media.Stats(); st.DTMFPacketsSent != 0 {
+	if st, _ := a.stats(); st.DTMFPacketsSent != 0 {
 		t.Fatalf("A sent %d telephone-event packets to a peer that did not negotiate them", st.DTMFPacketsSent)
 	}
 }
 
 // mediaCall sets up A (timers on clk, RTP timeout 30 s) talking to B.
 func mediaCall(t *testing.T, clk *clock.Fake) (a, b *testPhone) {
-	a = newPhone(t, "1001", clk, phone.DefaultConfig())
-	a.d.opts.MediaTimeout = 30 * time.Second
+	cfg := phone.DefaultConfig()
+	cfg.MediaTimeout = 30 * time.Second
+	a = newPhone(t, "1001", clk, cfg)
 	b = newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
 	ring(a, b)
 	answer(a, b)
@@ -310,7 +293,7 @@ func TestRTPTimeoutHangsUp(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1e6, 0))
 	a, b := mediaCall(t, clk)
 	b.waitState("talking")
-	b.d.deps.Media.RedirectStream(netip.MustParseAddrPort("127.0.0.1:9"), netip.AddrPort{}, false) // B falls silent
+	b.eng.RedirectStream(netip.MustParseAddrPort("127.0.0.1:9"), netip.AddrPort{}, false) // B falls silent
 	waitTimer(t, clk)
 	clk.Advance(30 * time.Second)
 	st := a.waitState("congestion")
@@ -329,7 +312,7 @@ func TestRTPFlowingNoTimeout(t *testing.T) {
 		clk.Advance(10 * time.Second)
 		now := clk.Now()
 		a.waitFor("a packet after the clock moved", func(Status) bool {
-			st, ok := a.d.deps.Media.Stats()
+			st, ok := a.stats()
 			return ok && !st.LastReceived.Before(now)
 		})
 	}

@@ -180,6 +180,8 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 			InterDigit:      cfg.Phone.InterdigitTimeout.Duration,
 			OffHook:         cfg.Phone.OffhookTimeout.Duration,
 			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
+			MaxCalls:        cfg.Phone.MaxCalls,
+			CallWaiting:     cfg.Phone.CallWaiting,
 		},
 		User:         cfg.Account.User,
 		Registering:  cfg.RegistrarURI() != "",
@@ -200,11 +202,12 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		Clock:        clk,
 		Logger:       log.With("part", "phone"),
 	}, daemon.Deps{
-		Calls:     ua,
+		Calls:     legacyUA{ua},
 		SIPEvents: sipEvents,
 		Tones:     eng,
-		Media:     eng,
+		Media:     &legacyEngine{Engine: eng},
 		Ringer:    snd.ringer(output.Ringer{Line: ringer, Log: log}),
+		Lamps:     front,
 		Audio:     snd.status,
 	})
 
