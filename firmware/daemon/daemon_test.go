@@ -45,6 +45,9 @@ func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, l
 // newPhoneWith is newPhoneLog whose daemon drives wrap(ua) (nil: the UA).
 func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) userAgent) *testPhone {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("component tier: two SIP stacks and media engines over loopback (the glue's unit tests are glue_test.go)")
+	}
 	events := make(chan sip.Event, 64)
 	ua, err := sip.New(sip.Config{
 		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",
