@@ -128,10 +128,13 @@ func (e *fakeEngine) RedirectLeg(id string, remote, _ netip.AddrPort, send bool)
 func (e *fakeEngine) SetMix(m Mix) {
 	e.add("SetMix focus=%s conf=%s mute=%t", m.Focus, strings.Join(m.Conference, ","), m.Mute)
 }
-func (e *fakeEngine) StartDTMF(id string, digit byte) error { e.add("StartDTMF %s %c", id, digit); return nil }
-func (e *fakeEngine) StopDTMF(id string)                    { e.add("StopDTMF %s", id) }
-func (e *fakeEngine) PlayTone(t tone.Tone)                  { e.add("PlayTone %s", toneName(t)) }
-func (e *fakeEngine) StopTone()                             { e.add("StopTone") }
+func (e *fakeEngine) StartDTMF(id string, digit byte) error {
+	e.add("StartDTMF %s %c", id, digit)
+	return nil
+}
+func (e *fakeEngine) StopDTMF(id string)   { e.add("StopDTMF %s", id) }
+func (e *fakeEngine) PlayTone(t tone.Tone) { e.add("PlayTone %s", toneName(t)) }
+func (e *fakeEngine) StopTone()            { e.add("StopTone") }
 
 func toneName(t tone.Tone) string {
 	for n, pt := range tone.US {
