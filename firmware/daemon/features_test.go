@@ -65,3 +65,41 @@ func TestFeatureHoldNotSent(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// Call waiting: the tone of the country's plan in the handset, no ringer,
+// shown on the display and in the status; flash answers and swaps.
+func TestFeatureCallWaiting(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.talking()
+	in := incoming("x2")
+	in.From = sip.Party{DisplayName: "Carol", User: "1003", URI: "sip:1003@pbx.test"}
+	got := g.sip(in)
+	want(t, "waiting", got, "Ring x2", "PlayTone call-waiting")
+	none(t, "waiting", got, "SetRinger")
+	st := g.d.Status()
+	if c := g.callInfo("in-x2"); !c.Waiting || c.State != "ringing" || c.Focused {
+		t.Fatalf("waiting call %+v", c)
+	}
+	if st.Display != "[1001 direct] talking 1002 PCMU 00:00 | waiting: Carol <1003>" || st.Call.Remote != "1002" {
+		t.Fatalf("status %+v", st)
+	}
+	got = g.do(phone.HookFlash{})
+	want(t, "answer", got, "StopTone", "Reinvite sip-1", "Answer x2", "StartLeg in-x2 127.0.0.1:40000", "SetMix focus=in-x2 conf= mute=false")
+	g.sip(reinvited("sip-1", 200))
+	if st := g.d.Status(); st.Call.Remote != "Carol <1003>" || st.Display != "[1001 direct] talking Carol <1003> PCMU 00:00 | held: 1002" {
+		t.Fatalf("after answering: %+v", st)
+	}
+	want(t, "swap", g.do(phone.HookFlash{}), "Reinvite x2", "Reinvite sip-1", "SetMix focus=out-1 conf= mute=false")
+}
+
+// Beyond phone.max_calls: 486 from the machine, sent by the loop.
+func TestFeatureMaxCalls(t *testing.T) {
+	cfg := phone.DefaultConfig()
+	cfg.MaxCalls = 1
+	g := newGlue(t, cfg)
+	g.talking()
+	want(t, "busy", g.sip(incoming("x2")), "Reject x2 486")
+	if len(g.d.calls) != 1 || len(g.d.bySIP) != 1 {
+		t.Fatalf("the refused call is still known: %v", g.d.calls)
+	}
+}
