@@ -103,3 +103,78 @@ func TestFeatureMaxCalls(t *testing.T) {
 		t.Fatalf("the refused call is still known: %v", g.d.calls)
 	}
 }
+
+func TestFeatureBlindTransfer(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.talking()
+	want(t, "transfer key", g.do(phone.FunctionKey{Name: phone.FnTransfer}), "Reinvite sip-1", "PlayTone dial")
+	g.do(keys("1003")...)
+	if d := g.d.Status().Display; d != "[1001 direct] transfer to 1003 | held: 1002" {
+		t.Fatalf("display %q", d)
+	}
+	none(t, "# before the hold's 200", g.do(phone.Key{Key: '#'}), "Refer")
+	want(t, "hold done", g.sip(reinvited("sip-1", 200)), "Refer sip-1 sip:1003@pbx.test replaces=")
+	none(t, "202", g.sip(TransferProgress{ID: "sip-1", Code: 202, Reason: "Accepted"}), "Hangup")
+	want(t, "NOTIFY 200", g.sip(TransferProgress{ID: "sip-1", Code: 200, Reason: "OK", Final: true}), "StopLeg out-1", "Hangup sip-1", "PlayTone dial")
+	if st := g.d.Status(); len(st.Calls) != 0 || st.Display != "[1001 direct] dial tone" || st.Reason != "transferred to 1003" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// A REFER the UA cannot send fails the transfer at once: the call is
+// resumed and the display says why.
+func TestFeatureTransferNotSent(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.talking()
+	g.ua.fail["Refer"] = errors.New("REFER: not supported")
+	g.do(phone.FunctionKey{Name: phone.FnTransfer})
+	g.sip(reinvited("sip-1", 200))
+	g.do(keys("1003")...)
+	want(t, "refer fails", g.do(phone.FunctionKey{Name: phone.FnTransfer}), "Reinvite sip-1", "SetMix focus=out-1 conf= mute=false")
+	if st := g.d.Status(); st.State != "talking" || st.Reason != "transfer failed: REFER: not supported" ||
+		st.Display != "[1001 direct] talking 1002 PCMU 00:00 (on hold) (transfer failed: REFER: not supported)" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// Attended: the REFER names the consultation call's far end and its
+// dialog (Replaces, RFC 3891).
+func TestFeatureAttendedTransfer(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.talking()
+	g.do(phone.HookFlash{})
+	g.sip(reinvited("sip-1", 200))
+	want(t, "consult", g.do(keys("1003#")...), "Dial sip:1003@pbx.test")
+	g.sip(answered("sip-2"))
+	want(t, "transfer", g.do(phone.FunctionKey{Name: phone.FnTransfer}), "Refer sip-1 sip:1003@pbx.test replaces=sip-2")
+	want(t, "done", g.sip(TransferProgress{ID: "sip-1", Code: 200, Final: true}), "Hangup sip-1", "Hangup sip-2")
+	if len(g.d.calls) != 0 {
+		t.Fatalf("calls left: %v", g.d.calls)
+	}
+}
+
+// Being transferred: the REFER's target is called with Referred-By; the
+// progress goes back by NOTIFY; the answer ends the old call.
+func TestFeatureBeingTransferred(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.sip(incoming("x1"))
+	g.do(phone.Hook{OffHook: true})
+	want(t, "referred", g.sip(Referred{ID: "x1", Target: "sip:1003@pbx.test", ReferredBy: "<sip:1002@pbx.test>"}),
+		"DialWith sip:1003@pbx.test by=<sip:1002@pbx.test> replaces=")
+	want(t, "180", g.sip(sip.Progress{ID: "sip-1", Code: 180}), "PlayTone ringback", "NotifyRefer x1 180 Ringing")
+	want(t, "200", g.sip(answered("sip-1")), "StartLeg out-1 127.0.0.1:41000", "NotifyRefer x1 200 OK", "StopLeg in-x1", "Hangup x1")
+	if st := g.d.Status(); len(st.Calls) != 1 || st.Call.Remote != "1003" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// Being replaced: an INVITE with Replaces is answered at once and the
+// replaced call ends; one naming no dialog of ours gets 481.
+func TestFeatureBeingReplaced(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.talking()
+	got := g.sip(IncomingReplaces{Incoming: incoming("x9"), Replaces: "sip-1"})
+	want(t, "replaces", got, "Answer x9", "StartLeg in-x9 127.0.0.1:40000", "StopLeg out-1", "Hangup sip-1", "SetMix focus=in-x9 conf= mute=false")
+	none(t, "replaces", got, "SetRinger")
+	want(t, "unknown dialog", g.sip(IncomingReplaces{Incoming: incoming("x8"), Replaces: "nope"}), "Reject x8 481")
+}

@@ -19,7 +19,7 @@ import (
 // The REFER waits until the transferee's hold has completed: a REFER right
 // after the hold re-INVITE draws 491 (RFC 5589 §7). Only the final
 // TransferProgress (a NOTIFY with Subscription-State terminated, or the
-// REFER's own failure) decides: on success our call ends (RFC 5589 §6.1:
+// REFER's own failure) decides: on success our calls end (RFC 5589 §6.1:
 // the transferor sends BYE); on failure a blind transfer resumes the
 // original call and the display says why.
 //
@@ -143,10 +143,13 @@ func (m Machine) transferProgress(s State, e TransferProgress) (State, []Effect)
 	s.Xfer = Transfer{}
 	if e.Code >= 200 && e.Code <= 299 {
 		target := x.Number
-		if c := s.Get(x.Consult); c != nil {
-			target = c.Remote // the target ends this call itself (Replaces)
-		}
 		fx := m.end(&s, x.Call)
+		if c := s.Get(x.Consult); c != nil {
+			// The target replaced this call by the transferee's (RFC 3891
+			// §3) and ends it; ours is done too (a crossing BYE is harmless).
+			target = c.Remote
+			fx = append(fx, m.end(&s, x.Consult)...)
+		}
 		s.Reason = "transferred to " + target
 		if s.Focus == "" && s.Mode == Talking {
 			next, more := m.afterTransfer(s)
