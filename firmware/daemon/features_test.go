@@ -178,3 +178,51 @@ func TestFeatureBeingReplaced(t *testing.T) {
 	none(t, "replaces", got, "SetRinger")
 	want(t, "unknown dialog", g.sip(IncomingReplaces{Incoming: incoming("x8"), Replaces: "nope"}), "Reject x8 481")
 }
+
+// twoCalls: out-1 (1002) held, out-2 (1003) answered and focused.
+func (g *glue) twoCalls() {
+	g.t.Helper()
+	g.talking()
+	g.do(phone.HookFlash{})
+	g.sip(reinvited("sip-1", 200))
+	g.do(keys("1003#")...)
+	g.sip(answered("sip-2"))
+}
+
+func TestFeatureConference(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.twoCalls()
+	want(t, "join", g.do(phone.FunctionKey{Name: phone.FnConference}), "Reinvite sip-1", "SetMix focus=out-2 conf=out-1,out-2 mute=false")
+	g.sip(reinvited("sip-1", 200))
+	st := g.d.Status()
+	if st.Display != "[1001 direct] conference 1002 1003 PCMU 00:00" || !g.callInfo("out-1").Conference || !g.callInfo("out-2").Conference {
+		t.Fatalf("status %+v", st)
+	}
+	want(t, "split", g.do(phone.FunctionKey{Name: phone.FnConference}), "Reinvite sip-1", "Reinvite sip-2", "SetMix focus= conf= mute=false")
+	g.sip(reinvited("sip-1", 200), reinvited("sip-2", 200))
+	if c := g.callInfo("out-2"); !c.Focused || !c.Held || c.Conference {
+		t.Fatalf("after the split %+v", c)
+	}
+	g.do(phone.FunctionKey{Name: phone.FnHold}, phone.FunctionKey{Name: phone.FnConference})
+	g.sip(reinvited("sip-2", 200), reinvited("sip-1", 200))
+	want(t, "hang up", g.do(phone.Hook{OffHook: false}), "Hangup sip-1", "Hangup sip-2", "SetRingAtOnce true")
+}
+
+func TestFeatureMute(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.talking()
+	want(t, "mute", g.do(phone.FunctionKey{Name: phone.FnMute}), "SetMix focus=out-1 conf= mute=true", "SetLamp led_mute on")
+	if st := g.d.Status(); !st.Muted || st.Display != "[1001 direct] talking 1002 PCMU 00:00 [muted]" {
+		t.Fatalf("status %+v", st)
+	}
+	want(t, "unmute", g.do(phone.FunctionKey{Name: phone.FnMute}), "SetMix focus=out-1 conf= mute=false", "SetLamp led_mute off")
+}
+
+// DTMF goes on the focused call's leg only.
+func TestFeatureDTMFFocusedLeg(t *testing.T) {
+	g := newGlue(t, phone.DefaultConfig())
+	g.twoCalls()
+	got := g.do(phone.Key{Key: '3'}, phone.KeyRelease{Key: '3'})
+	want(t, "DTMF", got, "StartDTMF out-2 3", "StopDTMF out-2")
+	none(t, "DTMF", got, "StartDTMF out-1")
+}
