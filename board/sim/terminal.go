@@ -23,11 +23,13 @@ import (
 type Phone interface {
 	Status() daemon.Status
 	Post(ev phone.Event) error
-	Changed() <-chan struct{}
+	// Subscribe signals every status change (a broadcast: the terminal
+	// is one reader among others); cancel ends it.
+	Subscribe() (changed <-chan struct{}, cancel func())
 }
 
-// Help is printed once when the terminal starts.
-const Help = "keys: 0-9 * # dial | space/h/Enter lift or hang up | q quit"
+// Help is printed once when the terminal starts, and on '?'.
+const Help = keypad.TerminalHelp
 
 // Terminal is the sim board's keypad and display.
 type Terminal struct {
@@ -36,8 +38,9 @@ type Terminal struct {
 	raw   bool // the terminal is in raw mode: redraw in place, CRLF line ends
 	phone Phone
 
-	mu   sync.Mutex
-	line string // what the display shows now
+	mu     sync.Mutex
+	line   string // what the display shows now
+	notice string // a note of the keypad's own on the display ("unknown key")
 }
 
 // New returns a terminal front panel. With raw set, out is a terminal in raw
@@ -50,6 +53,8 @@ func New(in io.Reader, out io.Writer, raw bool, p Phone) *Terminal {
 // Run reads keys until q, end of input, or ctx ends. It returns nil on a
 // quit key or end of input.
 func (t *Terminal) Run(ctx context.Context) error {
+	changed, cancel := t.phone.Subscribe()
+	defer cancel()
 	t.println(Help)
 	t.redraw(true)
 	keys := make(chan byte)
@@ -85,7 +90,7 @@ func (t *Terminal) Run(ctx context.Context) error {
 			if t.press(b) {
 				return nil
 			}
-		case <-t.phone.Changed():
+		case <-changed:
 			t.redraw(false)
 		case <-tick.C:
 			t.redraw(false)
@@ -96,6 +101,10 @@ func (t *Terminal) Run(ctx context.Context) error {
 // press handles one key; it reports whether to quit.
 func (t *Terminal) press(b byte) bool {
 	var err error
+	t.mu.Lock()
+	hadNotice := t.notice != ""
+	t.notice = ""
+	t.mu.Unlock()
 	switch keypad.Lookup(b) {
 	case keypad.Digit:
 		// A terminal key is a press and a release (no key-up here).
@@ -104,10 +113,25 @@ func (t *Terminal) press(b byte) bool {
 		}
 	case keypad.Hook:
 		err = t.phone.Post(phone.Hook{OffHook: !t.phone.Status().OffHook})
+	case keypad.Flash:
+		err = t.phone.Post(phone.HookFlash{})
+	case keypad.Function:
+		err = t.phone.Post(phone.FunctionKey{Name: keypad.FunctionOf(b)})
+	case keypad.Help:
+		t.println(Help)
 	case keypad.Quit:
 		return true
 	case keypad.Redraw:
 		t.redraw(true)
+	case keypad.None:
+		t.mu.Lock()
+		t.notice = fmt.Sprintf("unknown key %q (? for help)", b)
+		t.mu.Unlock()
+		t.redraw(false)
+		return false
+	}
+	if hadNotice {
+		t.redraw(false)
 	}
 	if err != nil {
 		t.println("keypad: " + err.Error())
@@ -120,6 +144,9 @@ func (t *Terminal) redraw(force bool) {
 	line := t.phone.Status().Display
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.notice != "" {
+		line += "  [" + t.notice + "]"
+	}
 	if line == t.line && !force {
 		return
 	}

@@ -32,7 +32,7 @@ func (f *fakePhone) Post(ev phone.Event) error {
 	}
 	return nil
 }
-func (f *fakePhone) Changed() <-chan struct{} { return f.changed }
+func (f *fakePhone) Subscribe() (<-chan struct{}, func()) { return f.changed, func() {} }
 
 func TestKeysBecomeEvents(t *testing.T) {
 	p := &fakePhone{changed: make(chan struct{})}
@@ -54,6 +54,9 @@ func TestKeysBecomeEvents(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), Help) || !strings.Contains(out.String(), "[1001] idle") {
 		t.Fatalf("output lacks help or display: %q", out.String())
+	}
+	if !strings.Contains(out.String(), `[1001] idle  [unknown key 'x' (? for help)]`) {
+		t.Fatalf("the display does not say the key is unknown: %q", out.String())
 	}
 }
 
@@ -77,5 +80,27 @@ func TestRawLogAboveDisplay(t *testing.T) {
 	term.LogWriter().Write([]byte("level=INFO msg=hello\n"))
 	if got, want := out.String(), "\r\033[Klevel=INFO msg=hello\r\n[1001] idle"; got != want {
 		t.Fatalf("raw log = %q, want %q", got, want)
+	}
+}
+
+func TestFunctionKeysAndFlash(t *testing.T) {
+	p := &fakePhone{changed: make(chan struct{})}
+	var out bytes.Buffer
+	if err := New(strings.NewReader("fotcmrs?"), &out, false, p).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []phone.Event{phone.HookFlash{}, phone.FunctionKey{Name: phone.FnHold}, phone.FunctionKey{Name: phone.FnTransfer},
+		phone.FunctionKey{Name: phone.FnConference}, phone.FunctionKey{Name: phone.FnMute}, phone.FunctionKey{Name: phone.FnRedial},
+		phone.FunctionKey{Name: phone.FnSpeaker}}
+	if len(p.posted) != len(want) {
+		t.Fatalf("posted %v, want %v", p.posted, want)
+	}
+	for i := range want {
+		if p.posted[i] != want[i] {
+			t.Fatalf("posted %v, want %v", p.posted, want)
+		}
+	}
+	if strings.Count(out.String(), Help) != 2 {
+		t.Fatalf("help not shown again on '?': %q", out.String())
 	}
 }

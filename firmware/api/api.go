@@ -1,9 +1,11 @@
 // Package api is the phone's local control and status API (its "action
 // URI"), bound to loopback by default:
 //
-//	GET  /api/status                     the phone's state as JSON
-//	POST /api/hook  {"offhook": true}    lift or replace the handset
-//	POST /api/keys  {"keys": "1002#"}    press keys, in order
+//	GET  /api/status                        the phone's state as JSON (calls: every call)
+//	POST /api/hook  {"offhook": true}       lift or replace the handset
+//	POST /api/hook  {"flash": true}         a hook flash
+//	POST /api/keys  {"keys": "1002#"}       press keys, in order
+//	POST /api/keys  {"function": "hold"}    press a function key (phone.Functions)
 //
 // A bad request gets 400 with {"error": "..."} and does not touch the phone.
 // Accepted actions get 202: they are queued to the phone's event loop and
@@ -71,27 +73,57 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 func (h *handler) hook(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		OffHook *bool `json:"offhook"`
-	}
-	if !h.decode(w, r, &req) {
-		return
-	}
-	if req.OffHook == nil {
-		writeError(w, http.StatusBadRequest, `missing field "offhook" (true or false)`)
-		return
-	}
-	h.post(w, phone.Hook{OffHook: *req.OffHook})
-}
-
-func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Keys *string `json:"keys"`
+		Flash   *bool `json:"flash"`
 	}
 	if !h.decode(w, r, &req) {
 		return
 	}
 	switch {
+	case req.OffHook != nil && req.Flash != nil:
+		writeError(w, http.StatusBadRequest, `give "offhook" or "flash", not both`)
+	case req.Flash != nil && !*req.Flash:
+		writeError(w, http.StatusBadRequest, `"flash" must be true (a hook flash)`)
+	case req.Flash != nil:
+		h.post(w, phone.HookFlash{})
+	case req.OffHook == nil:
+		writeError(w, http.StatusBadRequest, `missing field "offhook" (true or false) or "flash" (true)`)
+	default:
+		h.post(w, phone.Hook{OffHook: *req.OffHook})
+	}
+}
+
+// function presses a function key by name.
+func (h *handler) function(w http.ResponseWriter, name string) {
+	for _, f := range phone.Functions {
+		if string(f) == name {
+			h.post(w, phone.FunctionKey{Name: f})
+			return
+		}
+	}
+	names := make([]string, len(phone.Functions))
+	for i, f := range phone.Functions {
+		names[i] = string(f)
+	}
+	writeError(w, http.StatusBadRequest, fmt.Sprintf(`"function": %q is not a function key (want one of %s)`, name, strings.Join(names, ", ")))
+}
+
+func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Keys     *string `json:"keys"`
+		Function *string `json:"function"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	switch {
+	case req.Keys != nil && req.Function != nil:
+		writeError(w, http.StatusBadRequest, `give "keys" or "function", not both`)
+		return
+	case req.Function != nil:
+		h.function(w, *req.Function)
+		return
 	case req.Keys == nil:
-		writeError(w, http.StatusBadRequest, `missing field "keys" (digits, * and #)`)
+		writeError(w, http.StatusBadRequest, `missing field "keys" (digits, * and #) or "function" (e.g. "hold")`)
 		return
 	case *req.Keys == "":
 		writeError(w, http.StatusBadRequest, `"keys" is empty`)

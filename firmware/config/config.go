@@ -135,6 +135,8 @@ type Phone struct {
 	OffhookTimeout         Duration // off-hook with no digit: warning tone
 	NoAnswerTimeout        Duration // incoming call rings this long: rejected with 480
 	DialPlan               string   // digit map; "" = none ('#' or the timeout sends)
+	MaxCalls               int      // calls at once (1-8); an INVITE beyond them gets 486
+	CallWaiting            bool     // a second call while busy: call-waiting tone; false: 486
 }
 
 // API is [api], the local control/status API.
@@ -181,6 +183,8 @@ func Default() *Config {
 			ShortInterdigitTimeout: Duration{2 * time.Second},
 			OffhookTimeout:         Duration{15 * time.Second},
 			NoAnswerTimeout:        Duration{60 * time.Second},
+			MaxCalls:               4,
+			CallWaiting:            true,
 		},
 		Directory: map[string]string{},
 		API:       API{Listen: "127.0.0.1:8080"},
@@ -273,7 +277,8 @@ func (c *Config) LogValue() slog.Value {
 			"wav_input", c.Audio.WAV.Input, "wav_output", c.Audio.WAV.Output,
 			"pulse_server", c.Audio.Pulse.Server, "pulse_sink", c.Audio.Pulse.Sink, "pulse_source", c.Audio.Pulse.Source),
 		slog.Group("phone", "interdigit_timeout", c.Phone.InterdigitTimeout.String(),
-			"offhook_timeout", c.Phone.OffhookTimeout.String(), "no_answer_timeout", c.Phone.NoAnswerTimeout.String()),
+			"offhook_timeout", c.Phone.OffhookTimeout.String(), "no_answer_timeout", c.Phone.NoAnswerTimeout.String(),
+			"max_calls", c.Phone.MaxCalls, "call_waiting", c.Phone.CallWaiting),
 		slog.Int("directory_entries", len(c.Directory)),
 		slog.String("api", c.API.Listen),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),

@@ -166,7 +166,7 @@ func TestFullExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Domain() != "pbx.example.com" || c.AuthUser() != "2001-auth" || c.RegistrarURI() != "sip:pbx.example.com:5060" ||
-		c.OutboundProxyURI() != "sip:192.0.2.1:5060" || c.Audio.Codecs[0] != "PCMA" || c.Phone.InterdigitTimeout.Seconds() != 3 ||
+		c.OutboundProxyURI() != "sip:192.0.2.1:5060" || c.Audio.Codecs[0] != "PCMA" || c.Phone.InterdigitTimeout.Seconds() != 3 || c.Phone.MaxCalls != 2 || c.Phone.CallWaiting ||
 		!filepath.IsAbs(c.Audio.WAV.Input) || len(c.Directory) != 2 || c.LogLevel().String() != "DEBUG" {
 		t.Errorf("full.toml = %+v", c)
 	}

@@ -180,6 +180,10 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 		}
 	}
 
+	if c.Phone.MaxCalls < 1 || c.Phone.MaxCalls > 8 {
+		v.fail(p("phone", "max_calls"), "%d out of range (want 1-8)", c.Phone.MaxCalls)
+	}
+
 	c.dialPlan = nil
 	if c.Phone.DialPlan != "" {
 		plan, err := dialplan.Parse(c.Phone.DialPlan)

@@ -22,13 +22,32 @@ import (
 // ErrBusy is returned by Post when the event queue is full.
 var ErrBusy = errors.New("phone is busy: event queue full")
 
-// callControl is what the loop needs of the SIP user agent.
+// callControl is what the loop needs of the SIP user agent for calls.
 type callControl interface {
 	Dial(target string, local sdp.Media) (sip.CallID, error)
+	DialWith(target string, local sdp.Media, o DialOptions) (sip.CallID, error)
 	Ring(id sip.CallID) error
 	Answer(id sip.CallID, local sdp.Media) (sdp.Negotiated, error)
 	Reject(id sip.CallID, code int, reason string) error
 	Hangup(id sip.CallID) error
+}
+
+// sessionControl changes an established call's session: hold and resume.
+type sessionControl interface {
+	Reinvite(id sip.CallID, local sdp.Media) error
+}
+
+// referControl transfers calls (RFC 3515) and reports being transferred.
+type referControl interface {
+	Refer(id sip.CallID, target string, replaces sip.CallID) error
+	NotifyRefer(id sip.CallID, code int, reason string) error
+}
+
+// userAgent is the SIP user agent as the loop drives it.
+type userAgent interface {
+	callControl
+	sessionControl
+	referControl
 }
 
 // tonePlayer plays call-progress tones on the handset.
@@ -37,13 +56,35 @@ type tonePlayer interface {
 	StopTone()
 }
 
-// streamer runs the RTP stream of the call.
-type streamer interface {
-	StartStream(p rtpstream.Params) error
-	StopStream() (rtpstream.Stats, bool)
-	Stats() (rtpstream.Stats, bool)
-	RedirectStream(remote, rtcp netip.AddrPort, send bool) bool
+// legs runs the RTP legs of the calls, one per call with media, named by
+// the call's phone.CallRef.
+type legs interface {
+	StartLeg(id string, p rtpstream.Params) error
+	StopLeg(id string) (rtpstream.Stats, bool)
+	LegStats(id string) (rtpstream.Stats, bool)
+	RedirectLeg(id string, remote, rtcp netip.AddrPort, send bool) bool
 }
+
+// mixer says which legs the handset hears.
+type mixer interface{ SetMix(m Mix) }
+
+// dtmfMedia sends RFC 4733 telephone-events on one leg.
+type dtmfMedia interface {
+	StartDTMF(id string, digit byte) error
+	StopDTMF(id string)
+}
+
+// MediaEngine is the media engine as the loop drives it: legs, the mix,
+// DTMF (the issue 11 contract's *engine.Engine).
+type MediaEngine interface {
+	legs
+	mixer
+	dtmfMedia
+}
+
+// media is what Deps.Media must be at least (today's single-stream engine
+// and the mixer both are); New checks it is a MediaEngine.
+type media interface{ tonePlayer }
 
 // dtmfCalls sends DTMF by SIP INFO, for peers without telephone-event.
 type dtmfCalls interface {
@@ -52,14 +93,8 @@ type dtmfCalls interface {
 
 // ringAtOnce lets the SIP layer answer a new INVITE with 180 by itself
 // while the phone is idle (it would ring for any call), sparing the 180
-// the trip through this loop.
+// the trip through this loop. The machine decides when (phone.RingAtOnce).
 type ringAtOnce interface{ SetRingAtOnce(on bool) }
-
-// dtmfMedia sends RFC 4733 telephone-events on the call's RTP stream.
-type dtmfMedia interface {
-	StartDTMF(leg string, digit byte) error
-	StopDTMF(leg string)
-}
 
 // infoDTMFDuration is the duration an INFO DTMF announces (the key's
 // length is not known when it is sent).
@@ -68,6 +103,11 @@ const infoDTMFDuration = 160 * time.Millisecond
 // Ringer is the board's ringer. pattern is the call's Alert-Info ("" for
 // the default ring).
 type Ringer interface{ SetRinger(on bool, pattern string) }
+
+// Lamps are the board's indicators: name is a phone.Lamp ("led_line",
+// "led_mute", "amp"), state a phone.LampState ("off", "on", "blink",
+// "fast"). The machine decides them; a board without the lamp ignores it.
+type Lamps interface{ SetLamp(name, state string) }
 
 // Options configure the loop.
 type Options struct {
@@ -79,8 +119,8 @@ type Options struct {
 	RTPMin    int
 	RTPMax    int
 	Codecs    []sdp.Codec
-	// MediaTimeout hangs up a call that receives no RTP this long (a
-	// call the far end holds excepted); 0 never does.
+	// MediaTimeout is Machine.MediaTimeout when that is 0: hang up a call
+	// that receives no RTP this long (a held call excepted); 0 never does.
 	MediaTimeout time.Duration
 	// DSCP marks RTP packets (46 = EF); 0 leaves them unmarked.
 	DSCP int
@@ -101,11 +141,12 @@ type Options struct {
 
 // Deps are the parts the loop drives.
 type Deps struct {
-	Calls     callControl
+	Calls     userAgent
 	SIPEvents <-chan sip.Event
 	Tones     tonePlayer
-	Media     streamer
+	Media     media // a MediaEngine (checked by New: without one, calls have no audio)
 	Ringer    Ringer
+	Lamps     Lamps       // nil: no indicators
 	Audio     AudioStatus // nil: no "audio" in Status
 }
 
@@ -113,13 +154,15 @@ type Deps struct {
 type call struct {
 	ref      phone.CallRef
 	id       sip.CallID
+	uri      string // the far end's SIP URI (an attended transfer's target)
 	remote   string // as the display shows it
 	dir      phone.Direction
-	sock     mediaSockets // our RTP and RTCP sockets until the stream owns them
+	sock     mediaSockets // our RTP and RTCP sockets until the leg owns them
+	local    sdp.Media    // our SDP, the base of re-INVITEs
+	localDir string       // the direction of our last re-INVITE ("" = sendrecv)
 	media    sdp.Negotiated
 	answered time.Time
 	streamed bool
-	held     bool // the far end holds the call (RFC 3264 §8.4)
 }
 
 // mediaSockets are a call's RTP socket and its RTCP partner on the next
@@ -136,8 +179,14 @@ func (m *mediaSockets) close() {
 	*m = mediaSockets{}
 }
 
+// timerKey names a running timer: the machine's timers are per call.
+type timerKey struct {
+	id   phone.TimerID
+	call phone.CallRef
+}
+
 type timerMsg struct {
-	id  phone.TimerID
+	key timerKey
 	gen uint64
 }
 
@@ -151,21 +200,22 @@ type Daemon struct {
 
 	events chan phone.Event
 	timerC chan timerMsg
-	infoQ  chan infoDTMF      // digits to send by SIP INFO, in order
-	mediaC chan phone.CallRef // RTP inactivity checks falling due
+	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
+
+	media MediaEngine // Deps.Media, nil without one
 
 	// Owned by the loop goroutine.
 	state    phone.State
 	calls    map[phone.CallRef]*call
 	bySIP    map[sip.CallID]phone.CallRef
-	timers   map[phone.TimerID]clock.Timer
-	timerGen map[phone.TimerID]uint64
+	timers   map[timerKey]clock.Timer
+	timerGen map[timerKey]uint64
 	pending  []phone.Event
 	ctx      context.Context
 
-	mu      sync.Mutex
-	snap    snapshot
-	changed chan struct{}
+	mu   sync.Mutex
+	snap snapshot
+	subs map[chan struct{}]struct{} // status subscribers (broadcast)
 }
 
 // New returns a loop; call Run to start it.
@@ -176,6 +226,9 @@ func New(opts Options, deps Deps) *Daemon {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Machine.MediaTimeout == 0 {
+		opts.Machine.MediaTimeout = opts.MediaTimeout
+	}
 	d := &Daemon{
 		opts:     opts,
 		deps:     deps,
@@ -185,12 +238,19 @@ func New(opts Options, deps Deps) *Daemon {
 		events:   make(chan phone.Event, 64),
 		timerC:   make(chan timerMsg, 8),
 		infoQ:    make(chan infoDTMF, 32),
-		mediaC:   make(chan phone.CallRef, 4),
 		calls:    map[phone.CallRef]*call{},
 		bySIP:    map[sip.CallID]phone.CallRef{},
-		timers:   map[phone.TimerID]clock.Timer{},
-		timerGen: map[phone.TimerID]uint64{},
-		changed:  make(chan struct{}, 1),
+		timers:   map[timerKey]clock.Timer{},
+		timerGen: map[timerKey]uint64{},
+		subs:     map[chan struct{}]struct{}{},
+		ctx:      context.Background(),
+	}
+	if deps.Media != nil {
+		if m, ok := deps.Media.(MediaEngine); ok {
+			d.media = m
+		} else {
+			d.log.Error("the media engine has no legs: calls will have no audio", "engine", fmt.Sprintf("%T", deps.Media))
+		}
 	}
 	d.snap.reg.State = "none"
 	if opts.Registering {
@@ -211,13 +271,27 @@ func (d *Daemon) Post(ev phone.Event) error {
 	}
 }
 
-// Changed is signalled (without blocking, coalesced) after every step.
-func (d *Daemon) Changed() <-chan struct{} { return d.changed }
+// Subscribe returns a channel signalled (without blocking, coalesced per
+// subscriber) after every change of the status, and a function that ends
+// the subscription. Every subscriber (display, lamps, API, web UI) gets
+// every change: the status is a broadcast.
+func (d *Daemon) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	d.mu.Lock()
+	d.subs[ch] = struct{}{}
+	d.mu.Unlock()
+	return ch, func() {
+		d.mu.Lock()
+		delete(d.subs, ch)
+		d.mu.Unlock()
+	}
+}
 
-// Run handles events until ctx ends, then hangs up any call.
+// Run handles events until ctx ends, then hangs up every call.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.ctx = ctx
 	go d.sendInfoDTMF(ctx)
+	d.start()
 	for {
 		select {
 		case <-ctx.Done():
@@ -230,17 +304,34 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.deps.SIPEvents = nil
 				continue
 			}
-			if ev := d.translate(sev); ev != nil {
-				d.handle(ev)
-			}
-		case ref := <-d.mediaC:
-			d.checkMedia(ref)
+			d.sipEvent(sev)
 		case t := <-d.timerC:
-			if d.timerGen[t.id] == t.gen {
-				delete(d.timers, t.id)
-				d.handle(phone.TimerFired{Timer: t.id})
-			}
+			d.timerDue(t)
 		}
+	}
+}
+
+// start applies the machine's outputs for the initial state (lamps,
+// mix, ring-at-once); later steps emit only their changes.
+func (d *Daemon) start() {
+	for _, e := range phone.Outputs(d.state) {
+		d.apply(e)
+	}
+	d.publish()
+}
+
+// sipEvent handles one event of the user agent.
+func (d *Daemon) sipEvent(sev sip.Event) {
+	if ev := d.translate(sev); ev != nil {
+		d.handle(ev)
+	}
+}
+
+// timerDue delivers a timer unless it was stopped or restarted since.
+func (d *Daemon) timerDue(t timerMsg) {
+	if d.timerGen[t.key] == t.gen {
+		delete(d.timers, t.key)
+		d.handle(phone.TimerFired{Timer: t.key.id, Call: t.key.call})
 	}
 }
 
@@ -298,22 +389,57 @@ func (d *Daemon) apply(e phone.Effect) {
 	case phone.SendDTMF:
 		d.sendDTMF(e)
 	case phone.StopDTMF:
-		if m, ok := d.deps.Media.(dtmfMedia); ok {
-			m.StopDTMF("")
+		if d.media != nil {
+			d.media.StopDTMF(string(e.Call))
 		}
 	case phone.StartMedia:
 		d.startMedia(e.Call)
 	case phone.StopMedia:
 		d.stopMedia(e.Call)
+	case phone.UpdateMedia:
+		if c := d.calls[e.Call]; c != nil && c.streamed {
+			d.media.RedirectLeg(string(e.Call), c.media.Remote, c.media.RTCP, e.Send)
+			d.log.Info("call media changed", "call", string(e.Call), "remote", c.media.Remote.String(), "send", e.Send)
+		}
+	case phone.CheckMedia:
+		d.checkMedia(e.Call)
+	case phone.Reinvite:
+		d.reinvite(e)
+	case phone.Refer:
+		d.refer(e)
+	case phone.NotifyRefer:
+		if c := d.calls[e.Call]; c != nil {
+			d.check("NOTIFY of the transfer", d.deps.Calls.NotifyRefer(c.id, e.Code, e.Reason))
+		}
+	case phone.SetMix:
+		if d.media != nil {
+			d.media.SetMix(mixOf(e))
+		}
+	case phone.SetLamp:
+		if d.deps.Lamps != nil {
+			d.deps.Lamps.SetLamp(string(e.Lamp), string(e.State))
+		}
+	case phone.RingAtOnce:
+		if r, ok := d.deps.Calls.(ringAtOnce); ok {
+			r.SetRingAtOnce(e.On)
+		}
 	case phone.StartTimer:
-		d.startTimer(e.Timer, e.After)
+		d.startTimer(timerKey{e.Timer, e.Call}, e.After)
 	case phone.StopTimer:
-		d.stopTimer(e.Timer)
+		d.stopTimer(timerKey{e.Timer, e.Call})
 	case phone.Ignored:
 		d.log.Debug("event ignored", "event", fmt.Sprint(e.Event), "state", e.Mode.String())
 	default:
 		d.log.Error("unknown effect", "effect", fmt.Sprintf("%T", e))
 	}
+}
+
+func mixOf(e phone.SetMix) Mix {
+	m := Mix{Focus: string(e.Focus), Mute: e.Mute}
+	for _, r := range e.Conference {
+		m.Conference = append(m.Conference, string(r))
+	}
+	return m
 }
 
 func (d *Daemon) check(what string, err error) {
@@ -338,17 +464,36 @@ func (d *Daemon) dial(e phone.Dial) {
 		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "no RTP port"})
 		return
 	}
-	target := d.Target(e.Number)
-	id, err := d.deps.Calls.Dial(target, local)
+	target := e.Target
+	if target == "" {
+		target = d.Target(e.Number)
+	}
+	var id sip.CallID
+	if e.ReferredBy != "" || e.Replaces != "" {
+		id, err = d.deps.Calls.DialWith(target, local, DialOptions{ReferredBy: e.ReferredBy, Replaces: e.Replaces})
+	} else {
+		id, err = d.deps.Calls.Dial(target, local)
+	}
 	if err != nil {
 		sock.close()
 		d.log.Warn("dial failed", "number", e.Number, "target", target, "err", err)
-		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "cannot dial " + e.Number})
+		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "cannot dial " + reasonOr(e.Number, target)})
 		return
 	}
 	d.log.Info("dialling", "number", e.Number, "target", target, "call_id", string(id))
-	d.calls[e.Call] = &call{ref: e.Call, id: id, sock: sock, remote: e.Number, dir: phone.Outgoing}
+	remote := e.Number
+	if remote == "" {
+		remote = target
+	}
+	d.calls[e.Call] = &call{ref: e.Call, id: id, uri: target, sock: sock, local: local, remote: remote, dir: phone.Outgoing}
 	d.bySIP[id] = e.Call
+}
+
+func reasonOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func (d *Daemon) answer(e phone.Answer) {
@@ -358,7 +503,7 @@ func (d *Daemon) answer(e phone.Answer) {
 	}
 	sock, local, err := d.openRTP()
 	if err == nil {
-		c.sock = sock
+		c.sock, c.local = sock, local
 		c.media, err = d.deps.Calls.Answer(c.id, local)
 	}
 	if err != nil {
@@ -368,16 +513,58 @@ func (d *Daemon) answer(e phone.Answer) {
 	}
 }
 
-// sendDTMF sends a key pressed in a call: as an RFC 4733 event on the RTP
-// stream when telephone-event was negotiated, else by SIP INFO (off the
-// loop: it waits for the INFO's answer).
+// reinvite sends a hold or resume (RFC 3264 §8.4). A re-INVITE that cannot
+// be sent is answered at once as failed, so the machine undoes the hold.
+func (d *Daemon) reinvite(e phone.Reinvite) {
+	c := d.calls[e.Call]
+	if c == nil {
+		return
+	}
+	err := d.deps.Calls.Reinvite(c.id, withDirection(c.local, e.Direction))
+	if err != nil {
+		d.log.Warn("re-INVITE failed", "call", string(e.Call), "direction", e.Direction, "err", err)
+		d.pending = append(d.pending, phone.Reinvited{Call: e.Call, Reason: err.Error()})
+		return
+	}
+	c.localDir = e.Direction
+	d.log.Info("re-INVITE", "call", string(e.Call), "direction", e.Direction)
+}
+
+// refer sends a transfer's REFER: to the dialled number (blind), or to the
+// consultation call's far end with Replaces naming it (attended, RFC 5589
+// §7). A REFER that cannot be sent fails the transfer at once.
+func (d *Daemon) refer(e phone.Refer) {
+	c := d.calls[e.Call]
+	if c == nil {
+		return
+	}
+	target, replaces := d.Target(e.Number), sip.CallID("")
+	if e.Consult != "" {
+		k := d.calls[e.Consult]
+		if k == nil {
+			d.pending = append(d.pending, phone.TransferProgress{Call: e.Call, Reason: "no consultation call", Final: true})
+			return
+		}
+		target, replaces = k.uri, k.id
+	}
+	if err := d.deps.Calls.Refer(c.id, target, replaces); err != nil {
+		d.log.Warn("REFER failed", "call", string(e.Call), "target", target, "err", err)
+		d.pending = append(d.pending, phone.TransferProgress{Call: e.Call, Reason: err.Error(), Final: true})
+		return
+	}
+	d.log.Info("transferring", "call", string(e.Call), "target", target, "attended", replaces != "")
+}
+
+// sendDTMF sends a key pressed in a call: as an RFC 4733 event on the
+// call's leg when telephone-event was negotiated, else by SIP INFO (off
+// the loop: it waits for the INFO's answer).
 func (d *Daemon) sendDTMF(e phone.SendDTMF) {
 	c := d.calls[e.Call]
 	if c == nil || !c.streamed {
 		return
 	}
-	if m, ok := d.deps.Media.(dtmfMedia); ok && c.media.DTMF != 0 {
-		d.check("DTMF", m.StartDTMF("", e.Key))
+	if c.media.DTMF != 0 {
+		d.check("DTMF", d.media.StartDTMF(string(e.Call), e.Key))
 		return
 	}
 	select {
@@ -436,14 +623,14 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 	c := d.calls[ref]
 	if c != nil && c.streamed {
 		// Early media ran already: follow the final answer's media.
-		d.deps.Media.RedirectStream(c.media.Remote, c.media.RTCP, true)
+		d.media.RedirectLeg(string(ref), c.media.Remote, c.media.RTCP, true)
 		c.answered = d.clk.Now()
 		return
 	}
-	if c == nil || c.sock.rtp == nil {
+	if c == nil || c.sock.rtp == nil || d.media == nil {
 		return
 	}
-	err := d.deps.Media.StartStream(rtpstream.Params{
+	err := d.media.StartLeg(string(ref), rtpstream.Params{
 		Conn:            c.sock.rtp,
 		RTCPConn:        c.sock.rtcp,
 		Remote:          c.media.Remote,
@@ -455,7 +642,7 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 		PayloadType:     uint8(c.media.Codec),
 		DTMFPayloadType: c.media.DTMF,
 		Latch:           d.opts.Latch,
-		// From the stream's receive goroutine into the loop.
+		// From the leg's receive goroutine into the loop.
 		OnDTMF: func(digit byte) {
 			if err := d.Post(phone.DTMFReceived{Call: ref, Digit: digit}); err != nil {
 				d.log.Warn("received DTMF dropped", "digit", string(digit), "err", err)
@@ -465,52 +652,31 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 		Logger: d.log,
 	})
 	if err != nil {
-		d.log.Error("media did not start", "err", err)
+		d.log.Error("media did not start", "call", string(ref), "err", err)
 		return
 	}
 	c.streamed = true
 	c.answered = d.clk.Now()
-	d.watchMedia(ref, d.opts.MediaTimeout)
-	d.log.Info("call connected", "remote", c.media.Remote.String(), "codec", c.media.Codec.String())
+	d.log.Info("call connected", "call", string(ref), "remote", c.media.Remote.String(), "codec", c.media.Codec.String())
 }
 
-// watchMedia checks the call's RTP after d, on the clock: one timer per
-// check, none while packets keep coming inside the timeout.
-func (d *Daemon) watchMedia(ref phone.CallRef, after time.Duration) {
-	if d.opts.MediaTimeout <= 0 {
-		return
-	}
-	ctx := d.ctx
-	d.clk.AfterFunc(after, func() {
-		select {
-		case d.mediaC <- ref:
-		case <-ctx.Done():
-		}
-	})
-}
-
-// checkMedia turns a call that has received no RTP for MediaTimeout into a
-// MediaTimeout event, unless the far end holds it (then no RTP is due);
-// otherwise it checks again when the timeout could next run out.
+// checkMedia answers the machine's CheckMedia: how long the call has had
+// no RTP (since it was answered, or since its last packet). The machine
+// decides what that means (the RTP timeout, holds).
 func (d *Daemon) checkMedia(ref phone.CallRef) {
 	c := d.calls[ref]
 	if c == nil || !c.streamed {
-		return // the call ended meanwhile
+		return // no leg: nothing to watch
 	}
 	last := c.answered
-	if st, ok := d.deps.Media.Stats(); ok && st.LastReceived.After(last) {
+	if st, ok := d.media.LegStats(string(ref)); ok && st.LastReceived.After(last) {
 		last = st.LastReceived
 	}
 	silent := d.clk.Now().Sub(last)
-	switch {
-	case c.held:
-		d.watchMedia(ref, d.opts.MediaTimeout)
-	case silent < d.opts.MediaTimeout:
-		d.watchMedia(ref, d.opts.MediaTimeout-silent)
-	default:
-		d.log.Warn("no RTP received: hanging up", "silent", silent.Round(time.Millisecond).String())
-		d.handle(phone.MediaTimeout{Call: ref})
+	if silent >= d.m.MediaTimeout() {
+		d.log.Warn("no RTP received", "call", string(ref), "silent", silent.Round(time.Millisecond).String())
 	}
+	d.pending = append(d.pending, phone.MediaSilence{Call: ref, Silent: silent})
 }
 
 func (d *Daemon) stopMedia(ref phone.CallRef) {
@@ -518,9 +684,9 @@ func (d *Daemon) stopMedia(ref phone.CallRef) {
 	if c == nil || !c.streamed {
 		return
 	}
-	st, _ := d.deps.Media.StopStream()
+	st, _ := d.media.StopLeg(string(ref))
 	c.streamed = false
-	c.sock = mediaSockets{} // closed with the stream
+	c.sock = mediaSockets{} // closed with the leg
 	d.mu.Lock()
 	last := &CallStatus{
 		Remote: c.remote, Direction: string(c.dir), Codec: c.media.Codec.String(),
@@ -534,30 +700,30 @@ func (d *Daemon) stopMedia(ref phone.CallRef) {
 		"quality", *last.Quality, "concealed", st.Playout.Concealed, "playout_ms", last.Playout.CurrentMs)
 }
 
-func (d *Daemon) startTimer(id phone.TimerID, after time.Duration) {
-	d.stopTimer(id)
-	gen := d.timerGen[id]
+func (d *Daemon) startTimer(k timerKey, after time.Duration) {
+	d.stopTimer(k)
+	gen := d.timerGen[k]
 	ctx := d.ctx
-	d.timers[id] = d.clk.AfterFunc(after, func() {
+	d.timers[k] = d.clk.AfterFunc(after, func() {
 		select {
-		case d.timerC <- timerMsg{id, gen}:
+		case d.timerC <- timerMsg{k, gen}:
 		case <-ctx.Done():
 		}
 	})
 }
 
-func (d *Daemon) stopTimer(id phone.TimerID) {
-	d.timerGen[id]++
-	if t := d.timers[id]; t != nil {
+func (d *Daemon) stopTimer(k timerKey) {
+	d.timerGen[k]++
+	if t := d.timers[k]; t != nil {
 		t.Stop()
-		delete(d.timers, id)
+		delete(d.timers, k)
 	}
 }
 
 // collect forgets every call the machine no longer has.
 func (d *Daemon) collect() {
 	for ref, c := range d.calls {
-		if d.state.Call != nil && d.state.Call.Ref == ref {
+		if d.state.Get(ref) != nil {
 			continue
 		}
 		if c.streamed {
@@ -566,60 +732,67 @@ func (d *Daemon) collect() {
 		c.sock.close()
 		delete(d.bySIP, c.id)
 		delete(d.calls, ref)
+		for k := range d.timerGen {
+			if k.call == ref {
+				d.stopTimer(k)
+				delete(d.timerGen, k)
+			}
+		}
 	}
 }
 
 // translate turns a SIP event into a phone event, or nil when it is about a
-// call the phone has already forgotten.
+// call the phone has already forgotten (or is no phone event at all).
 func (d *Daemon) translate(ev sip.Event) phone.Event {
-	if r, ok := ev.(sip.Registration); ok {
+	switch e := ev.(type) {
+	case sip.Registration:
 		d.mu.Lock()
 		d.snap.reg = Registration{
-			State: string(r.State), Registrar: r.Registrar, Code: r.Code, Reason: r.Reason,
-			Expires: r.Expires.Seconds(), RetryIn: r.RetryIn.Seconds(),
+			State: string(e.State), Registrar: e.Registrar, Code: e.Code, Reason: e.Reason,
+			Expires: e.Expires.Seconds(), RetryIn: e.RetryIn.Seconds(),
 		}
 		d.mu.Unlock()
 		d.publish()
 		return nil
-	}
-	if in, ok := ev.(sip.Incoming); ok {
-		ref := phone.CallRef("in-" + string(in.ID))
-		from := partyName(in.From)
-		d.calls[ref] = &call{ref: ref, id: in.ID, remote: from, dir: phone.Incoming}
-		d.bySIP[in.ID] = ref
-		d.log.Info("incoming call", "from", in.From.URI, "call_id", string(in.ID))
-		return phone.IncomingCall{Call: ref, From: from, AlertInfo: in.AlertInfo}
+	case sip.Incoming:
+		return d.incoming(e, replacesOf(e))
 	}
 	ref, ok := d.bySIP[ev.CallID()]
 	if !ok {
 		d.log.Debug("SIP event for a forgotten call", "event", fmt.Sprintf("%T", ev), "call_id", string(ev.CallID()))
 		return nil
 	}
+	c := d.calls[ref]
 	switch e := ev.(type) {
 	case sip.Progress:
 		if e.Media != nil {
-			d.calls[ref].media = *e.Media
+			c.media = *e.Media
 		}
 		return phone.CallProgress{Call: ref, Code: e.Code, EarlyMedia: e.Media != nil}
 	case sip.Answered:
-		d.calls[ref].media = e.Media
+		c.media = e.Media
 		return phone.CallAnswered{Call: ref}
 	case sip.Failed:
 		d.log.Info("call failed", "code", e.Code, "reason", e.Reason)
 		return phone.CallFailed{Call: ref, Code: e.Code, Reason: e.Reason}
 	case sip.Modified:
-		// A re-INVITE or UPDATE changed the media: follow it. Being held
-		// changes nothing the phone's state machine decides; it shows on
-		// the display and in the status.
-		c := d.calls[ref]
+		// A re-INVITE or UPDATE changed the media: the machine decides
+		// what the far end's hold means (RFC 3264 §8.4).
 		c.media = e.Media
-		c.held = e.Media.Direction == "recvonly" || e.Media.Direction == "inactive"
-		if c.streamed {
-			d.deps.Media.RedirectStream(e.Media.Remote, e.Media.RTCP, !c.held)
+		held := e.Media.Direction == "recvonly" || e.Media.Direction == "inactive"
+		d.log.Info("call media changed by the far end", "remote", e.Media.Remote.String(), "direction", e.Media.Direction, "held", held)
+		return phone.RemoteHold{Call: ref, Held: held}
+	case Reinvited:
+		if e.Code >= 200 && e.Code <= 299 && e.Media != nil {
+			c.media = *e.Media
 		}
-		d.log.Info("call media changed by the far end", "remote", e.Media.Remote.String(), "direction", e.Media.Direction, "held", c.held)
-		d.publish()
-		return nil
+		return phone.Reinvited{Call: ref, Code: e.Code, Reason: e.Reason}
+	case TransferProgress:
+		d.log.Info("transfer progress", "call", string(ref), "code", e.Code, "reason", e.Reason, "final", e.Final)
+		return phone.TransferProgress{Call: ref, Code: e.Code, Reason: e.Reason, Final: e.Final}
+	case Referred:
+		d.log.Info("transferred by the far end", "call", string(ref), "target", e.Target)
+		return phone.Referred{Call: ref, Target: e.Target, ReferredBy: e.ReferredBy, Replaces: e.Replaces}
 	case sip.DTMF:
 		return phone.DTMFReceived{Call: ref, Digit: e.Digit}
 	case sip.Ended:
@@ -627,6 +800,24 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 		return phone.CallEnded{Call: ref, Reason: e.Reason}
 	}
 	return nil
+}
+
+// incoming registers a new INVITE's call; replaces names the dialog it
+// replaces (RFC 3891), if any.
+func (d *Daemon) incoming(in sip.Incoming, replaces sip.CallID) phone.Event {
+	ref := phone.CallRef("in-" + string(in.ID))
+	from := partyName(in.From)
+	d.calls[ref] = &call{ref: ref, id: in.ID, uri: in.From.URI, remote: from, dir: phone.Incoming}
+	d.bySIP[in.ID] = ref
+	d.log.Info("incoming call", "from", in.From.URI, "call_id", string(in.ID), "replaces", string(replaces))
+	ev := phone.IncomingCall{Call: ref, From: from, AlertInfo: in.AlertInfo}
+	if replaces != "" {
+		ev.Replaces = d.bySIP[replaces]
+		if ev.Replaces == "" {
+			ev.Replaces = phone.CallRef("unknown-" + string(replaces)) // the machine answers 481
+		}
+	}
+	return ev
 }
 
 func partyName(p sip.Party) string {
@@ -645,13 +836,15 @@ func (d *Daemon) shutdown() {
 	for _, t := range d.timers {
 		t.Stop()
 	}
-	if c := d.state.Call; c != nil {
+	for _, c := range d.state.Calls {
 		if dc := d.calls[c.Ref]; dc != nil {
 			d.check("hang up", d.deps.Calls.Hangup(dc.id))
 		}
 	}
 	d.state = phone.State{}
-	d.deps.Tones.StopTone()
+	if d.deps.Tones != nil {
+		d.deps.Tones.StopTone()
+	}
 	if d.deps.Ringer != nil {
 		d.deps.Ringer.SetRinger(false, "")
 	}

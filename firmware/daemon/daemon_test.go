@@ -10,6 +10,7 @@ import (
 
 	"github.com/deskphone/phoned/audio/device"
 	"github.com/deskphone/phoned/audio/engine"
+	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/drivers/output"
 	"github.com/deskphone/phoned/firmware/clock"
@@ -26,6 +27,7 @@ type testPhone struct {
 	t      *testing.T
 	d      *Daemon
 	ua     *sip.UA
+	eng    *engine.Engine
 	ringer *output.Memory
 }
 
@@ -44,9 +46,9 @@ func newPhoneLog(t *testing.T, user string, clk clock.Clock, cfg phone.Config, l
 }
 
 // newPhoneWith is newPhoneLog whose daemon drives wrap(ua) (nil: the UA).
-func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) callControl) *testPhone {
+func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, log *slog.Logger, wrap func(*sip.UA) userAgent) *testPhone {
 	t.Helper()
-	tier.Component(t, "a whole phone: SIP on loopback, the media engine in real time")
+	tier.Component(t, "two SIP stacks and media engines over loopback (the glue's unit tests are glue_test.go)")
 	events := make(chan sip.Event, 64)
 	ua, err := sip.New(sip.Config{
 		Listen: netip.MustParseAddrPort("127.0.0.1:0"), User: user, Domain: "127.0.0.1",
@@ -55,7 +57,7 @@ func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var calls callControl = ua
+	var calls userAgent = ua
 	if wrap != nil {
 		calls = wrap(ua)
 	}
@@ -77,7 +79,7 @@ func newPhoneWith(t *testing.T, user string, clk clock.Clock, cfg phone.Config, 
 		ua.Close()
 		<-engDone
 	})
-	return &testPhone{t: t, d: d, ua: ua, ringer: ringer}
+	return &testPhone{t: t, d: d, ua: ua, eng: eng, ringer: ringer}
 }
 
 // call adds a directory entry on p for number pointing at q.
@@ -253,25 +255,6 @@ func TestTimersOnFakeClock(t *testing.T) {
 	a.waitState("howler")
 }
 
-// A timer stopped by the machine must never fire later.
-func TestStoppedTimerDoesNotFire(t *testing.T) {
-	clk := clock.NewFake(time.Unix(0, 0))
-	a := newPhone(t, "1001", clk, phone.Config{InterDigit: 4 * time.Second, OffHook: 10 * time.Second})
-	a.post(phone.Hook{OffHook: true})
-	a.waitState("dialtone")
-	a.post(phone.Hook{OffHook: false})
-	a.waitState("idle")
-	a.post(phone.Hook{OffHook: true})
-	a.waitState("dialtone")
-	clk.Advance(9 * time.Second) // the first off-hook timer would fire at 10 s
-	time.Sleep(20 * time.Millisecond)
-	if st := a.d.Status(); st.State != "dialtone" {
-		t.Fatalf("a stopped timer fired: %+v", st)
-	}
-	clk.Advance(time.Second)
-	a.waitState("howler")
-}
-
 func TestUnknownNumberFailsCleanly(t *testing.T) {
 	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
 	a.d.opts.Domain = "bad host name" // not a valid SIP URI host
@@ -293,15 +276,16 @@ func TestDTMFByInfoWhenNoTelephoneEvent(t *testing.T) {
 	answer(a, b)
 	a.post(phone.Key{Key: '7'}, phone.KeyRelease{Key: '7'}, phone.Key{Key: '#'}, phone.KeyRelease{Key: '#'})
 	b.waitFor("B hears 7#", func(s Status) bool { return s.Call != nil && s.Call.DTMF == "7#" })
-	if st, _ := a.d.deps.Media.Stats(); st.DTMFPacketsSent != 0 {
+	if st, _ := a.stats(); st.DTMFPacketsSent != 0 {
 		t.Fatalf("A sent %d telephone-event packets to a peer that did not negotiate them", st.DTMFPacketsSent)
 	}
 }
 
 // mediaCall sets up A (timers on clk, RTP timeout 30 s) talking to B.
 func mediaCall(t *testing.T, clk *clock.Fake) (a, b *testPhone) {
-	a = newPhone(t, "1001", clk, phone.DefaultConfig())
-	a.d.opts.MediaTimeout = 30 * time.Second
+	cfg := phone.DefaultConfig()
+	cfg.MediaTimeout = 30 * time.Second
+	a = newPhone(t, "1001", clk, cfg)
 	b = newPhone(t, "1002", clock.Real{}, phone.DefaultConfig())
 	ring(a, b)
 	answer(a, b)
@@ -313,7 +297,10 @@ func TestRTPTimeoutHangsUp(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1e6, 0))
 	a, b := mediaCall(t, clk)
 	b.waitState("talking")
-	b.d.deps.Media.RedirectStream(netip.MustParseAddrPort("127.0.0.1:9"), netip.AddrPort{}, false) // B falls silent
+	leg := b.d.Status().Calls[0].ID
+	if !b.eng.RedirectLeg(leg, netip.MustParseAddrPort("127.0.0.1:9"), netip.AddrPort{}, false) { // B falls silent
+		t.Fatalf("B has no leg %s", leg)
+	}
 	waitTimer(t, clk)
 	clk.Advance(30 * time.Second)
 	st := a.waitState("congestion")
@@ -332,7 +319,7 @@ func TestRTPFlowingNoTimeout(t *testing.T) {
 		clk.Advance(10 * time.Second)
 		now := clk.Now()
 		a.waitFor("a packet after the clock moved", func(Status) bool {
-			st, ok := a.d.deps.Media.Stats()
+			st, ok := a.stats()
 			return ok && !st.LastReceived.Before(now)
 		})
 	}
@@ -351,4 +338,15 @@ func waitTimer(t *testing.T, clk *clock.Fake) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// stats are the leg of the phone's focused call (or of its only call).
+func (p *testPhone) stats() (rtpstream.Stats, bool) {
+	cs := p.d.Status().Calls
+	for _, c := range cs {
+		if c.Focused || len(cs) == 1 {
+			return p.eng.LegStats(c.ID)
+		}
+	}
+	return rtpstream.Stats{}, false
 }

@@ -146,7 +146,7 @@ func TestHardwareDrivenCall(t *testing.T) {
 	// key is down: A sends event packets while it is held, and B hears
 	// exactly one 5 once it is released.
 	press('5', func() bool {
-		st, _ := a.d.deps.Media.Stats()
+		st, _ := a.stats()
 		return st.DTMFPacketsSent > 0
 	})
 	b.waitFor("B hears the 5", func(s Status) bool { return s.Call != nil && s.Call.DTMF == "5" })

@@ -51,15 +51,15 @@ func TestCallQualityPtimeAndRTCP(t *testing.T) {
 	}{{a, 80}, {b, 240}} {
 		// The frame read as the stream started was 20 ms: count after it.
 		side.p.waitFor("packets sent", func(Status) bool {
-			st, ok := side.p.d.deps.Media.Stats()
+			st, ok := side.p.stats()
 			return ok && st.PacketsSent >= 2
 		})
-		st0, _ := side.p.d.deps.Media.Stats()
+		st0, _ := side.p.stats()
 		side.p.waitFor("more packets sent", func(Status) bool {
-			st, _ := side.p.d.deps.Media.Stats()
+			st, _ := side.p.stats()
 			return st.PacketsSent >= st0.PacketsSent+5
 		})
-		st, _ := side.p.d.deps.Media.Stats()
+		st, _ := side.p.stats()
 		if got := (st.BytesSent - st0.BytesSent) / (st.PacketsSent - st0.PacketsSent); got != side.payload {
 			t.Fatalf("%s sends %d-octet packets, want %d", side.p.d.opts.User, got, side.payload)
 		}
@@ -126,7 +126,7 @@ func (r *ringRecorder) SetRingAtOnce(on bool) {
 func TestRingAtOnceOnlyWhenIdle(t *testing.T) {
 	var rec *ringRecorder
 	a := newPhone(t, "1001", clock.Real{}, phone.DefaultConfig())
-	b := newPhoneWith(t, "1002", clock.Real{}, phone.DefaultConfig(), quietLogger(), func(ua *sip.UA) callControl {
+	b := newPhoneWith(t, "1002", clock.Real{}, phone.DefaultConfig(), quietLogger(), func(ua *sip.UA) userAgent {
 		rec = &ringRecorder{UA: ua}
 		return rec
 	})

@@ -3,6 +3,8 @@ package daemon
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/deskphone/phoned/audio/device"
@@ -18,10 +20,31 @@ type Status struct {
 	Registration Registration `json:"registration"`
 	Digits       string       `json:"digits,omitempty"`
 	Reason       string       `json:"reason,omitempty"`
-	Call         *CallStatus  `json:"call"`
+	Call         *CallStatus  `json:"call"` // the focused call (the one the handset is on)
+	Calls        []CallInfo   `json:"calls"`
+	Muted        bool         `json:"muted,omitempty"`
 	LastCall     *CallStatus  `json:"last_call,omitempty"`
 	Display      string       `json:"display"`
 	Audio        *AudioInfo   `json:"audio,omitempty"` // the sound device, when Deps.Audio is set
+}
+
+// CallInfo is one of the phone's calls in Status.Calls.
+type CallInfo struct {
+	ID        string `json:"id"` // the phone's name for the call (not the SIP Call-ID)
+	Remote    string `json:"remote"`
+	Direction string `json:"direction"`
+	// State: calling (ours, not answered yet), ringing (theirs, not
+	// answered, call waiting included) or talking (answered; Held and
+	// HeldByRemote say who holds it).
+	State        string  `json:"state"`
+	Held         bool    `json:"held"`           // we hold it (or our hold/resume is being answered)
+	HeldByRemote bool    `json:"held_by_remote"` // the far end holds it
+	Focused      bool    `json:"focused"`        // the handset is on this call
+	Conference   bool    `json:"conference"`     // a member of the local 3-way conference
+	Waiting      bool    `json:"waiting,omitempty"`
+	Codec        string  `json:"codec,omitempty"`
+	Duration     float64 `json:"duration_s"`
+	LocalDir     string  `json:"media_direction,omitempty"` // our SDP direction after our last re-INVITE
 }
 
 // AudioInfo is the sound device's part of Status.
@@ -104,7 +127,7 @@ type RTPCounts struct {
 // snapshot is what publish copies out of the loop for other goroutines.
 type snapshot struct {
 	state phone.State
-	call  *call // copy
+	calls map[phone.CallRef]call // copies
 	last  *CallStatus
 	reg   Registration
 }
@@ -128,33 +151,29 @@ func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
 	}
 }
 
-// publish copies the loop's state for Status; it runs in the loop.
+// publish copies the loop's state for Status and signals every
+// subscriber; it runs in the loop.
 func (d *Daemon) publish() {
-	if r, ok := d.deps.Calls.(ringAtOnce); ok {
-		r.SetRingAtOnce(d.state.Mode == phone.Idle && len(d.calls) == 0)
-	}
 	d.mu.Lock()
 	d.snap.state = d.state
-	d.snap.call = nil
-	if c := d.state.Call; c != nil {
-		cp := *c
-		d.snap.state.Call = &cp
-		if dc := d.calls[c.Ref]; dc != nil {
-			copyCall := *dc
-			d.snap.call = &copyCall
+	d.snap.state.Calls = slices.Clone(d.state.Calls)
+	d.snap.calls = make(map[phone.CallRef]call, len(d.calls))
+	for ref, c := range d.calls {
+		d.snap.calls[ref] = *c
+	}
+	for ch := range d.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
 		}
 	}
 	d.mu.Unlock()
-	select {
-	case d.changed <- struct{}{}:
-	default:
-	}
 }
 
 // Status returns the phone's status now. Safe from any goroutine.
 func (d *Daemon) Status() Status {
 	d.mu.Lock()
-	s, dc, last, reg := d.snap.state, d.snap.call, d.snap.last, d.snap.reg
+	s, calls, last, reg := d.snap.state, d.snap.calls, d.snap.last, d.snap.reg
 	d.mu.Unlock()
 	st := Status{
 		State:        s.Mode.String(),
@@ -162,16 +181,32 @@ func (d *Daemon) Status() Status {
 		Registration: reg,
 		Digits:       s.Digits,
 		Reason:       s.Reason,
+		Muted:        s.Muted,
 		LastCall:     last,
+		Calls:        []CallInfo{},
 	}
-	if c := s.Call; c != nil {
-		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction), DTMF: s.Received}
-		if dc != nil && dc.streamed {
+	now := d.clk.Now()
+	for _, c := range s.Calls {
+		info := CallInfo{ID: string(c.Ref), Remote: c.Remote, Direction: string(c.Direction), State: c.Phase.String(),
+			Held: c.OnHold(), HeldByRemote: c.HeldByRemote, Focused: c.Ref == s.Focus, Conference: c.Conference,
+			Waiting: c.Phase == phone.PhaseRinging && c.Ref != s.Focus}
+		if dc, ok := calls[c.Ref]; ok && dc.streamed {
+			info.Codec = dc.media.Codec.String()
+			info.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
+			info.LocalDir = dc.localDir
+		}
+		st.Calls = append(st.Calls, info)
+	}
+	if c := s.Call(); c != nil {
+		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction), DTMF: c.Received}
+		if dc, ok := calls[c.Ref]; ok && dc.streamed {
 			cs.Codec = dc.media.Codec.String()
-			cs.Held = dc.held
-			cs.Duration = d.clk.Now().Sub(dc.answered).Round(time.Millisecond).Seconds()
-			if rs, ok := d.deps.Media.Stats(); ok {
-				cs.fillMedia(rs)
+			cs.Held = c.HeldByRemote
+			cs.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
+			if d.media != nil {
+				if rs, ok := d.media.LegStats(string(c.Ref)); ok {
+					cs.fillMedia(rs)
+				}
 			}
 		}
 		st.Call = cs
@@ -199,15 +234,21 @@ func display(user string, st Status, s phone.State) string {
 	switch s.Mode {
 	case phone.Idle:
 		if st.Reason != "" {
-			return head + " idle (" + st.Reason + ")"
+			return head + " idle (" + st.Reason + ")" + others(st, s)
 		}
-		return head + " idle"
+		return head + " idle" + others(st, s)
 	case phone.DialTone:
-		return head + " dial tone"
+		if s.Xfer.Phase == phone.XferDialing {
+			return head + " transfer to?" + others(st, s)
+		}
+		return head + " dial tone" + others(st, s)
 	case phone.Dialing:
-		return head + " dialing " + s.Digits
+		if s.Xfer.Phase == phone.XferDialing {
+			return head + " transfer to " + s.Digits + others(st, s)
+		}
+		return head + " dialing " + s.Digits + others(st, s)
 	case phone.Calling:
-		if s.Progress == 180 || s.Progress == 183 {
+		if c := s.Call(); c != nil && (c.Progress == 180 || c.Progress == 183) {
 			return head + " ringing " + st.Call.Remote
 		}
 		return head + " calling " + st.Call.Remote
@@ -215,6 +256,14 @@ func display(user string, st Status, s phone.State) string {
 		return head + " incoming call from " + st.Call.Remote
 	case phone.Talking:
 		line := head + " talking " + st.Call.Remote
+		if c := s.Call(); c != nil && c.Conference {
+			line = head + " conference"
+			for _, cc := range s.Calls {
+				if cc.Conference {
+					line += " " + cc.Remote
+				}
+			}
+		}
 		if st.Call.Codec != "" {
 			d := time.Duration(st.Call.Duration * float64(time.Second))
 			line += fmt.Sprintf(" %s %02d:%02d", st.Call.Codec, int(d.Minutes()), int(d.Seconds())%60)
@@ -222,7 +271,10 @@ func display(user string, st Status, s phone.State) string {
 		if st.Call.Held {
 			line += " (held)"
 		}
-		return line
+		if c := s.Call(); c != nil && c.OnHold() {
+			line += " (on hold)"
+		}
+		return line + others(st, s)
 	case phone.Busy:
 		return head + " busy: " + s.Reason
 	case phone.Congestion:
@@ -231,4 +283,28 @@ func display(user string, st Status, s phone.State) string {
 		return head + " please hang up"
 	}
 	return head + " " + s.Mode.String()
+}
+
+// others lists on the display the calls the handset is not on (held,
+// waiting), then a feature's note (a transfer, a failed hold), and mute.
+func others(st Status, s phone.State) string {
+	var b strings.Builder
+	for _, c := range st.Calls {
+		switch {
+		case c.Focused || c.Conference && s.Call() != nil && s.Call().Conference:
+		case c.Waiting:
+			b.WriteString(" | waiting: " + c.Remote)
+		case c.State == "talking":
+			b.WriteString(" | held: " + c.Remote)
+		case c.State == "calling":
+			b.WriteString(" | calling: " + c.Remote)
+		}
+	}
+	if s.Mode == phone.Talking && st.Reason != "" {
+		b.WriteString(" (" + st.Reason + ")")
+	}
+	if st.Muted {
+		b.WriteString(" [muted]")
+	}
+	return b.String()
 }

@@ -18,7 +18,7 @@ func TestDisplay(t *testing.T) {
 		{phone.State{Mode: phone.DialTone}, Status{}, "[1001 direct] dial tone"},
 		{phone.State{Mode: phone.Dialing, Digits: "10"}, Status{}, "[1001 direct] dialing 10"},
 		{phone.State{Mode: phone.Calling}, Status{Call: call}, "[1001 direct] calling 1002"},
-		{phone.State{Mode: phone.Calling, Progress: 183}, Status{Call: call}, "[1001 direct] ringing 1002"},
+		{phone.State{Mode: phone.Calling, Focus: "c1", Calls: []phone.Call{{Ref: "c1", Phase: phone.PhaseCalling, Progress: 183}}}, Status{Call: call}, "[1001 direct] ringing 1002"},
 		{phone.State{Mode: phone.Ringing}, Status{Call: &CallStatus{Remote: "Bob <1002>"}}, "[1001 direct] incoming call from Bob <1002>"},
 		{phone.State{Mode: phone.Talking}, Status{Call: call}, "[1001 direct] talking 1002 PCMA 01:23"},
 		{phone.State{Mode: phone.Talking}, Status{Call: &CallStatus{Remote: "1002"}}, "[1001 direct] talking 1002"},

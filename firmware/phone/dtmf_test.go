@@ -10,7 +10,8 @@ func init() {
 		rows["dtmf-in"] = want{states[mode], ig}
 	}
 	talking := states[Talking]
-	talking.Received = "7"
+	talking.Calls = []Call{out(true)}
+	talking.Calls[0].Received = "7"
 	table[Talking]["dtmf-in"] = want{talking, nil}
 }
 
@@ -22,11 +23,11 @@ func TestReceivedDigits(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		s, _ = m.Step(s, DTMFReceived{Call: c1, Digit: '1'})
 	}
-	if len(s.Received) != 32 {
-		t.Fatalf("kept %d digits, want 32", len(s.Received))
+	if len(s.Call().Received) != 32 {
+		t.Fatalf("kept %d digits, want 32", len(s.Call().Received))
 	}
 	s, _ = m.Step(s, CallEnded{Call: c1, Reason: "bye"})
-	if s.Received != "" {
-		t.Fatalf("digits outlived the call: %q", s.Received)
+	if len(s.Calls) != 0 {
+		t.Fatalf("the call outlived its end: %+v", s.Calls)
 	}
 }

@@ -11,8 +11,8 @@ func init() {
 	for mode, rows := range table {
 		rows["progress-183-sdp"] = want{states[mode], ig}
 	}
-	early := states[Calling]
-	early.Progress, early.Early = 183, true
+	early := withProgress(states[Calling], 183)
+	early.Calls[0].Early = true
 	table[Calling]["progress-183-sdp"] = want{early, []Effect{PlayTone{ToneNone}, StartMedia{c1}}}
 }
 
@@ -32,14 +32,14 @@ func TestEarlyMediaSequences(t *testing.T) {
 	}{
 		{"180 after early media", CallProgress{Call: c1, Code: 180}, Calling, nil},
 		{"busy", CallFailed{Call: c1, Code: 486, Reason: "Busy Here"}, Busy,
-			[]Effect{StopMedia{c1}, PlayTone{ToneBusy}, StartTimer{TimerOffHook, testCfg.OffHook}}},
+			[]Effect{StopMedia{c1}, PlayTone{ToneBusy}, StartTimer{Timer: TimerOffHook, After: testCfg.OffHook}}},
 		{"hang up", Hook{OffHook: false}, Idle, []Effect{StopMedia{c1}, PlayTone{ToneNone}, Hangup{c1}}},
 		{"answered", CallAnswered{Call: c1}, Talking, []Effect{PlayTone{ToneNone}, StartMedia{c1}}},
 	}
 	for _, st := range steps {
-		s, fx := m.Step(start(), st.ev)
-		if s.Mode != st.mode || s.Early && s.Mode != Calling || !reflect.DeepEqual(fx, st.fx) {
-			t.Errorf("%s: %s early=%t %v, want %s %v", st.name, s.Mode, s.Early, fx, st.mode, st.fx)
+		s, fx := stepCore(m, start(), st.ev)
+		if s.Mode != st.mode || s.Call() != nil && s.Call().Early && s.Mode != Calling || !reflect.DeepEqual(fx, st.fx) {
+			t.Errorf("%s: %s %v, want %s %v", st.name, s.Mode, fx, st.mode, st.fx)
 		}
 	}
 }

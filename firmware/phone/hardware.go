@@ -9,7 +9,8 @@ import "fmt"
 // press and release).
 
 // HookFlash is a short on-hook (drivers/hook: between flash_min and
-// flash_max): not a hang-up. Ignored until call waiting and transfer land.
+// flash_max): not a hang-up. It answers a waiting call, swaps two calls,
+// or holds the call for a second one (waiting.go).
 type HookFlash struct{}
 
 // KeyRelease is a dial-pad key let go; the press was Key.
@@ -25,18 +26,19 @@ type Function string
 
 // The function keys a desk phone has.
 const (
-	FnSpeaker    Function = "speaker"  // hands-free: a hook toggle
-	FnRedial     Function = "redial"   // dial the last dialled number again
-	FnHold       Function = "hold"     // ignored until hold lands
-	FnTransfer   Function = "transfer" // ignored until transfer lands
+	FnSpeaker    Function = "speaker"    // hands-free: a hook toggle
+	FnRedial     Function = "redial"     // dial the last dialled number again
+	FnHold       Function = "hold"       // hold/resume; answers a waiting call (hold.go)
+	FnTransfer   Function = "transfer"   // blind or attended transfer (transfer.go)
+	FnConference Function = "conference" // join the held and the focused call, or split them (conference.go)
 	FnVolumeUp   Function = "volume_up"
 	FnVolumeDown Function = "volume_down"
-	FnMute       Function = "mute"
+	FnMute       Function = "mute"    // the microphone (mute.go)
 	FnMessage    Function = "message" // voicemail; ignored until MWI lands
 )
 
-// Functions lists every function key, for board-file validation.
-var Functions = []Function{FnSpeaker, FnRedial, FnHold, FnTransfer, FnVolumeUp, FnVolumeDown, FnMute, FnMessage}
+// Functions lists every function key, for board-file and API validation.
+var Functions = []Function{FnSpeaker, FnRedial, FnHold, FnTransfer, FnConference, FnVolumeUp, FnVolumeDown, FnMute, FnMessage}
 
 // FunctionKey is a press of a function key.
 type FunctionKey struct{ Name Function }
@@ -51,41 +53,54 @@ func (e KeyRelease) String() string  { return fmt.Sprintf("release(%c)", e.Key) 
 func (e LongPress) String() string   { return fmt.Sprintf("longpress(%s)", e.Key) }
 func (e FunctionKey) String() string { return "fkey(" + string(e.Name) + ")" }
 
-// panel handles the front-panel events that mean the same in every state;
-// ok is false for the others.
+// panel handles the front-panel events whose meaning does not depend on
+// the mode's own handler; ok is false for the others.
 //
 //   - speaker: a hook toggle (hands-free). It lifts or replaces the
 //     "handset" as the machine sees it; a real handset left off-hook is
 //     then ignored until it is replaced.
 //   - redial: from Idle (hands-free, as speaker) or DialTone, dials
 //     State.LastDialed when there is one; ignored elsewhere.
-//   - HookFlash, KeyRelease, LongPress and the other function keys are
-//     ignored for now.
+//   - hold, transfer, conference, mute and the hook flash: the features'
+//     files. LongPress and the other function keys are ignored.
 func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
 	switch e := ev.(type) {
 	case KeyRelease:
-		if s.Mode == Talking && IsDialKey(e.Key) {
-			return s, []Effect{StopDTMF{s.Call.Ref}}, true // the key's telephone-event ends
+		if c := s.Call(); s.Mode == Talking && c != nil && !c.OnHold() && IsDialKey(e.Key) {
+			return s, []Effect{StopDTMF{c.Ref}}, true // the key's telephone-event ends
 		}
 		return s, ignored(s, ev), true
-	case HookFlash, LongPress:
+	case HookFlash:
+		s, fx := m.flash(s, ev)
+		return s, fx, true
+	case LongPress:
 		return s, ignored(s, ev), true
 	case FunctionKey:
+		var fx []Effect
 		switch {
 		case e.Name == FnSpeaker:
-			s, fx := m.Step(s, Hook{OffHook: !s.OffHook})
-			return s, fx, true
-		case e.Name == FnRedial && s.LastDialed != "" && (s.Mode == Idle || s.Mode == DialTone):
-			var fx []Effect
+			s, fx = m.step(s, Hook{OffHook: !s.OffHook})
+		case e.Name == FnHold:
+			s, fx = m.holdKey(s, ev)
+		case e.Name == FnTransfer:
+			s, fx = m.transferKey(s, ev)
+		case e.Name == FnConference:
+			s, fx = m.conferenceKey(s, ev)
+		case e.Name == FnMute:
+			s, fx = m.muteKey(s, ev)
+		case e.Name == FnRedial && s.LastDialed != "" && (s.Mode == Idle && len(s.Calls) == 0 || s.Mode == DialTone):
 			if s.Mode == DialTone {
-				fx = []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}
+				fx = []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}}
 			}
 			s.OffHook = true
 			s.Digits, s.Reason = s.LastDialed, ""
-			s, dfx := m.dial(s)
-			return s, append(fx, dfx...), true
+			var dfx []Effect
+			s, dfx = m.dial(s)
+			fx = append(fx, dfx...)
+		default:
+			fx = ignored(s, ev)
 		}
-		return s, ignored(s, ev), true
+		return s, fx, true
 	}
 	return s, nil, false
 }

@@ -23,12 +23,33 @@ func init() {
 		// The representative states have dialled nothing: redial is
 		// ignored everywhere here (TestRedial covers the rest).
 		rows["fk-redial"] = want{s, ig}
-		for _, f := range []Function{FnHold, FnTransfer, FnVolumeUp, FnVolumeDown, FnMute, FnMessage} {
+		for _, f := range []Function{FnHold, FnTransfer, FnConference, FnVolumeUp, FnVolumeDown, FnMute, FnMessage} {
 			rows["fk-"+string(f)] = want{s, ig}
 		}
 		// Releasing a digit while talking ends its telephone-event.
 		if mode == Talking {
 			rows["release"] = want{s, []Effect{StopDTMF{Call: c1}}}
+		}
+		// Mute toggles whenever there is a call.
+		if len(s.Calls) > 0 {
+			muted := s
+			muted.Muted = true
+			rows["fk-mute"] = want{muted, nil}
+		}
+		// Talking: hold holds the call; transfer and flash hold it and
+		// give dial tone (hold_test.go, transfer_test.go, waiting_test.go).
+		if mode == Talking {
+			held := s
+			held.Calls = []Call{out(true)}
+			held.Calls[0].Hold = Holding
+			rows["fk-hold"] = want{held, []Effect{Reinvite{Call: c1, Direction: "sendonly"}}}
+			dt := held
+			dt.Mode, dt.Focus, dt.Digits = DialTone, "", ""
+			second := []Effect{Reinvite{Call: c1, Direction: "sendonly"}, PlayTone{ToneDial}, StartTimer{Timer: TimerOffHook, After: 10 * time.Second}}
+			rows["flash"] = want{dt, second}
+			xfer := dt
+			xfer.Xfer = Transfer{Phase: XferDialing, Call: c1}
+			rows["fk-transfer"] = want{xfer, second}
 		}
 		// Speaker is the hook toggle: the row of the hook event it stands for.
 		if s.OffHook {
@@ -50,7 +71,7 @@ func TestSpeakerRowsAreNotIgnored(t *testing.T) {
 func TestRedial(t *testing.T) {
 	m := NewMachine(testCfg)
 	var s State
-	s, fx := m.Step(s, FunctionKey{FnRedial})
+	s, fx := stepCore(m, s, FunctionKey{FnRedial})
 	if s.Mode != Idle || len(fx) != 1 {
 		t.Fatalf("redial with nothing dialled: %v %v", s, fx)
 	}
@@ -61,26 +82,26 @@ func TestRedial(t *testing.T) {
 		t.Fatalf("after a call: %+v (last %q)", s, s.LastDialed)
 	}
 	// From idle: hands-free, dialled at once.
-	s2, fx := m.Step(s, FunctionKey{FnRedial})
-	want := []Effect{StopTimer{TimerInterDigit}, Dial{Call: "out-2", Number: "102"}}
+	s2, fx := stepCore(m, s, FunctionKey{FnRedial})
+	want := []Effect{StopTimer{Timer: TimerInterDigit}, Dial{Call: "out-2", Number: "102"}}
 	if s2.Mode != Calling || !s2.OffHook || s2.Digits != "102" || !reflect.DeepEqual(fx, want) {
 		t.Fatalf("redial from idle: %+v %#v", s2, fx)
 	}
 	// From dial tone: the tone and its timer stop first.
 	s3, _ := m.Step(s, Hook{true})
-	s3, fx = m.Step(s3, FunctionKey{FnRedial})
-	want = []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}, Dial{Call: "out-2", Number: "102"}}
+	s3, fx = stepCore(m, s3, FunctionKey{FnRedial})
+	want = []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StopTimer{Timer: TimerInterDigit}, Dial{Call: "out-2", Number: "102"}}
 	if s3.Mode != Calling || !reflect.DeepEqual(fx, want) {
 		t.Fatalf("redial from dial tone: %+v %#v", s3, fx)
 	}
 	// While dialling it is ignored; the last number survives a missed call.
 	s4, _ := m.Step(s, Hook{true})
 	s4, _ = m.Step(s4, Key{'7'})
-	if s5, fx := m.Step(s4, FunctionKey{FnRedial}); s5.Mode != Dialing || len(fx) != 1 {
+	if s5, fx := stepCore(m, s4, FunctionKey{FnRedial}); s5.Mode != Dialing || len(fx) != 1 {
 		t.Fatalf("redial while dialling: %+v %v", s5, fx)
 	}
 	s6, _ := m.Step(s, IncomingCall{Call: "c1", From: "x"})
-	s6, _ = m.Step(s6, TimerFired{TimerNoAnswer})
+	s6, _ = m.Step(s6, TimerFired{Timer: TimerNoAnswer, Call: "c1"})
 	if s6.LastDialed != "102" {
 		t.Fatalf("missed call lost the last number: %+v", s6)
 	}
@@ -89,7 +110,7 @@ func TestRedial(t *testing.T) {
 func TestSpeakerAnswersAndHangsUp(t *testing.T) {
 	m := NewMachine(Config{NoAnswer: time.Minute})
 	s, _ := m.Step(State{}, IncomingCall{Call: "c1", From: "x"})
-	s, fx := m.Step(s, FunctionKey{FnSpeaker})
+	s, fx := stepCore(m, s, FunctionKey{FnSpeaker})
 	if s.Mode != Talking || !s.OffHook || len(fx) != 4 {
 		t.Fatalf("speaker while ringing: %+v %v", s, fx)
 	}

@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 // Machine steps the phone's state. It holds only configuration.
 type Machine struct{ cfg Config }
 
-// NewMachine returns a machine with cfg; zero durations take the defaults.
+// NewMachine returns a machine with cfg; zero durations and limits take the
+// defaults.
 func NewMachine(cfg Config) Machine {
 	d := DefaultConfig()
 	if cfg.InterDigit <= 0 {
@@ -28,24 +30,40 @@ func NewMachine(cfg Config) Machine {
 	if cfg.ShortInterDigit <= 0 {
 		cfg.ShortInterDigit = 2 * time.Second
 	}
+	if cfg.MaxCalls <= 0 {
+		cfg.MaxCalls = d.MaxCalls
+	}
 	return Machine{cfg: cfg}
 }
 
 // Step applies ev to s and returns the next state and the effects to carry
-// out, in order. It never panics and does no I/O.
+// out, in order. It never panics, does no I/O and does not modify s.
+// After the effects of the event come those of the outputs that changed
+// (SetMix, SetLamp, RingAtOnce; see Outputs).
 func (m Machine) Step(s State, ev Event) (State, []Effect) {
-	// A second call while the phone is busy is refused at once: call
-	// waiting comes later. RFC 3261 §21.4.24 486 Busy Here.
-	if e, ok := ev.(IncomingCall); ok && s.Mode != Idle {
-		return s, []Effect{Reject{Call: e.Call, Code: 486, Reason: "Busy Here"}}
+	s.Calls = slices.Clone(s.Calls)
+	before := derive(s)
+	next, fx := m.step(s, ev)
+	return next, append(fx, changes(before, derive(next))...)
+}
+
+// step is Step without the outputs.
+func (m Machine) step(s State, ev Event) (State, []Effect) {
+	if e, ok := ev.(IncomingCall); ok {
+		return m.incoming(s, e)
 	}
-	// SIP and media events about a call the phone no longer has are stale.
-	if ref, ok := callOf(ev); ok {
-		if _, incoming := ev.(IncomingCall); !incoming && (s.Call == nil || s.Call.Ref != ref) {
-			return s, ignored(s, ev)
-		}
+	// SIP, media and timer events about a call the phone no longer has
+	// are stale.
+	if ref, ok := callOf(ev); ok && s.Get(ref) == nil {
+		return s, ignored(s, ev)
+	}
+	if c := referredCall(s, ev); c != nil { // progress of a call a REFER made us place (transfer.go)
+		return m.referredProgress(s, ev, c)
 	}
 	if s, fx, ok := m.panel(s, ev); ok { // hardware front panel (hardware.go)
+		return s, fx
+	}
+	if s, fx, ok := m.anyCall(s, ev); ok {
 		return s, fx
 	}
 	switch s.Mode {
@@ -65,40 +83,135 @@ func (m Machine) Step(s State, ev Event) (State, []Effect) {
 	return s, ignored(s, ev)
 }
 
-func (m Machine) idle(s State, ev Event) (State, []Effect) {
+// anyCall handles the events that mean the same in every mode, and the
+// events of calls other than the focused one; ok is false for the others.
+func (m Machine) anyCall(s State, ev Event) (State, []Effect, bool) {
 	switch e := ev.(type) {
-	case Hook:
-		if e.OffHook {
-			next := idleFrom(s)
-			next.Mode, next.OffHook = DialTone, true
-			return next, []Effect{
-				PlayTone{ToneDial}, StartTimer{TimerOffHook, m.cfg.OffHook},
+	case RemoteHold:
+		s, fx := m.remoteHold(s, e) // media.go
+		return s, fx, true
+	case MediaSilence:
+		s, fx := m.mediaSilence(s, e) // media.go
+		return s, fx, true
+	case Reinvited:
+		s, fx := m.reinvited(s, e) // hold.go
+		return s, fx, true
+	case TransferProgress:
+		s, fx := m.transferProgress(s, e) // transfer.go
+		return s, fx, true
+	case Referred:
+		s, fx := m.referred(s, e) // transfer.go
+		return s, fx, true
+	case TimerFired:
+		if e.Timer == TimerMedia {
+			if c := s.Get(e.Call); c != nil && c.Answered() {
+				return s, []Effect{CheckMedia{e.Call}}, true
 			}
+			return s, ignored(s, ev), true
 		}
-	case IncomingCall:
-		next := idleFrom(s)
-		next.Mode, next.Call = Ringing, &Call{Ref: e.Call, Direction: Incoming, Remote: e.From}
-		return next, []Effect{SendRinging{e.Call}, Ringer{On: true, Pattern: e.AlertInfo}, StartTimer{TimerNoAnswer, m.cfg.NoAnswer}}
+	case DTMFReceived:
+		// Shown on the display; voicemail and IVR menus are the far end's.
+		if c := s.Get(e.Call); c.Answered() {
+			if len(c.Received) < 32 {
+				c.Received += string(e.Digit)
+			}
+			return s, nil, true
+		}
+	}
+	if ref, ok := callOf(ev); ok && ref != s.Focus {
+		s, fx := m.background(s, ev, ref)
+		return s, fx, true
+	}
+	return s, nil, false
+}
+
+// background handles an event of a call that is not the focused one: a
+// waiting call, a held call, a conference member or a call placed by a
+// transfer.
+func (m Machine) background(s State, ev Event, ref CallRef) (State, []Effect) {
+	c := s.Get(ref)
+	switch e := ev.(type) {
+	case CallEnded, CallFailed:
+		reason := ""
+		if e, ok := e.(CallEnded); ok {
+			reason = e.Reason
+		}
+		if e, ok := e.(CallFailed); ok {
+			reason = reasonText(e.Code, e.Reason)
+		}
+		var fx []Effect
+		if c.Phase == PhaseRinging && c.Ref != s.Focus && s.Mode == Talking {
+			fx = append(fx, PlayTone{ToneNone}) // the call-waiting tone stops
+		}
+		fx = append(fx, m.forget(&s, ref)...)
+		if s.Xfer.Call == ref {
+			reason = reasonOr(reason, "transferred call ended")
+		}
+		s.Reason = reasonOr(reason, "call ended")
+		s, more := m.afterLeave(s)
+		return s, append(fx, more...)
+	case TimerFired:
+		if e.Timer == TimerNoAnswer && c.Phase == PhaseRinging {
+			s, fx := m.unanswered(s, ref)
+			return s, fx
+		}
+	case CallProgress:
+		if c.Phase == PhaseCalling && e.Code >= 100 && e.Code <= 199 {
+			c.Progress = e.Code
+			return s, nil
+		}
+	case CallAnswered:
+		if c.Phase == PhaseCalling {
+			// Answered while the handset is elsewhere: the call is
+			// established but not heard, so we hold it at once.
+			c.Phase = PhaseTalking
+			fx := []Effect{StartMedia{ref}}
+			fx = append(fx, m.startMediaTimer(ref)...)
+			return s, append(fx, m.hold(c)...)
+		}
 	}
 	return s, ignored(s, ev)
 }
 
+func (m Machine) idle(s State, ev Event) (State, []Effect) {
+	switch e := ev.(type) {
+	case Hook:
+		if e.OffHook {
+			s = handsetUp(s)
+			s.Mode = DialTone
+			return s, []Effect{PlayTone{ToneDial}, StartTimer{Timer: TimerOffHook, After: m.cfg.OffHook}}
+		}
+	}
+	return s, ignored(s, ev)
+}
+
+// handsetUp is s with the handset lifted and last call's leftovers gone.
+func handsetUp(s State) State {
+	s.OffHook, s.Digits, s.Reason = true, "", ""
+	return s
+}
+
 // collecting is DialTone and Dialing: the handset is up and digits are
-// being gathered.
+// being gathered (for a new call, or the target of a transfer).
 func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return idleFrom(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}
+			next, fx := m.handsetDown(s)
+			return next, append([]Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StopTimer{Timer: TimerInterDigit}}, fx...)
 		}
 	case Key:
 		if !IsDialKey(e.Key) {
 			break
 		}
-		// '#' is the send key, unless the dial plan uses it as a digit.
-		if e.Key == '#' && (m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
+		// '#' is the send key, unless the dial plan uses it as a digit;
+		// while a transfer collects its target, '#' sends the REFER.
+		if e.Key == '#' && (s.Xfer.Phase == XferDialing || m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
 			if s.Digits == "" {
 				break // nothing to send yet
+			}
+			if s.Xfer.Phase == XferDialing {
+				return m.referBlind(s, s.Digits) // transfer.go
 			}
 			return m.dial(s)
 		}
@@ -107,12 +220,12 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		}
 		var fx []Effect
 		if s.Mode == DialTone {
-			fx = append(fx, PlayTone{ToneNone}, StopTimer{TimerOffHook})
+			fx = append(fx, PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook})
 		}
 		s.Mode = Dialing
 		s.Digits += string(e.Key)
 		if m.cfg.DialPlan == nil {
-			return s, append(fx, StartTimer{TimerInterDigit, m.cfg.InterDigit})
+			return s, append(fx, StartTimer{Timer: TimerInterDigit, After: m.cfg.InterDigit})
 		}
 		// The dial plan decides after every digit (RFC 3435 §2.1.5).
 		switch d := m.cfg.DialPlan.Lookup(s.Digits); {
@@ -121,11 +234,11 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 			return next, append(fx, more...)
 		case d.Result == dialplan.NoMatch:
 			next, more := m.failed(s, 0, "number not in the dial plan")
-			return next, append(append(fx, StopTimer{TimerInterDigit}), more...)
+			return next, append(append(fx, StopTimer{Timer: TimerInterDigit}), more...)
 		case d.Timer == dialplan.TimerShort:
-			return s, append(fx, StartTimer{TimerInterDigit, m.cfg.ShortInterDigit})
+			return s, append(fx, StartTimer{Timer: TimerInterDigit, After: m.cfg.ShortInterDigit})
 		default:
-			return s, append(fx, StartTimer{TimerInterDigit, m.cfg.InterDigit})
+			return s, append(fx, StartTimer{Timer: TimerInterDigit, After: m.cfg.InterDigit})
 		}
 	case TimerFired:
 		switch {
@@ -145,34 +258,52 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 	return s, ignored(s, ev)
 }
 
+// dial places a call to the collected digits and focuses it. While a
+// transfer collects its target, this is the consultation call of an
+// attended transfer.
 func (m Machine) dial(s State) (State, []Effect) {
+	if len(s.Calls) >= m.cfg.MaxCalls {
+		s, fx := m.failed(s, 0, "too many calls")
+		return s, append([]Effect{StopTimer{Timer: TimerInterDigit}}, fx...)
+	}
 	s.seq++
 	ref := CallRef("out-" + strconv.FormatUint(s.seq, 10))
 	s.Mode = Calling
 	s.LastDialed = s.Digits // for the redial key
-	s.Call = &Call{Ref: ref, Direction: Outgoing, Remote: s.Digits}
-	s.Progress = 0
-	return s, []Effect{StopTimer{TimerInterDigit}, Dial{Call: ref, Number: s.Digits}}
+	s.Calls = append(s.Calls, Call{Ref: ref, Direction: Outgoing, Remote: s.Digits, Phase: PhaseCalling})
+	s.Focus = ref
+	if s.Xfer.Phase == XferDialing {
+		s.Xfer.Phase, s.Xfer.Consult = XferConsulting, ref
+	}
+	return s, []Effect{StopTimer{Timer: TimerInterDigit}, Dial{Call: ref, Number: s.Digits}}
 }
 
 func (m Machine) calling(s State, ev Event) (State, []Effect) {
+	c := s.Call()
+	if c == nil {
+		return s, ignored(s, ev)
+	}
+	ref := c.Ref
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return idleFrom(s), append(stopEarly(s), PlayTone{ToneNone}, Hangup{s.Call.Ref})
+			fx := append(stopEarly(c), PlayTone{ToneNone}, Hangup{ref})
+			s.remove(ref)
+			next, more := m.handsetDown(s)
+			return next, append(fx, more...)
 		}
 	case CallProgress:
 		if e.Code < 100 || e.Code > 199 {
 			break
 		}
-		first := s.Progress != 180 && s.Progress != 183
-		s.Progress = e.Code
+		first := c.Progress != 180 && c.Progress != 183
+		c.Progress = e.Code
 		switch {
-		case e.EarlyMedia && !s.Early:
+		case e.EarlyMedia && !c.Early:
 			// Early media replaces local ringback (RFC 3960 §3).
-			s.Early = true
-			return s, []Effect{PlayTone{ToneNone}, StartMedia{s.Call.Ref}}
-		case s.Early:
+			c.Early = true
+			return s, []Effect{PlayTone{ToneNone}, StartMedia{ref}}
+		case c.Early:
 			return s, nil // keep playing what the far end sends
 		case (e.Code == 180 || e.Code == 183) && first:
 			// Local ringback on 180/183 (RFC 3261 §21.1.2).
@@ -182,15 +313,19 @@ func (m Machine) calling(s State, ev Event) (State, []Effect) {
 	case CallAnswered:
 		// With early media the stream runs already: StartMedia moves it
 		// to the answer's media.
-		s.Mode, s.Early = Talking, false
-		s.Call = &Call{Ref: s.Call.Ref, Direction: s.Call.Direction, Remote: s.Call.Remote, Answered: true}
-		return s, []Effect{PlayTone{ToneNone}, StartMedia{s.Call.Ref}}
+		s.Mode = Talking
+		c.Phase, c.Early = PhaseTalking, false
+		return s, append([]Effect{PlayTone{ToneNone}, StartMedia{ref}}, m.startMediaTimer(ref)...)
 	case CallFailed:
-		next, fx := m.failed(s, e.Code, reasonText(e.Code, e.Reason))
-		return next, append(stopEarly(s), fx...)
+		fx := stopEarly(c)
+		s.remove(ref)
+		next, more := m.failed(s, e.Code, reasonText(e.Code, e.Reason))
+		return next, append(fx, more...)
 	case CallEnded:
-		next, fx := m.failed(s, 0, e.Reason)
-		return next, append(stopEarly(s), fx...)
+		fx := stopEarly(c)
+		s.remove(ref)
+		next, more := m.failed(s, 0, e.Reason)
+		return next, append(fx, more...)
 	}
 	return s, ignored(s, ev)
 }
@@ -198,6 +333,7 @@ func (m Machine) calling(s State, ev Event) (State, []Effect) {
 // failed turns a call that did not connect into busy or congestion tone:
 // 486 Busy Here, 600 Busy Everywhere and 603 Decline mean the party is
 // busy (RFC 3261 §21.4.24, §21.6.1, §21.6.2); anything else is congestion.
+// The call is already gone from s.
 func (m Machine) failed(s State, code int, reason string) (State, []Effect) {
 	mode, tone := Congestion, ToneCongestion
 	if code == 486 || code == 600 || code == 603 {
@@ -205,74 +341,159 @@ func (m Machine) failed(s State, code int, reason string) (State, []Effect) {
 	}
 	s.Mode = mode
 	s.Reason = reason
-	s.Call = nil
-	s.Early = false
-	s.Received = ""
-	return s, []Effect{PlayTone{tone}, StartTimer{TimerOffHook, m.cfg.OffHook}}
+	s.Focus = ""
+	if s.Xfer.Phase == XferDialing {
+		s.Xfer = Transfer{}
+	}
+	return s, []Effect{PlayTone{tone}, StartTimer{Timer: TimerOffHook, After: m.cfg.OffHook}}
 }
 
 func (m Machine) ringing(s State, ev Event) (State, []Effect) {
-	ref := s.Call.Ref
+	c := s.Call()
+	if c == nil {
+		return s, ignored(s, ev)
+	}
+	ref := c.Ref
 	switch e := ev.(type) {
 	case Hook:
 		if e.OffHook {
 			s.Mode = Talking
-			s.OffHook = true
-			s.Call = &Call{Ref: ref, Direction: s.Call.Direction, Remote: s.Call.Remote, Answered: true}
-			return s, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}, Answer{ref}, StartMedia{ref}}
+			s.OffHook, s.Reason = true, ""
+			c.Phase = PhaseTalking
+			fx := []Effect{Ringer{On: false}, StopTimer{Timer: TimerNoAnswer, Call: ref}, Answer{ref}, StartMedia{ref}}
+			return s, append(fx, m.startMediaTimer(ref)...)
 		}
 	case CallEnded: // the caller gave up: CANCEL (RFC 3261 §9.2)
-		next := idleFrom(s)
-		next.Reason = e.Reason
-		return next, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}}
+		s.remove(ref)
+		s.Mode = Idle
+		s.Reason = e.Reason
+		return s, []Effect{Ringer{On: false}, StopTimer{Timer: TimerNoAnswer, Call: ref}}
 	case TimerFired:
 		if e.Timer == TimerNoAnswer {
-			next := idleFrom(s)
-			next.Reason = "not answered"
-			return next, []Effect{
-				Ringer{On: false}, Reject{Call: ref, Code: 480, Reason: "Temporarily Unavailable"},
-			}
+			return m.unanswered(s, ref)
 		}
 	}
 	return s, ignored(s, ev)
+}
+
+// unanswered rejects a call that rang too long with 480.
+func (m Machine) unanswered(s State, ref CallRef) (State, []Effect) {
+	var fx []Effect
+	switch {
+	case ref == s.Focus && s.Mode == Ringing:
+		fx = []Effect{Ringer{On: false}}
+		s.Mode = Idle
+		s.Reason = "not answered"
+	case s.Mode == Talking:
+		fx = []Effect{PlayTone{ToneNone}} // the call-waiting tone stops
+	}
+	s.remove(ref)
+	return s, append(fx, Reject{Call: ref, Code: 480, Reason: "Temporarily Unavailable"})
 }
 
 func (m Machine) talking(s State, ev Event) (State, []Effect) {
-	ref := s.Call.Ref
+	c := s.Call()
+	if c == nil {
+		return s, ignored(s, ev)
+	}
+	ref := c.Ref
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return idleFrom(s), []Effect{StopMedia{ref}, Hangup{ref}}
+			return m.hangUp(s)
 		}
 	case CallEnded: // BYE from the far end (RFC 3261 §15.1.2)
-		s, fx := m.failed(s, 486, reasonOr(e.Reason, "remote hung up"))
-		return s, append([]Effect{StopMedia{ref}}, fx...)
-	case MediaTimeout:
-		s, fx := m.failed(s, 0, "no media")
-		return s, append([]Effect{StopMedia{ref}, Hangup{ref}}, fx...)
+		if c.Conference {
+			fx := m.forget(&s, ref)
+			s, more := m.afterLeave(s)
+			return s, append(fx, more...)
+		}
+		fx := m.forget(&s, ref)
+		next, more := m.failed(s, 486, reasonOr(e.Reason, "remote hung up"))
+		return next, append(fx, more...)
 	case Key:
-		// A key while talking is DTMF: an RFC 4733 event that lasts
-		// while the key is held (KeyRelease ends it).
-		if IsDialKey(e.Key) {
+		// A key while talking is DTMF to the focused call only: an RFC
+		// 4733 event that lasts while the key is held (KeyRelease ends it).
+		if IsDialKey(e.Key) && !c.OnHold() {
 			return s, []Effect{SendDTMF{Call: ref, Key: e.Key}}
 		}
-	case DTMFReceived:
-		// Shown on the display; voicemail and IVR menus are the far end's.
-		if len(s.Received) < 32 {
-			s.Received += string(e.Digit)
-		}
-		return s, nil
 	}
 	return s, ignored(s, ev)
 }
 
+// hangUp is the handset replaced while talking: the focused call ends (in
+// a conference, every member), and a waiting call starts ringing.
+func (m Machine) hangUp(s State) (State, []Effect) {
+	c := s.Call()
+	var fx []Effect
+	if c.Phase == PhaseTalking && c.Conference {
+		for _, cc := range slices.Clone(s.Calls) {
+			if cc.Conference {
+				fx = append(fx, m.end(&s, cc.Ref)...)
+			}
+		}
+	} else {
+		fx = m.end(&s, c.Ref)
+	}
+	next, more := m.handsetDown(s)
+	return next, append(fx, more...)
+}
+
+// end hangs up the call ref and forgets it.
+func (m Machine) end(s *State, ref CallRef) []Effect { return m.drop(s, ref, true) }
+
+// forget drops a call that is over (the far end ended it).
+func (m Machine) forget(s *State, ref CallRef) []Effect { return m.drop(s, ref, false) }
+
+// drop stops a call's media, hangs it up when asked, cancels its timers
+// and removes it from s.
+func (m Machine) drop(s *State, ref CallRef, hangup bool) []Effect {
+	c := s.Get(ref)
+	if c == nil {
+		return nil
+	}
+	var fx []Effect
+	if c.Answered() || c.Early {
+		fx = append(fx, StopMedia{ref})
+	}
+	if hangup {
+		fx = append(fx, Hangup{ref})
+	}
+	if c.Phase == PhaseRinging {
+		fx = append(fx, StopTimer{Timer: TimerNoAnswer, Call: ref})
+	}
+	if c.Answered() && m.cfg.MediaTimeout > 0 {
+		fx = append(fx, StopTimer{Timer: TimerMedia, Call: ref})
+	}
+	s.remove(ref)
+	return fx
+}
+
+// handsetDown is the handset replaced with no focused call left: a
+// waiting call rings now; otherwise the phone is idle (held calls stay
+// held).
+func (m Machine) handsetDown(s State) (State, []Effect) {
+	s.OffHook, s.Digits, s.Reason = false, "", ""
+	s.Focus = ""
+	if s.Xfer.Phase == XferDialing {
+		s.Xfer = Transfer{}
+	}
+	if w := s.waiting(); w != nil {
+		s.Mode, s.Focus = Ringing, w.Ref
+		return s, []Effect{Ringer{On: true}}
+	}
+	s.Mode = Idle
+	return s, nil
+}
+
 // ended is Busy, Congestion and Howler: the call is over and the handset is
-// still up. Only hanging up leads out.
+// still up. Only hanging up leads out (or the hold key back to a held call).
 func (m Machine) ended(s State, ev Event) (State, []Effect) {
 	switch e := ev.(type) {
 	case Hook:
 		if !e.OffHook {
-			return idleFrom(s), []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}
+			next, fx := m.handsetDown(s)
+			return next, append([]Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}}, fx...)
 		}
 	case TimerFired:
 		if e.Timer == TimerOffHook && s.Mode != Howler {
@@ -283,45 +504,20 @@ func (m Machine) ended(s State, ev Event) (State, []Effect) {
 }
 
 // stopEarly stops early media when an unanswered call ends.
-func stopEarly(s State) []Effect {
-	if s.Early && s.Call != nil {
-		return []Effect{StopMedia{s.Call.Ref}}
+func stopEarly(c *Call) []Effect {
+	if c.Early {
+		return []Effect{StopMedia{c.Ref}}
 	}
 	return nil
 }
 
 func (m Machine) howl(s State) (State, []Effect) {
 	s.Mode = Howler
-	s.Call = nil
+	s.Focus = ""
 	return s, []Effect{PlayTone{ToneOffHookWarning}}
 }
 
-// idleFrom is an idle, on-hook phone that keeps what outlives a call: the
-// call counter and the number to redial.
-func idleFrom(s State) State { return State{seq: s.seq, LastDialed: s.LastDialed} }
-
 func ignored(s State, ev Event) []Effect { return []Effect{Ignored{Event: ev, Mode: s.Mode}} }
-
-// callOf returns the call an event is about.
-func callOf(ev Event) (CallRef, bool) {
-	switch e := ev.(type) {
-	case IncomingCall:
-		return e.Call, true
-	case CallProgress:
-		return e.Call, true
-	case CallAnswered:
-		return e.Call, true
-	case CallFailed:
-		return e.Call, true
-	case CallEnded:
-		return e.Call, true
-	case MediaTimeout:
-		return e.Call, true
-	case DTMFReceived:
-		return e.Call, true
-	}
-	return "", false
-}
 
 func reasonText(code int, reason string) string {
 	if code == 0 {
@@ -339,3 +535,6 @@ func reasonOr(r, def string) string {
 	}
 	return r
 }
+
+// MediaTimeout is the configured RTP timeout (0: none).
+func (m Machine) MediaTimeout() time.Duration { return m.cfg.MediaTimeout }

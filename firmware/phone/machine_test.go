@@ -3,6 +3,7 @@ package phone
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -11,11 +12,26 @@ var testCfg = Config{InterDigit: 4 * time.Second, OffHook: 10 * time.Second, NoA
 
 const c1 CallRef = "c1"
 
-func out(answered bool) *Call {
-	return &Call{Ref: c1, Direction: Outgoing, Remote: "1002", Answered: answered}
+func out(answered bool) Call {
+	c := Call{Ref: c1, Direction: Outgoing, Remote: "1002", Phase: PhaseCalling}
+	if answered {
+		c.Phase = PhaseTalking
+	}
+	return c
 }
-func in(answered bool) *Call {
-	return &Call{Ref: c1, Direction: Incoming, Remote: "Bob <1002>", Answered: answered}
+func in(answered bool) Call {
+	c := Call{Ref: c1, Direction: Incoming, Remote: "Bob <1002>", Phase: PhaseRinging}
+	if answered {
+		c.Phase = PhaseTalking
+	}
+	return c
+}
+
+// stepCore is Step without the outputs (SetMix, SetLamp, RingAtOnce), which
+// TestOutputs covers: the table lists what each event itself does.
+func stepCore(m Machine, s State, ev Event) (State, []Effect) {
+	s.Calls = slices.Clone(s.Calls)
+	return m.step(s, ev)
 }
 
 // One representative state per mode.
@@ -23,9 +39,9 @@ var states = map[Mode]State{
 	Idle:       {},
 	DialTone:   {Mode: DialTone, OffHook: true},
 	Dialing:    {Mode: Dialing, OffHook: true, Digits: "10"},
-	Calling:    {Mode: Calling, OffHook: true, Digits: "1002", Call: out(false), seq: 1},
-	Ringing:    {Mode: Ringing, Call: in(false)},
-	Talking:    {Mode: Talking, OffHook: true, Digits: "1002", Call: out(true), seq: 1},
+	Calling:    {Mode: Calling, OffHook: true, Digits: "1002", Calls: []Call{out(false)}, Focus: c1, seq: 1},
+	Ringing:    {Mode: Ringing, Calls: []Call{in(false)}, Focus: c1},
+	Talking:    {Mode: Talking, OffHook: true, Digits: "1002", Calls: []Call{out(true)}, Focus: c1, seq: 1},
 	Busy:       {Mode: Busy, OffHook: true, Reason: "486 Busy Here"},
 	Congestion: {Mode: Congestion, OffHook: true, Reason: "503"},
 	Howler:     {Mode: Howler, OffHook: true},
@@ -48,10 +64,10 @@ var events = map[string]Event{
 	"failed-503":   CallFailed{Call: c1, Code: 503, Reason: "Service Unavailable"},
 	"ended":        CallEnded{Call: c1, Reason: "bye"},
 	"stale":        CallAnswered{Call: "c9"},
-	"media-tmo":    MediaTimeout{Call: c1},
+	"media-tmo":    MediaSilence{Call: c1, Silent: time.Hour}, // ignored: testCfg has no media timeout
 	"t-interdigit": TimerFired{Timer: TimerInterDigit},
 	"t-offhook":    TimerFired{Timer: TimerOffHook},
-	"t-noanswer":   TimerFired{Timer: TimerNoAnswer},
+	"t-noanswer":   TimerFired{Timer: TimerNoAnswer, Call: c1},
 }
 
 // ig marks an event that must be ignored: same state, one Ignored effect.
@@ -67,11 +83,11 @@ func busy486() []Effect { return []Effect{Reject{Call: "c2", Code: 486, Reason: 
 // table lists every mode × event pair. A missing pair fails the test.
 var table = map[Mode]map[string]want{
 	Idle: {
-		"hook-off": {State{Mode: DialTone, OffHook: true}, []Effect{PlayTone{ToneDial}, StartTimer{TimerOffHook, 10 * time.Second}}},
+		"hook-off": {State{Mode: DialTone, OffHook: true}, []Effect{PlayTone{ToneDial}, StartTimer{Timer: TimerOffHook, After: 10 * time.Second}}},
 		"hook-on":  {states[Idle], ig}, "digit": {states[Idle], ig}, "star": {states[Idle], ig}, "pound": {states[Idle], ig},
 		"bad-key": {states[Idle], ig},
-		"incoming": {State{Mode: Ringing, Call: &Call{Ref: "c2", Direction: Incoming, Remote: "Carol <1003>"}},
-			[]Effect{SendRinging{"c2"}, Ringer{On: true, Pattern: "<urn:alert:service:normal>"}, StartTimer{TimerNoAnswer, 30 * time.Second}}},
+		"incoming": {State{Mode: Ringing, Calls: []Call{{Ref: "c2", Direction: Incoming, Remote: "Carol <1003>", Phase: PhaseRinging}}, Focus: "c2"},
+			[]Effect{SendRinging{"c2"}, Ringer{On: true, Pattern: "<urn:alert:service:normal>"}, StartTimer{Timer: TimerNoAnswer, Call: "c2", After: 30 * time.Second}}},
 		"progress-100": {states[Idle], ig}, "progress-180": {states[Idle], ig}, "progress-183": {states[Idle], ig},
 		"answered": {states[Idle], ig}, "failed-486": {states[Idle], ig}, "failed-503": {states[Idle], ig},
 		"ended": {states[Idle], ig}, "stale": {states[Idle], ig}, "media-tmo": {states[Idle], ig},
@@ -79,11 +95,11 @@ var table = map[Mode]map[string]want{
 	},
 	DialTone: {
 		"hook-off": {states[DialTone], ig},
-		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}},
+		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StopTimer{Timer: TimerInterDigit}}},
 		"digit": {State{Mode: Dialing, OffHook: true, Digits: "5"},
-			[]Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StartTimer{TimerInterDigit, 4 * time.Second}}},
+			[]Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StartTimer{Timer: TimerInterDigit, After: 4 * time.Second}}},
 		"star": {State{Mode: Dialing, OffHook: true, Digits: "*"},
-			[]Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StartTimer{TimerInterDigit, 4 * time.Second}}},
+			[]Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StartTimer{Timer: TimerInterDigit, After: 4 * time.Second}}},
 		"pound": {states[DialTone], ig}, "bad-key": {states[DialTone], ig},
 		"incoming":     {states[DialTone], busy486()},
 		"progress-100": {states[DialTone], ig}, "progress-180": {states[DialTone], ig}, "progress-183": {states[DialTone], ig},
@@ -95,18 +111,18 @@ var table = map[Mode]map[string]want{
 	},
 	Dialing: {
 		"hook-off": {states[Dialing], ig},
-		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}, StopTimer{TimerInterDigit}}},
-		"digit":    {State{Mode: Dialing, OffHook: true, Digits: "105"}, []Effect{StartTimer{TimerInterDigit, 4 * time.Second}}},
-		"star":     {State{Mode: Dialing, OffHook: true, Digits: "10*"}, []Effect{StartTimer{TimerInterDigit, 4 * time.Second}}},
-		"pound": {State{Mode: Calling, OffHook: true, Digits: "10", LastDialed: "10", Call: &Call{Ref: "out-1", Direction: Outgoing, Remote: "10"}, seq: 1},
-			[]Effect{StopTimer{TimerInterDigit}, Dial{Call: "out-1", Number: "10"}}},
+		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StopTimer{Timer: TimerInterDigit}}},
+		"digit":    {State{Mode: Dialing, OffHook: true, Digits: "105"}, []Effect{StartTimer{Timer: TimerInterDigit, After: 4 * time.Second}}},
+		"star":     {State{Mode: Dialing, OffHook: true, Digits: "10*"}, []Effect{StartTimer{Timer: TimerInterDigit, After: 4 * time.Second}}},
+		"pound": {State{Mode: Calling, OffHook: true, Digits: "10", LastDialed: "10", Calls: []Call{{Ref: "out-1", Direction: Outgoing, Remote: "10", Phase: PhaseCalling}}, Focus: "out-1", seq: 1},
+			[]Effect{StopTimer{Timer: TimerInterDigit}, Dial{Call: "out-1", Number: "10"}}},
 		"bad-key":      {states[Dialing], ig},
 		"incoming":     {states[Dialing], busy486()},
 		"progress-100": {states[Dialing], ig}, "progress-180": {states[Dialing], ig}, "progress-183": {states[Dialing], ig},
 		"answered": {states[Dialing], ig}, "failed-486": {states[Dialing], ig}, "failed-503": {states[Dialing], ig},
 		"ended": {states[Dialing], ig}, "stale": {states[Dialing], ig}, "media-tmo": {states[Dialing], ig},
-		"t-interdigit": {State{Mode: Calling, OffHook: true, Digits: "10", LastDialed: "10", Call: &Call{Ref: "out-1", Direction: Outgoing, Remote: "10"}, seq: 1},
-			[]Effect{StopTimer{TimerInterDigit}, Dial{Call: "out-1", Number: "10"}}},
+		"t-interdigit": {State{Mode: Calling, OffHook: true, Digits: "10", LastDialed: "10", Calls: []Call{{Ref: "out-1", Direction: Outgoing, Remote: "10", Phase: PhaseCalling}}, Focus: "out-1", seq: 1},
+			[]Effect{StopTimer{Timer: TimerInterDigit}, Dial{Call: "out-1", Number: "10"}}},
 		"t-offhook": {states[Dialing], ig}, "t-noanswer": {states[Dialing], ig},
 	},
 	Calling: {
@@ -117,25 +133,25 @@ var table = map[Mode]map[string]want{
 		"progress-100": {withProgress(states[Calling], 100), nil},
 		"progress-180": {withProgress(states[Calling], 180), []Effect{PlayTone{ToneRingback}}},
 		"progress-183": {withProgress(states[Calling], 183), []Effect{PlayTone{ToneRingback}}},
-		"answered":     {State{Mode: Talking, OffHook: true, Digits: "1002", Call: out(true), seq: 1}, []Effect{PlayTone{ToneNone}, StartMedia{c1}}},
+		"answered":     {State{Mode: Talking, OffHook: true, Digits: "1002", Calls: []Call{out(true)}, Focus: c1, seq: 1}, []Effect{PlayTone{ToneNone}, StartMedia{c1}}},
 		"failed-486": {State{Mode: Busy, OffHook: true, Digits: "1002", Reason: "486 Busy Here", seq: 1},
-			[]Effect{PlayTone{ToneBusy}, StartTimer{TimerOffHook, 10 * time.Second}}},
+			[]Effect{PlayTone{ToneBusy}, StartTimer{Timer: TimerOffHook, After: 10 * time.Second}}},
 		"failed-503": {State{Mode: Congestion, OffHook: true, Digits: "1002", Reason: "503 Service Unavailable", seq: 1},
-			[]Effect{PlayTone{ToneCongestion}, StartTimer{TimerOffHook, 10 * time.Second}}},
+			[]Effect{PlayTone{ToneCongestion}, StartTimer{Timer: TimerOffHook, After: 10 * time.Second}}},
 		"ended": {State{Mode: Congestion, OffHook: true, Digits: "1002", Reason: "bye", seq: 1},
-			[]Effect{PlayTone{ToneCongestion}, StartTimer{TimerOffHook, 10 * time.Second}}},
+			[]Effect{PlayTone{ToneCongestion}, StartTimer{Timer: TimerOffHook, After: 10 * time.Second}}},
 		"stale": {states[Calling], ig}, "media-tmo": {states[Calling], ig},
 		"t-interdigit": {states[Calling], ig}, "t-offhook": {states[Calling], ig}, "t-noanswer": {states[Calling], ig},
 	},
 	Ringing: {
-		"hook-off": {State{Mode: Talking, OffHook: true, Call: in(true)},
-			[]Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}, Answer{c1}, StartMedia{c1}}},
+		"hook-off": {State{Mode: Talking, OffHook: true, Calls: []Call{in(true)}, Focus: c1},
+			[]Effect{Ringer{On: false}, StopTimer{Timer: TimerNoAnswer, Call: c1}, Answer{c1}, StartMedia{c1}}},
 		"hook-on": {states[Ringing], ig},
 		"digit":   {states[Ringing], ig}, "star": {states[Ringing], ig}, "pound": {states[Ringing], ig}, "bad-key": {states[Ringing], ig},
 		"incoming":     {states[Ringing], busy486()},
 		"progress-100": {states[Ringing], ig}, "progress-180": {states[Ringing], ig}, "progress-183": {states[Ringing], ig},
 		"answered": {states[Ringing], ig}, "failed-486": {states[Ringing], ig}, "failed-503": {states[Ringing], ig},
-		"ended": {State{Reason: "bye"}, []Effect{Ringer{On: false}, StopTimer{TimerNoAnswer}}},
+		"ended": {State{Reason: "bye"}, []Effect{Ringer{On: false}, StopTimer{Timer: TimerNoAnswer, Call: c1}}},
 		"stale": {states[Ringing], ig}, "media-tmo": {states[Ringing], ig},
 		"t-interdigit": {states[Ringing], ig}, "t-offhook": {states[Ringing], ig},
 		"t-noanswer": {State{Reason: "not answered"},
@@ -150,10 +166,9 @@ var table = map[Mode]map[string]want{
 		"progress-100": {states[Talking], ig}, "progress-180": {states[Talking], ig}, "progress-183": {states[Talking], ig},
 		"answered": {states[Talking], ig}, "failed-486": {states[Talking], ig}, "failed-503": {states[Talking], ig},
 		"ended": {State{Mode: Busy, OffHook: true, Digits: "1002", Reason: "bye", seq: 1},
-			[]Effect{StopMedia{c1}, PlayTone{ToneBusy}, StartTimer{TimerOffHook, 10 * time.Second}}},
-		"stale": {states[Talking], ig},
-		"media-tmo": {State{Mode: Congestion, OffHook: true, Digits: "1002", Reason: "no media", seq: 1},
-			[]Effect{StopMedia{c1}, Hangup{c1}, PlayTone{ToneCongestion}, StartTimer{TimerOffHook, 10 * time.Second}}},
+			[]Effect{StopMedia{c1}, PlayTone{ToneBusy}, StartTimer{Timer: TimerOffHook, After: 10 * time.Second}}},
+		"stale":        {states[Talking], ig},
+		"media-tmo":    {states[Talking], ig},
 		"t-interdigit": {states[Talking], ig}, "t-offhook": {states[Talking], ig}, "t-noanswer": {states[Talking], ig},
 	},
 	Busy:       endedRows(Busy),
@@ -161,12 +176,16 @@ var table = map[Mode]map[string]want{
 	Howler:     endedRows(Howler),
 }
 
-func withProgress(s State, code int) State { s.Progress = code; return s }
+func withProgress(s State, code int) State {
+	s.Calls = slices.Clone(s.Calls)
+	s.Calls[0].Progress = code
+	return s
+}
 
 func endedRows(m Mode) map[string]want {
 	s := states[m]
 	rows := map[string]want{
-		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{TimerOffHook}}},
+		"hook-on":  {State{}, []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}}},
 		"incoming": {s, busy486()},
 	}
 	if m == Howler {
@@ -197,7 +216,7 @@ func TestEveryStateEventPair(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%s", mode, name), func(t *testing.T) {
-				got, fx := m.Step(states[mode], ev)
+				got, fx := stepCore(m, states[mode], ev)
 				if !reflect.DeepEqual(got, w.state) {
 					t.Errorf("state = %+v\nwant    %+v", got, w.state)
 				}
@@ -223,7 +242,7 @@ func TestOutgoingCallSequence(t *testing.T) {
 	for _, ev := range []Event{Hook{true}, Key{'1'}, Key{'0'}, Key{'0'}, Key{'2'}, Key{'#'}} {
 		s, fx = m.Step(s, ev)
 	}
-	if s.Mode != Calling || s.Call == nil || s.Call.Remote != "1002" {
+	if s.Mode != Calling || s.Call() == nil || s.Call().Remote != "1002" {
 		t.Fatalf("after dialling: %+v", s)
 	}
 	d, ok := fx[len(fx)-1].(Dial)
@@ -233,15 +252,15 @@ func TestOutgoingCallSequence(t *testing.T) {
 	s, _ = m.Step(s, CallProgress{Call: d.Call, Code: 180})
 	s, _ = m.Step(s, CallProgress{Call: d.Call, Code: 180}) // a retransmitted 180 keeps ringback
 	s, _ = m.Step(s, CallAnswered{Call: d.Call})
-	if s.Mode != Talking || !s.Call.Answered {
+	if s.Mode != Talking || !s.Call().Answered() {
 		t.Fatalf("after answer: %+v", s)
 	}
-	s, fx = m.Step(s, Hook{false})
+	s, fx = stepCore(m, s, Hook{false})
 	if s.Mode != Idle || !reflect.DeepEqual(fx, []Effect{StopMedia{d.Call}, Hangup{d.Call}}) {
 		t.Fatalf("after hang-up: %+v %v", s, fx)
 	}
 	// The next call gets a new ref, so late events of the first are stale.
-	for _, ev := range []Event{Hook{true}, Key{'7'}, TimerFired{TimerInterDigit}} {
+	for _, ev := range []Event{Hook{true}, Key{'7'}, TimerFired{Timer: TimerInterDigit}} {
 		s, fx = m.Step(s, ev)
 	}
 	if d2 := fx[len(fx)-1].(Dial); d2.Call == d.Call {
@@ -290,13 +309,11 @@ func FuzzStep(f *testing.F) {
 		for _, b := range seq {
 			ev := names[int(b)%len(names)]
 			// Route call events to the current call half the time.
-			if b&0x80 != 0 && s.Call != nil {
-				ev = retarget(ev, s.Call.Ref)
+			if b&0x80 != 0 && len(s.Calls) > 0 {
+				ev = retarget(ev, s.Calls[int(b>>4)%len(s.Calls)].Ref)
 			}
 			s, _ = m.Step(s, ev)
-			if (s.Mode == Talking || s.Mode == Calling || s.Mode == Ringing) != (s.Call != nil) {
-				t.Fatalf("mode %s with call %v", s.Mode, s.Call)
-			}
+			checkInvariants(t, m, s)
 			if s.Mode != Idle && s.Mode != Ringing && !s.OffHook {
 				t.Fatalf("mode %s with the handset down", s.Mode)
 			}
@@ -318,9 +335,46 @@ func retarget(ev Event, ref CallRef) Event {
 	case CallEnded:
 		e.Call = ref
 		return e
-	case MediaTimeout:
+	case MediaSilence:
 		e.Call = ref
+		return e
+	case TimerFired:
+		if e.Timer == TimerNoAnswer || e.Timer == TimerMedia {
+			e.Call = ref
+		}
 		return e
 	}
 	return ev
+}
+
+// checkInvariants holds after every step: the focus names a call, a
+// ringing or talking mode has one, at most MaxCalls calls, no two with one
+// ref, the handset is up outside Idle and Ringing.
+func checkInvariants(t *testing.T, m Machine, s State) {
+	t.Helper()
+	if s.Focus != "" && s.Get(s.Focus) == nil {
+		t.Fatalf("focus %q names no call: %+v", s.Focus, s)
+	}
+	if (s.Mode == Calling || s.Mode == Ringing) && s.Call() == nil {
+		t.Fatalf("mode %s without a focused call: %+v", s.Mode, s)
+	}
+	if s.Mode == Talking && s.Call() == nil {
+		t.Fatalf("talking without a focused call: %+v", s)
+	}
+	if len(s.Calls) > m.cfg.MaxCalls {
+		t.Fatalf("%d calls, max %d", len(s.Calls), m.cfg.MaxCalls)
+	}
+	seen := map[CallRef]bool{}
+	for _, c := range s.Calls {
+		if seen[c.Ref] {
+			t.Fatalf("call %s twice: %+v", c.Ref, s.Calls)
+		}
+		seen[c.Ref] = true
+	}
+	if s.Mode != Idle && s.Mode != Ringing && !s.OffHook {
+		t.Fatalf("mode %s with the handset down", s.Mode)
+	}
+	if s.Xfer.Phase != XferNone && s.Get(s.Xfer.Call) == nil {
+		t.Fatalf("transfer of a call the phone does not have: %+v", s.Xfer)
+	}
 }

@@ -36,13 +36,15 @@ type panel struct {
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	mu      sync.Mutex
+	lamps   map[string]*output.Indicator
 }
 
 // openPanel opens a GPIO board's lines (failing with a clear error where
 // there is no GPIO chip or a line is missing) and gives every output role
 // a line: GPIO where the board has one, memory otherwise.
 func openPanel(brd board.Board, clk clock.Clock, log *slog.Logger) (*panel, error) {
-	p := &panel{brd: brd, outputs: map[string]output.Line{}, clk: clk, log: log}
+	p := &panel{brd: brd, outputs: map[string]output.Line{}, clk: clk, log: log, lamps: map[string]*output.Indicator{}}
 	if brd.Keypad == board.KeypadGPIO {
 		chips, err := gpio.OpenHost()
 		if err != nil {
@@ -64,11 +66,15 @@ func openPanel(brd board.Board, clk clock.Clock, log *slog.Logger) (*panel, erro
 	if p.outputs["ringer"] == nil {
 		p.outputs["ringer"] = &output.Memory{Name: "ringer", Log: log}
 	}
+	if p.outputs[string(phone.LampMute)] == nil {
+		// No board has a mute LED line yet: the log shows it.
+		p.outputs[string(phone.LampMute)] = &output.Memory{Name: string(phone.LampMute), Log: log}
+	}
 	return p, nil
 }
 
-// start posts hardware events into d and drives the indicators from d's
-// state until stop.
+// start posts hardware events into d until stop. The lamps are driven by
+// the daemon's SetLamp (the machine decides them).
 func (p *panel) start(d *daemon.Daemon) {
 	p.post.d.Store(d)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,8 +83,6 @@ func (p *panel) start(d *daemon.Daemon) {
 		p.wg.Add(1)
 		go func() { defer p.wg.Done(); p.hw.Run(ctx) }()
 	}
-	p.wg.Add(1)
-	go func() { defer p.wg.Done(); p.indicators(ctx, d) }()
 }
 
 func (p *panel) stop() {
@@ -86,43 +90,35 @@ func (p *panel) stop() {
 		p.cancel()
 	}
 	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range p.lamps {
+		i.Set(output.Off)
+	}
 }
 
-// indicators: the line LED blinks while ringing and is on in a call or
-// with the handset up; the amplifier is enabled whenever the phone is not
-// idle.
-func (p *panel) indicators(ctx context.Context, d *daemon.Daemon) {
-	var led *output.Indicator
-	if l := p.outputs["led_line"]; l != nil {
-		led = output.NewIndicator(l, p.clk)
+// SetLamp drives the board's output for lamp name (daemon.Lamps): an
+// indicator pattern on an LED, on/off on the amplifier. A board without
+// that output ignores it.
+func (p *panel) SetLamp(name, state string) {
+	l := p.outputs[name]
+	if l == nil {
+		return
 	}
-	amp := p.outputs["amp"]
-	for {
-		st := d.Status()
-		pat := output.On
-		switch st.State {
-		case phone.Idle.String():
-			pat = output.Off
-		case phone.Ringing.String():
-			pat = output.Blink
+	if name == string(phone.LampAmp) {
+		if err := l.Set(state != string(phone.LampOff)); err != nil {
+			p.log.Warn("amp output failed", "err", err)
 		}
-		if led != nil {
-			led.Set(pat)
-		}
-		if amp != nil {
-			if err := amp.Set(pat != output.Off); err != nil {
-				p.log.Warn("amp output failed", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			if led != nil {
-				led.Set(output.Off)
-			}
-			return
-		case <-d.Changed():
-		}
+		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := p.lamps[name]
+	if i == nil {
+		i = output.NewIndicator(l, p.clk)
+		p.lamps[name] = i
+	}
+	i.Set(output.Pattern(state))
 }
 
 // lazyPoster forwards to the daemon once it exists; hardware opened

@@ -180,6 +180,8 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 			InterDigit:      cfg.Phone.InterdigitTimeout.Duration,
 			OffHook:         cfg.Phone.OffhookTimeout.Duration,
 			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
+			MaxCalls:        cfg.Phone.MaxCalls,
+			CallWaiting:     cfg.Phone.CallWaiting,
 		},
 		User:         cfg.Account.User,
 		Registering:  cfg.RegistrarURI() != "",
@@ -205,6 +207,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		Tones:     eng,
 		Media:     eng,
 		Ringer:    snd.ringer(output.Ringer{Line: ringer, Log: log}),
+		Lamps:     front,
 		Audio:     snd.status,
 	})
 
