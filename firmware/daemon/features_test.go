@@ -6,6 +6,7 @@ package daemon
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/deskphone/phoned/firmware/phone"
@@ -52,6 +53,10 @@ func TestFeatureHoldResume(t *testing.T) {
 	g.sip(reinvited("sip-1", 200))
 	if c := g.callInfo("out-1"); c.Held {
 		t.Fatalf("still held after the resume's 200: %+v", c)
+	}
+	// On the wire: sendonly, then sendrecv (RFC 3264 §8.4), nothing else.
+	if !slices.Equal(g.ua.dir, []string{"sendonly", "sendrecv"}) {
+		t.Fatalf("re-INVITE directions %q, want sendonly then sendrecv", g.ua.dir)
 	}
 }
 

@@ -50,7 +50,7 @@ type fakeUA struct {
 	*rec
 	n    int
 	fail map[string]error // by method name
-	dir  []string         // the direction asked of each Reinvite (from the loop's call)
+	dir  []string         // the SDP direction of each Reinvite sent
 }
 
 func (u *fakeUA) Dial(target string, local sdp.Media) (sip.CallID, error) {
@@ -81,6 +81,7 @@ func (u *fakeUA) Reinvite(id sip.CallID, local sdp.Media) error {
 		return err
 	}
 	u.add("Reinvite %s", id)
+	u.dir = append(u.dir, local.Direction)
 	return nil
 }
 func (u *fakeUA) Refer(id sip.CallID, target string, replaces sip.CallID) error {
