@@ -78,6 +78,12 @@ func startPhoneMic(t testing.TB, k *lab.Kamailio, mic, sipExtra, extra string) *
 // table.
 func startPhoneAccount(t testing.TB, accountExtra, mic, sipExtra, extra string) *ourPhone {
 	t.Helper()
+	return startPhoneUser(t, "1001", accountExtra, mic, sipExtra, extra)
+}
+
+// startPhoneUser is startPhoneAccount as user (password "pw"+user).
+func startPhoneUser(t testing.TB, user, accountExtra, mic, sipExtra, extra string) *ourPhone {
+	t.Helper()
 	tier.Interop(t)
 	dir := t.TempDir()
 	sipPort, err := phoneproc.FreePort("udp")
@@ -90,22 +96,22 @@ func startPhoneAccount(t testing.TB, accountExtra, mic, sipExtra, extra string) 
 	}
 	cfg := fmt.Sprintf(`schema = 1
 [sip]
-listen = "127.0.0.1:%d"
-%s
+listen = "127.0.0.1:%[1]d"
+%[2]s
 [account]
-user = "1001"
-display_name = "Desk 1001"
-password = "pw1001"
+user = %[7]q
+display_name = "Desk %[7]s"
+password = "pw%[7]s"
 domain = "127.0.0.1"
-%s
+%[3]s
 [audio]
 device = "wav"
 [audio.wav]
-input = %q
+input = %[4]q
 output = "speaker.wav"
 [api]
-listen = "127.0.0.1:%d"
-%s`, sipPort, sipExtra, accountExtra, mic, apiPort, extra)
+listen = "127.0.0.1:%[5]d"
+%[6]s`, sipPort, sipExtra, accountExtra, mic, apiPort, extra, user)
 	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
 	if err != nil {
 		t.Fatal(err)

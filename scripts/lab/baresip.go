@@ -525,6 +525,13 @@ func (b *Baresip) Recordings() (dec, enc []string) {
 	return dec, enc
 }
 
+// Heard follows what baresip hears from now on, in every call and across
+// the new recording files re-INVITEs start (RecordDir must be set).
+func (b *Baresip) Heard() (*Recording, error) {
+	r := FollowAll(func() []string { dec, _ := b.Recordings(); return dec })
+	return r, r.Mark()
+}
+
 // Stop ends baresip now (unregistering is not waited for); Cleanup would
 // do it at the end of the test anyway.
 func (b *Baresip) Stop() {

@@ -9,42 +9,57 @@ import (
 	"github.com/deskphone/phoned/audio/detect"
 )
 
-// Recording follows a 16-bit mono WAV file that a peer is still writing
+// Recording follows 16-bit mono WAV files that a peer is still writing
 // (baresip's sndfile recordings, phoned's WAV speaker), so a test can ask
 // what a party heard between two moments of a call: Mark, act, then
 // Since. The header's sizes are ignored (libsndfile patches them only on
-// close): the samples are everything after the data chunk's header.
+// close): the samples are everything after the data chunk's header. A
+// Recording of a set of files (FollowAll) takes in files that appear
+// later too: baresip starts a new file when a re-INVITE restarts its
+// audio.
 type Recording struct {
-	path string
-	mark int
+	files func() []string
+	marks map[string]int
 }
 
 // Follow returns a Recording of path, marked at its start.
-func Follow(path string) *Recording { return &Recording{path: path} }
+func Follow(path string) *Recording {
+	return FollowAll(func() []string { return []string{path} })
+}
 
-// Path is the file followed.
-func (r *Recording) Path() string { return r.path }
+// FollowAll returns a Recording of the files files lists (in the order of
+// their recording), each marked at its start.
+func FollowAll(files func() []string) *Recording {
+	return &Recording{files: files, marks: map[string]int{}}
+}
 
-// Mark remembers the recording's current end; Since reads from there.
+// Mark remembers the recordings' current ends; Since reads from there.
 func (r *Recording) Mark() error {
-	s, err := readGrowingWAV(r.path)
-	if err != nil {
-		return err
+	for _, f := range r.files() {
+		s, err := readGrowingWAV(f)
+		if err != nil {
+			return err
+		}
+		r.marks[f] = len(s)
 	}
-	r.mark = len(s)
 	return nil
 }
 
-// Since returns the samples recorded after the last Mark.
+// Since returns the samples recorded after the last Mark, file after file.
 func (r *Recording) Since() ([]int16, error) {
-	s, err := readGrowingWAV(r.path)
-	if err != nil {
-		return nil, err
+	var all []int16
+	for _, f := range r.files() {
+		s, err := readGrowingWAV(f)
+		if err != nil {
+			return nil, err
+		}
+		m := r.marks[f]
+		if m > len(s) {
+			return nil, fmt.Errorf("lab: %s shrank from %d to %d samples", f, m, len(s))
+		}
+		all = append(all, s[m:]...)
 	}
-	if r.mark > len(s) {
-		return nil, fmt.Errorf("lab: %s shrank from %d to %d samples", r.path, r.mark, len(s))
-	}
-	return s[r.mark:], nil
+	return all, nil
 }
 
 // readGrowingWAV reads the samples of a RIFF/WAVE file's data chunk up to
@@ -76,10 +91,15 @@ func readGrowingWAV(path string) ([]int16, error) {
 // Heard returns how many seconds of s (8 kHz) carry freq: 20 ms blocks in
 // which freq holds at least a fifth of the energy, so a tone counts in a
 // mix of three (a conference) as well as alone.
-func Heard(s []int16, freq float64) float64 {
+func Heard(s []int16, freq float64) float64 { return HeardShare(s, freq, 0.2) }
+
+// HeardShare is Heard with the share of the energy that counts: a quiet
+// tone over a loud one (a call-waiting beep over the talk) holds a few
+// percent.
+func HeardShare(s []int16, freq, share float64) float64 {
 	n := 0
 	for i := 0; i+160 <= len(s); i += 160 {
-		if detect.Fraction(s[i:i+160], freq, 8000) >= 0.2 {
+		if detect.Fraction(s[i:i+160], freq, 8000) >= share {
 			n++
 		}
 	}

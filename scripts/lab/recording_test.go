@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/deskphone/phoned/audio/wav"
 )
@@ -71,5 +72,48 @@ func TestRecordingFollowsAGrowingFile(t *testing.T) {
 	}
 	if _, err := r.Since(); err == nil {
 		t.Fatal("a non-WAV file read without error")
+	}
+}
+
+func TestDecodeRTPFields(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	// µ-law 0xff is 0, 0x80 is the largest positive value; PT 101 is a
+	// telephone-event and left out; the first packet is before since.
+	out := "999.5|0|80:80\n1000.000000|0|ff:80\n1000.02|101|0a:0b:0c:0d\n1000.04|8|d5\n"
+	s, err := decodeRTPFields(out, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != 3 || s[0] != 0 || s[1] < 30000 {
+		t.Fatalf("decoded %v", s)
+	}
+	if _, err := decodeRTPFields("1000|0|zz", t0); err == nil {
+		t.Fatal("a bad payload decoded")
+	}
+}
+
+// A Recording of a set of files takes in a file that appears later.
+func TestRecordingOfAGrowingSet(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{filepath.Join(dir, "a.wav")}
+	write := func(path string, s []int16) {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := wav.NewWriter(f, wav.Telephone)
+		w.Write(s)
+		f.Close()
+	}
+	write(files[0], tone([]float64{700}, 800))
+	r := FollowAll(func() []string { return files })
+	if err := r.Mark(); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join(dir, "b.wav"))
+	write(files[1], tone([]float64{1100}, 1600))
+	s, err := r.Since()
+	if err != nil || len(s) != 1600 || Heard(s, 1100) < 0.19 || Heard(s, 700) != 0 {
+		t.Fatalf("since the mark: %d samples, %v", len(s), err)
 	}
 }

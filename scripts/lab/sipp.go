@@ -32,7 +32,11 @@ type SIPpOptions struct {
 	Target netip.AddrPort
 	// Service is the request-URI user (-s); default "service".
 	Service string
-	// LocalPort is SIPp's SIP port on 127.0.0.1 (-p); 0 picks a free one.
+	// LocalIP is the loopback address SIPp binds (-i, -mi); zero is
+	// 127.0.0.1. Another one (127.0.0.2) is a host a proxy on 127.0.0.1
+	// does not take for itself, so it forwards requests there.
+	LocalIP netip.Addr
+	// LocalPort is SIPp's SIP port (-p); 0 picks a free one.
 	LocalPort int
 	// MediaPort is SIPp's RTP port (-mp; pcap play and echo); 0 picks one.
 	MediaPort int
@@ -127,6 +131,9 @@ func RunSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	if o.Service == "" {
 		o.Service = "service"
 	}
+	if !o.LocalIP.IsValid() {
+		o.LocalIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
 	if o.LocalPort == 0 {
 		if o.LocalPort, err = FreePort(1); err != nil {
 			t.Fatal(err)
@@ -138,11 +145,11 @@ func RunSIPp(t testing.TB, o SIPpOptions) *SIPp {
 		}
 	}
 	s := &SIPp{opts: o, dir: t.TempDir(), media: o.MediaPort,
-		addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(o.LocalPort))}
+		addr: netip.AddrPortFrom(o.LocalIP, uint16(o.LocalPort))}
 	s.msgFile = filepath.Join(s.dir, "messages.log")
 	s.errFile = filepath.Join(s.dir, "errors.log")
-	args := []string{"-nostdin", "-i", "127.0.0.1", "-p", strconv.Itoa(o.LocalPort),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(o.MediaPort),
+	args := []string{"-nostdin", "-i", o.LocalIP.String(), "-p", strconv.Itoa(o.LocalPort),
+		"-mi", o.LocalIP.String(), "-mp", strconv.Itoa(o.MediaPort),
 		"-m", strconv.Itoa(o.Calls), "-r", strconv.FormatFloat(o.Rate, 'f', -1, 64),
 		"-s", o.Service, "-timeout", fmt.Sprintf("%ds", int(o.Timeout.Seconds()+0.999)), "-timeout_error",
 		"-trace_msg", "-message_file", s.msgFile, "-trace_err", "-error_file", s.errFile,
@@ -176,7 +183,7 @@ func RunSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	}
 	s.p = p
 	if !o.Target.IsValid() { // a server: return once it listens
-		if err := waitBound(o.LocalPort, 5*time.Second, p.done); err != nil {
+		if err := waitBound(o.LocalIP, o.LocalPort, 5*time.Second, p.done); err != nil {
 			t.Fatalf("lab: sipp %s: %v\n%s", o.Scenario, err, tail(p.log.String(), 30))
 		}
 	}
@@ -189,8 +196,8 @@ func RunSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	return s
 }
 
-// waitBound waits until someone holds UDP port on 127.0.0.1.
-func waitBound(port int, timeout time.Duration, died <-chan struct{}) error {
+// waitBound waits until someone holds UDP port on ip.
+func waitBound(ip netip.Addr, port int, timeout time.Duration, died <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
@@ -198,7 +205,7 @@ func waitBound(port int, timeout time.Duration, died <-chan struct{}) error {
 			return fmt.Errorf("%w: exited before binding port %d", ErrNotReady, port)
 		default:
 		}
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
 		if err != nil {
 			return nil
 		}

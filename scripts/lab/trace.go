@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,28 +55,12 @@ func StartTrace(t testing.TB, ports ...int) *Trace {
 	if len(ports) == 0 {
 		t.Fatalf("lab: %v: StartTrace needs at least one port", ErrOption)
 	}
-	bin := lookBinary(t, "", "dumpcap")
-	var err error
-	dir := t.TempDir()
-	tr := &Trace{ports: ports, file: filepath.Join(dir, "sip.pcapng")}
-	if tr.marker, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.marker.Close() })
 	var filter []string
-	for _, p := range append(slices.Clone(ports), tr.marker.LocalAddr().(*net.UDPAddr).Port) {
+	for _, p := range ports {
 		filter = append(filter, "udp port "+strconv.Itoa(p))
 	}
-	cmd := exec.Command(bin, "-i", "lo", "-f", strings.Join(filter, " or "), "-w", tr.file, "-q")
-	tr.p, err = startProc(t, "dumpcap", cmd, filepath.Join(dir, "dumpcap.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// "Capturing on" can come before the filter sees packets: the capture
-	// is live once a marker datagram of ours is in the file.
-	if !tr.p.log.waitFor("Capturing on", 10*time.Second, tr.p.done) || !tr.catchUp(5*time.Second) {
-		t.Fatalf("lab: %v: dumpcap did not start capturing:\n%s", ErrNotReady, tr.p.log.String())
-	}
+	tr := startCapture(t, "sip", strings.Join(filter, " or "))
+	tr.ports = ports
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
@@ -90,6 +73,32 @@ func StartTrace(t testing.TB, ports ...int) *Trace {
 		}
 		t.Logf("lab: SIP trace on ports %v (%s, err %v):\n%s", ports, tr.file, err, b.String())
 	})
+	return tr
+}
+
+// startCapture starts dumpcap on loopback with a capture filter (plus our
+// marker port) into name.pcapng, and returns once the capture is live.
+func startCapture(t testing.TB, name, filter string) *Trace {
+	t.Helper()
+	bin := lookBinary(t, "", "dumpcap")
+	var err error
+	dir := t.TempDir()
+	tr := &Trace{file: filepath.Join(dir, name+".pcapng")}
+	if tr.marker, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.marker.Close() })
+	filter = "(" + filter + ") or udp port " + strconv.Itoa(tr.marker.LocalAddr().(*net.UDPAddr).Port)
+	cmd := exec.Command(bin, "-i", "lo", "-f", filter, "-w", tr.file, "-q")
+	tr.p, err = startProc(t, "dumpcap", cmd, filepath.Join(dir, "dumpcap.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "Capturing on" can come before the filter sees packets: the capture
+	// is live once a marker datagram of ours is in the file.
+	if !tr.p.log.waitFor("Capturing on", 10*time.Second, tr.p.done) || !tr.catchUp(5*time.Second) {
+		t.Fatalf("lab: %v: dumpcap did not start capturing:\n%s", ErrNotReady, tr.p.log.String())
+	}
 	return tr
 }
 
