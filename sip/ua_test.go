@@ -25,7 +25,14 @@ const wait = 10 * time.Second
 func TestMain(m *testing.M) {
 	// Short SIP timers so timeouts (Timer B, 64*T1 ACK wait) take ~1 s.
 	// Set once, before any UA exists.
-	gosip.SetTimers(20*time.Millisecond, 200*time.Millisecond, 250*time.Millisecond)
+	// Under qemu-user (make test-arm) a loaded, emulated CPU can take
+	// longer than 64×20 ms for an exchange that should succeed: T1 is
+	// 100 ms there (timeouts then take ~6 s, still within wait).
+	if tier.Emulated() {
+		gosip.SetTimers(100*time.Millisecond, time.Second, 1250*time.Millisecond)
+	} else {
+		gosip.SetTimers(20*time.Millisecond, 200*time.Millisecond, 250*time.Millisecond)
+	}
 	os.Exit(m.Run())
 }
 

@@ -56,7 +56,7 @@ func (s *sentTo) Mark() error             { s.since = time.Now(); return nil }
 func (s *sentTo) Since() ([]int16, error) { return s.ear.Heard(s.dst, s.since) }
 
 // to is what the phone sends to number's call from now on.
-func (o *office) to(t *testing.T, number string) *sentTo {
+func (o *office) to(t testing.TB, number string) *sentTo {
 	t.Helper()
 	dst, ok := o.rtp[number]
 	if !ok {
@@ -67,7 +67,7 @@ func (o *office) to(t *testing.T, number string) *sentTo {
 
 // newOffice starts Kamailio, two auto-answering baresips and our phone,
 // all registered; extra goes into the phone's config.
-func newOffice(t *testing.T, extra string) *office {
+func newOffice(t testing.TB, extra string) *office {
 	t.Helper()
 	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002", "1003": "pw1003"}})
 	o := &office{k: k, rtp: map[string]netip.AddrPort{}}
@@ -89,14 +89,14 @@ func newOffice(t *testing.T, extra string) *office {
 
 // hears waits (bounded) until rec holds at least secs of each freq since
 // its mark, and marks it again.
-func hears(t *testing.T, who string, rec listener, secs float64, freqs ...float64) {
+func hears(t testing.TB, who string, rec listener, secs float64, freqs ...float64) {
 	t.Helper()
 	hearsShare(t, who, rec, secs, 0.2, freqs...)
 }
 
 // hearsShare is hears counting blocks where each freq holds share of the
 // energy.
-func hearsShare(t *testing.T, who string, rec listener, secs, share float64, freqs ...float64) {
+func hearsShare(t testing.TB, who string, rec listener, secs, share float64, freqs ...float64) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -123,11 +123,12 @@ func hearsShare(t *testing.T, who string, rec listener, secs, share float64, fre
 	}
 }
 
-// hearsNot waits until rec has recorded secs more of audio and checks
-// that none of freqs is in it beyond the first 200 ms (audio in flight
-// when the change was made). The recording's own growth is the event
-// waited for, not a span of time.
-func hearsNot(t *testing.T, who string, rec listener, secs float64, freqs ...float64) {
+// hearsNot waits until rec has recorded secs more of audio after the
+// change, and checks that none of freqs is in it. The first 600 ms are
+// left out: audio in flight when the change was made (the jitter buffer
+// holds up to 200 ms, and an emulated CPU lags). The recording's own
+// growth is the event waited for, not a span of time.
+func hearsNot(t testing.TB, who string, rec listener, secs float64, freqs ...float64) {
 	t.Helper()
 	must(t, rec.Mark())
 	deadline := time.Now().Add(within)
@@ -136,7 +137,7 @@ func hearsNot(t *testing.T, who string, rec listener, secs float64, freqs ...flo
 		var err error
 		s, err = rec.Since()
 		must(t, err)
-		if float64(len(s))/8000 >= secs {
+		if float64(len(s))/8000 >= secs+0.6 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -144,7 +145,7 @@ func hearsNot(t *testing.T, who string, rec listener, secs float64, freqs ...flo
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s = s[1600:]
+	s = s[4800:]
 	for _, f := range freqs {
 		if h := lab.Heard(s, f); h > 0.1 {
 			t.Fatalf("%s: heard %.2f s of %v Hz, want none", who, h, f)
@@ -154,7 +155,7 @@ func hearsNot(t *testing.T, who string, rec listener, secs float64, freqs ...flo
 }
 
 // calls waits until the phone's calls satisfy ok.
-func (o *office) calls(t *testing.T, what string, ok func([]daemon.CallInfo) bool) []daemon.CallInfo {
+func (o *office) calls(t testing.TB, what string, ok func([]daemon.CallInfo) bool) []daemon.CallInfo {
 	t.Helper()
 	st, err := o.p.Until(within, what, func(s phonedStatus) bool { return ok(s.Calls) })
 	if err != nil {
@@ -173,7 +174,7 @@ func callWith(cs []daemon.CallInfo, remote string) (daemon.CallInfo, bool) {
 }
 
 // talkingTo waits until the phone talks to remote, focused and not held.
-func (o *office) talkingTo(t *testing.T, remote string) {
+func (o *office) talkingTo(t testing.TB, remote string) {
 	t.Helper()
 	st, err := o.p.Until(within, "talking to "+remote, func(s phonedStatus) bool {
 		c, ok := callWith(s.Calls, remote)
@@ -188,7 +189,7 @@ func (o *office) talkingTo(t *testing.T, remote string) {
 
 // dial lifts the handset and calls number; the auto-answering baresip
 // answers.
-func (o *office) dial(t *testing.T, number string) {
+func (o *office) dial(t testing.TB, number string) {
 	t.Helper()
 	must(t, o.p.Hook(true))
 	must(t, o.p.Keys(number+"#"))

@@ -170,6 +170,9 @@ func (p *Phone) Until(within time.Duration, what string, ok func(daemon.Status) 
 	return last, fmt.Errorf("phone %s: no %s within %s; display %q (log: %s)", p.Name, what, within, last.Display, p.LogPath())
 }
 
+// Pid is the phone's process id (under qemu, the emulator's).
+func (p *Phone) Pid() int { return p.cmd.Process.Pid }
+
 // RSS is the phone's resident set in KiB (Linux /proc), 0 if unknown.
 func (p *Phone) RSS() int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
