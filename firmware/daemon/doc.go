@@ -12,5 +12,25 @@
 //     after, so the phone always ends in a state a person can see.
 //   - Timers run on the injected clock; a timer that was stopped or
 //     restarted never delivers a stale TimerFired.
-//   - Status returns a consistent snapshot at any time, from any goroutine.
+//   - Timers are keyed by (timer, call): each call has its own.
+//   - Status returns a consistent snapshot at any time, from any goroutine;
+//     Subscribe signals every change to every subscriber (a broadcast).
+//   - The loop decides nothing: remote hold, the RTP timeout, ring-at-once,
+//     the mix and the lamps are the machine's (phone.RemoteHold,
+//     phone.CheckMedia/MediaSilence, phone.RingAtOnce, phone.SetMix,
+//     phone.SetLamp). The loop only reports facts and carries out effects.
+//
+// Its consumer interfaces name the issue 11 contract's methods: on the UA
+// Dial, DialWith, Ring, Answer, Reject, Hangup, Reinvite, Refer,
+// NotifyRefer; on the engine StartLeg, StopLeg, LegStats, RedirectLeg,
+// SetMix, StartDTMF(id, digit), StopDTMF(id), one leg per call named by its
+// phone.CallRef. seam.go holds stand-ins for the types the sip-dialog and
+// engine-mixer branches add (Mix, DialOptions, Reinvited, TransferProgress,
+// Referred, IncomingReplaces); each becomes an alias at their merge, and
+// firmware/cmd/phoned/legacy.go (today's UA and single-stream engine behind
+// these interfaces) goes.
+//
+// Tests: glue_test.go and features_test.go drive handle() synchronously over
+// fakes on a fake clock (unit tier); daemon_test.go runs two whole phones
+// over loopback (component tier, skipped with -short).
 package daemon

@@ -208,10 +208,10 @@ func TestFeatureConference(t *testing.T) {
 	if c := g.callInfo("out-2"); !c.Focused || !c.Held || c.Conference {
 		t.Fatalf("after the split %+v", c)
 	}
-	// Join again: resume the focused call, then the key once it is back.
+	// Resume the focused one, then join again.
 	g.do(phone.FunctionKey{Name: phone.FnHold})
 	g.sip(reinvited("sip-2", 200))
-	g.do(phone.FunctionKey{Name: phone.FnConference})
+	want(t, "join again", g.do(phone.FunctionKey{Name: phone.FnConference}), "Reinvite sip-1", "SetMix focus=out-2 conf=out-1,out-2 mute=false")
 	g.sip(reinvited("sip-1", 200))
 	want(t, "hang up", g.do(phone.Hook{OffHook: false}), "Hangup sip-1", "Hangup sip-2", "SetRingAtOnce true")
 }

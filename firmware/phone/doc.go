@@ -12,6 +12,19 @@
 // incoming ones ("in-…"), so the two never collide, and maps refs to SIP
 // Call-IDs itself.
 //
+// Several calls are the unit: State.Calls holds every call (phase, our hold,
+// the far end's hold, early media, conference membership), State.Focus the
+// one the handset is on, State.Mode what the handset does. Every effect
+// and every timer names its call. The features are steps built from
+// per-call steps, each in a file of its own: hold.go (hold/resume, RFC 3264
+// §8.4), waiting.go (call waiting, hook flash), transfer.go (blind and
+// attended transfer, being transferred, being replaced; RFC 3515, 5589,
+// 3891, 3892), conference.go (local 3-way conference), mute.go, media.go
+// (the far end's hold, the RTP timeout policy). outputs.go derives from
+// the state what others must not decide: the handset's mix (SetMix), the
+// lamps (SetLamp) and ring-at-once (RingAtOnce); Step emits them when they
+// change, and Outputs gives them all for the start.
+//
 // An event that makes no sense in the current state (a SIP answer for a call
 // the phone no longer has, a key while ringing) is ignored: the state is
 // unchanged and the only effect is an Ignored effect that the loop logs.

@@ -38,6 +38,9 @@ func (m Machine) resume(c *Call) []Effect {
 //   - no focused call and a held one (dial tone after a flash, busy tone
 //     of a consultation call): back to the held call.
 func (m Machine) holdKey(s State, ev Event) (State, []Effect) {
+	if s.Xfer.Phase == XferWaitHold || s.Xfer.Phase == XferSent {
+		return s, ignored(s, ev) // the transferee stays held until the outcome
+	}
 	if s.waiting() != nil && s.Mode == Talking {
 		return m.answerWaiting(s)
 	}
@@ -61,12 +64,17 @@ func (m Machine) holdKey(s State, ev Event) (State, []Effect) {
 }
 
 // backToHeld leaves dial, busy or congestion tone for the first held call.
+// While a transfer collects its target, that is the transferee.
 func (m Machine) backToHeld(s State) (State, []Effect) {
 	h := s.held()
-	fx := []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StopTimer{Timer: TimerInterDigit}}
 	if s.Xfer.Phase == XferDialing {
+		h = s.Get(s.Xfer.Call)
 		s.Xfer = Transfer{}
 	}
+	if h == nil {
+		return s, nil
+	}
+	fx := []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}, StopTimer{Timer: TimerInterDigit}}
 	s.Mode, s.Focus, s.Digits = Talking, h.Ref, ""
 	return s, append(fx, m.resume(h)...)
 }
@@ -94,6 +102,14 @@ func (m Machine) reinvited(s State, e Reinvited) (State, []Effect) {
 	}
 	if ok {
 		fx = append(fx, UpdateMedia{Call: c.Ref, Send: !c.HeldByRemote})
+	}
+	if s.Xfer.Phase == XferDialing && s.Xfer.Call == c.Ref && c.Hold == NotHeld {
+		// The transferee could not be held: the transfer is abandoned
+		// and the handset goes back to the call.
+		reason := "transfer failed: " + s.Reason
+		s, more := m.backToHeld(s)
+		s.Reason = reason
+		return s, append(fx, more...)
 	}
 	if s.Xfer.Phase == XferWaitHold && s.Xfer.Call == c.Ref {
 		if c.Hold == Held {

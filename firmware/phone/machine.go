@@ -422,17 +422,22 @@ func (m Machine) talking(s State, ev Event) (State, []Effect) {
 }
 
 // hangUp is the handset replaced while talking: the focused call ends (in
-// a conference, every member), and a waiting call starts ringing.
+// a conference, every member; a transferee whose REFER is out stays), and
+// a waiting call starts ringing.
 func (m Machine) hangUp(s State) (State, []Effect) {
 	c := s.Call()
 	var fx []Effect
-	if c.Phase == PhaseTalking && c.Conference {
+	switch {
+	case c.Ref == s.Xfer.Call && (s.Xfer.Phase == XferWaitHold || s.Xfer.Phase == XferSent):
+		// Hanging up after a blind transfer's REFER completes it: the
+		// transferee stays held until the outcome (transfer.go).
+	case c.Phase == PhaseTalking && c.Conference:
 		for _, cc := range slices.Clone(s.Calls) {
 			if cc.Conference {
 				fx = append(fx, m.end(&s, cc.Ref)...)
 			}
 		}
-	} else {
+	default:
 		fx = m.end(&s, c.Ref)
 	}
 	next, more := m.handsetDown(s)

@@ -302,9 +302,18 @@ func FuzzStep(f *testing.F) {
 		names = append(names, events[n])
 	}
 	names = append(names, HookFlash{}, KeyRelease{Key: '5'}, LongPress{Key: "5"},
-		FunctionKey{Name: FnSpeaker}, FunctionKey{Name: FnRedial}, FunctionKey{Name: FnHold})
+		FunctionKey{Name: FnSpeaker}, FunctionKey{Name: FnRedial}, FunctionKey{Name: FnHold},
+		FunctionKey{Name: FnTransfer}, FunctionKey{Name: FnConference}, FunctionKey{Name: FnMute},
+		Reinvited{Call: c1, Code: 200}, Reinvited{Call: c1, Code: 491}, RemoteHold{Call: c1, Held: true},
+		TransferProgress{Call: c1, Code: 200, Final: true}, TransferProgress{Call: c1, Code: 486, Final: true},
+		Referred{Call: c1, Target: "sip:9@x"}, IncomingCall{Call: "c3", From: "x", Replaces: c1},
+		IncomingCall{Call: "c4", From: "y"}, MediaSilence{Call: c1, Silent: time.Hour},
+		TimerFired{Timer: TimerMedia, Call: c1}, TimerFired{Timer: TimerNoAnswer, Call: c1})
+	f.Add([]byte{6, 0, 0x82, 2, 0x8a, 22, 0x9a, 2, 4, 0x8a, 23, 0x9b, 24})
 	f.Fuzz(func(t *testing.T, seq []byte) {
-		m := NewMachine(testCfg)
+		cfg := mcCfg
+		cfg.MediaTimeout = time.Minute
+		m := NewMachine(cfg)
 		var s State
 		for _, b := range seq {
 			ev := names[int(b)%len(names)]
@@ -337,6 +346,23 @@ func retarget(ev Event, ref CallRef) Event {
 		return e
 	case MediaSilence:
 		e.Call = ref
+		return e
+	case Reinvited:
+		e.Call = ref
+		return e
+	case RemoteHold:
+		e.Call = ref
+		return e
+	case TransferProgress:
+		e.Call = ref
+		return e
+	case Referred:
+		e.Call = ref
+		return e
+	case IncomingCall:
+		if e.Replaces != "" {
+			e.Replaces = ref
+		}
 		return e
 	case TimerFired:
 		if e.Timer == TimerNoAnswer || e.Timer == TimerMedia {

@@ -183,6 +183,11 @@ func (s *State) remove(ref CallRef) {
 	if s.Focus == ref {
 		s.Focus = ""
 	}
+	for i := range s.Calls {
+		if s.Calls[i].ReferredBy == ref {
+			s.Calls[i].ReferredBy = "" // nobody to NOTIFY any more
+		}
+	}
 	if s.Xfer.Call == ref || s.Xfer.Consult == ref {
 		s.Xfer = Transfer{}
 	}

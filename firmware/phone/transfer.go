@@ -226,27 +226,40 @@ func (m Machine) referredProgress(s State, ev Event, c *Call) (State, []Effect) 
 	switch e := ev.(type) {
 	case CallProgress:
 		next, fx := m.stepFor(s, ev, ref)
-		if e.Code > 100 && e.Code <= 199 {
+		if e.Code > 100 && e.Code <= 199 && next.Get(old) != nil {
 			fx = append(fx, NotifyRefer{Call: old, Code: e.Code, Reason: progressReason(e.Code)})
 		}
 		return next, fx
 	case CallAnswered:
-		next, fx := m.stepFor(s, ev, ref)
+		var next State
+		var fx []Effect
+		if s.Focus == old && s.Mode == Talking {
+			// The handset went back to the old call meanwhile: the new
+			// call takes its place.
+			c.Phase, c.Early, s.Focus = PhaseTalking, false, ref
+			next, fx = s, append([]Effect{StartMedia{ref}}, m.startMediaTimer(ref)...)
+		} else {
+			next, fx = m.stepFor(s, ev, ref)
+		}
 		if n := next.Get(ref); n != nil {
 			n.ReferredBy = ""
 		}
-		fx = append(fx, NotifyRefer{Call: old, Code: 200, Reason: "OK"})
 		if next.Get(old) != nil {
+			fx = append(fx, NotifyRefer{Call: old, Code: 200, Reason: "OK"})
 			fx = append(fx, m.end(&next, old)...)
 		}
 		return next, fx
 	case CallFailed:
+		if s.Get(old) == nil { // the referrer's call is gone: an ordinary failed call
+			c.ReferredBy = ""
+			return m.stepFor(s, ev, ref)
+		}
 		focused := s.Focus == ref
 		fx := stopEarly(c)
 		s.remove(ref)
 		fx = append(fx, NotifyRefer{Call: old, Code: e.Code, Reason: reasonOr(e.Reason, "Failed")})
 		s.Reason = "transfer failed: " + reasonText(e.Code, e.Reason)
-		if focused && s.Get(old) != nil {
+		if focused {
 			s.Focus, s.Mode = old, Talking
 			fx = append(fx, PlayTone{ToneNone})
 		}

@@ -125,3 +125,35 @@ func TestBeingReplaced(t *testing.T) {
 	// Replaces naming no call of ours, or one not answered: 481.
 	x.do(IncomingCall{Call: "c8", From: "1003", Replaces: "nope"}).has(Reject{Call: "c8", Code: 481, Reason: "Call/Transaction Does Not Exist"}).gone("c8")
 }
+
+// While the REFER is out the transferee stays held: hold and flash do
+// nothing, and hanging up leaves the outcome to come.
+func TestTransferSentKeepsTransfereeHeld(t *testing.T) {
+	x := newSC(t, mcCfg).talkingOut()
+	x.do(FunctionKey{FnTransfer}).held("out-1").do(Key{'7'}, Key{'#'}).has(Refer{Call: "out-1", Number: "7"})
+	x.do(FunctionKey{FnHold}).lacks(Reinvite{Call: "out-1", Direction: "sendrecv"})
+	x.do(HookFlash{}).lacks(Reinvite{Call: "out-1", Direction: "sendrecv"})
+	x.do(Hook{false}).mode(Idle).lacks(Hangup{"out-1"})
+	x.do(TransferProgress{Call: "out-1", Code: 200, Final: true}).has(Hangup{"out-1"}).gone("out-1").mode(Idle)
+	// On failure with the handset down the call stays held and the
+	// display says why.
+	y := newSC(t, mcCfg).talkingOut()
+	y.do(FunctionKey{FnTransfer}).held("out-1").do(Key{'7'}, Key{'#'}, Hook{false})
+	y.do(TransferProgress{Call: "out-1", Code: 404, Reason: "Not Found", Final: true}).mode(Idle).lacks(Reinvite{Call: "out-1", Direction: "sendrecv"})
+	if c := y.call("out-1"); c.Hold != Held || y.s.Reason != "transfer failed: 404 Not Found" {
+		t.Fatalf("call %+v reason %q", c, y.s.Reason)
+	}
+}
+
+// The transferee's hold refused while the target is being dialled: the
+// transfer is abandoned and the handset goes back to the call (found by
+// FuzzStep: the transfer key then named a call that was not held).
+func TestTransferHoldRefused(t *testing.T) {
+	x := newSC(t, mcCfg).talkingOut()
+	x.do(FunctionKey{FnTransfer}, Key{'7'}, Reinvited{Call: "out-1", Code: 491, Reason: "Request Pending"}).
+		mode(Talking).focus("out-1").has(PlayTone{ToneNone}, SetMix{Focus: "out-1"})
+	if x.s.Xfer.Phase != XferNone || x.s.Reason != "transfer failed: hold failed: 491 Request Pending" {
+		t.Fatalf("transfer %+v reason %q", x.s.Xfer, x.s.Reason)
+	}
+	x.do(FunctionKey{FnTransfer}).mode(DialTone) // a new attempt works
+}

@@ -60,10 +60,13 @@ func (m Machine) answerWaiting(s State) (State, []Effect) {
 //   - a waiting call: answer it, holding the focused one;
 //   - talking with a held call: swap them;
 //   - talking alone: hold the call and give dial tone for a second call;
-//   - dial tone or busy tone with a held call: back to it.
+//   - dial tone or busy tone with a held call: back to it;
+//   - while a REFER is out: nothing (the transferee stays held).
 func (m Machine) flash(s State, ev Event) (State, []Effect) {
 	c := s.Call()
 	switch {
+	case s.Xfer.Phase == XferWaitHold || s.Xfer.Phase == XferSent:
+		return s, ignored(s, ev) // the transferee stays held until the outcome
 	case s.Mode == Talking && s.waiting() != nil:
 		return m.answerWaiting(s)
 	case s.Mode == Talking && c != nil && c.Conference:
