@@ -182,7 +182,10 @@ func (u *UA) doRes(req *gosip.Request) (*gosip.Response, error) {
 			}
 			return res, nil
 		case <-tx.Done():
-			return nil, tx.Err()
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("sip: %s transaction ended without a response", req.Method)
 		}
 	}
 }

@@ -542,23 +542,5 @@ func localIPTowards(dst netip.AddrPort) netip.Addr {
 // response.
 func (u *UA) roundTrip(req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
 	req.SetDestination(addr.String())
-	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("sip: %s transaction ended without a response", req.Method)
-		}
-	}
+	return u.doRes(req)
 }
