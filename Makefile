@@ -6,7 +6,9 @@ GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 # Reproducible: no paths, no VCS stamp, no build id; the version comes from ldflags.
-BUILDFLAGS  := -trimpath -buildvcs=false -ldflags "$(LDFLAGS) -buildid="
+# nethttpomithttp2 leaves net/http's HTTP/2 out (~250 KiB on armv7): the local API
+# speaks HTTP/1.1.
+BUILDFLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 -ldflags "$(LDFLAGS) -buildid="
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin
 CONFIG      ?= configs/phoned.toml

@@ -82,10 +82,6 @@ type MediaEngine interface {
 	dtmfMedia
 }
 
-// media is what Deps.Media must be at least (today's single-stream engine
-// and the mixer both are); New checks it is a MediaEngine.
-type media interface{ tonePlayer }
-
 // dtmfCalls sends DTMF by SIP INFO, for peers without telephone-event.
 type dtmfCalls interface {
 	SendDTMFInfo(id sip.CallID, digit byte, duration time.Duration) error
@@ -144,7 +140,7 @@ type Deps struct {
 	Calls     userAgent
 	SIPEvents <-chan sip.Event
 	Tones     tonePlayer
-	Media     media // a MediaEngine (checked by New: without one, calls have no audio)
+	Media     MediaEngine // nil: calls have no audio
 	Ringer    Ringer
 	Lamps     Lamps       // nil: no indicators
 	Audio     AudioStatus // nil: no "audio" in Status
@@ -245,13 +241,7 @@ func New(opts Options, deps Deps) *Daemon {
 		subs:     map[chan struct{}]struct{}{},
 		ctx:      context.Background(),
 	}
-	if deps.Media != nil {
-		if m, ok := deps.Media.(MediaEngine); ok {
-			d.media = m
-		} else {
-			d.log.Error("the media engine has no legs: calls will have no audio", "engine", fmt.Sprintf("%T", deps.Media))
-		}
-	}
+	d.media = deps.Media
 	d.snap.reg.State = "none"
 	if opts.Registering {
 		d.snap.reg.State = string(sip.RegRegistering)
