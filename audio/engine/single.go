@@ -7,7 +7,8 @@ import (
 )
 
 // The single-stream methods below drive the leg named "", which the zero
-// Mix focuses: a daemon that knows one call at a time uses them unchanged.
+// Mix focuses: for code that knows one stream at a time (the Pulse device's
+// call test, the engine's own single-stream tests). The daemon uses legs.
 
 // StartStream starts leg "" with p; ErrStreamActive while it runs. The
 // stream owns p.Conn; on error the caller keeps it.

@@ -24,11 +24,9 @@
 // Dial, DialWith, Ring, Answer, Reject, Hangup, Reinvite, Refer,
 // NotifyRefer; on the engine StartLeg, StopLeg, LegStats, RedirectLeg,
 // SetMix, StartDTMF(id, digit), StopDTMF(id), one leg per call named by its
-// phone.CallRef. seam.go holds stand-ins for the types the sip-dialog and
-// engine-mixer branches add (Mix, DialOptions, Reinvited, TransferProgress,
-// Referred, IncomingReplaces); each becomes an alias at their merge, and
-// firmware/cmd/phoned/legacy.go (today's UA and single-stream engine behind
-// these interfaces) goes.
+// phone.CallRef. *sip.UA and *engine.Engine satisfy them as they are;
+// seam.go names the types shared with them (Mix, DialOptions, Reinvited,
+// TransferProgress, Referred) as aliases.
 //
 // Tests: glue_test.go and features_test.go drive handle() synchronously over
 // fakes on a fake clock (unit tier); daemon_test.go runs two whole phones
