@@ -294,7 +294,7 @@ func (r *registrar) register(t regTarget, addr netip.AddrPort, expires time.Dura
 			if auth == 1 && !staleNonce(res) {
 				break // our credentials were refused
 			}
-			req, err = authorize(req, res, r.cfg.Credentials)
+			req, err = authorize(req, res, r.cfg.Credentials, r.u.realm)
 			if err != nil {
 				return res, 0, err
 			}

@@ -13,7 +13,7 @@ import (
 // RFC 3261 §22.2: a 401 to INVITE (a UAS challenging) is answered with
 // Authorization.
 func TestInviteWWWAuth(t *testing.T) {
-	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Credentials = Credentials{User: "1001", Password: "pw"} })
+	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Credentials = Credentials{User: "1001", Password: "pw", Realm: "uas"} })
 	uas := newRawPeer(t)
 	if _, err := a.Dial(fmt.Sprintf("sip:1002@%s", uas.addr()), media(4000, sdp.PCMU)); err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestInviteWWWAuth(t *testing.T) {
 // RFC 3261 §22.2: a 407 to INVITE is answered once with
 // Proxy-Authorization on a new transaction (CSeq+1, same Call-ID).
 func TestInviteProxyAuth(t *testing.T) {
-	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Credentials = Credentials{User: "1001", Password: "pw"} })
+	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Credentials = Credentials{User: "1001", Password: "pw", Realm: "pbx"} })
 	proxy := newRawPeer(t)
 	id, err := a.Dial(fmt.Sprintf("sip:1002@%s", proxy.addr()), media(4000, sdp.PCMU))
 	if err != nil {

@@ -188,6 +188,15 @@ type UA struct {
 	// from ours. Atomic: Contact is built with and without u.mu held.
 	public atomic.Pointer[netip.AddrPort]
 	wg     sync.WaitGroup // call goroutines
+
+	// Stray 2xx handling (stray.go): ended outgoing calls and the forks of
+	// live ones, guarded by mu; dropped responses counted.
+	spent        spentCalls
+	forks        map[CallID]*sentInvite
+	strayDropped atomic.Int64
+	strayLog     rateLog
+	// realm decides which digest challenges get our credentials (auth.go).
+	realm *realmPolicy
 }
 
 // New binds cfg.Listen and starts serving. onEvent is called from one UA
@@ -261,6 +270,11 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		addr:   addr,
 		calls:  make(map[CallID]*call),
 		served: make(chan struct{}),
+	}
+	u.strayLog = rateLog{clk: cfg.Clock, every: time.Second}
+	u.realm = &realmPolicy{configured: cfg.Credentials.Realm, fallback: []string{cfg.Domain}}
+	if proxy != nil {
+		u.realm.fallback = append(u.realm.fallback, proxy.Host)
 	}
 	sipLog := u.log.With("lib", "sipgo")
 	u.sua, err = sipgo.NewUA(
@@ -348,6 +362,10 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	return u, nil
 }
 
+// String names the UA by its address; printing a UA never shows its
+// config (and so its credentials).
+func (u *UA) String() string { return "sip.UA(" + u.addr.String() + ")" }
+
 // Addr is the address the UA actually listens on.
 func (u *UA) Addr() netip.AddrPort { return u.addr }
 
@@ -429,6 +447,7 @@ func (u *UA) finishLocked(c *call, ev Event) {
 	}
 	c.ended = true
 	delete(u.calls, c.id)
+	u.rememberLocked(c)
 	close(c.done)
 	if c.reinvite != nil && c.reinvite.retry != nil {
 		c.reinvite.retry.Stop()
@@ -714,7 +733,7 @@ func (u *UA) retryInvite(c *call, res *gosip.Response) gosip.ClientTransaction {
 	var next *gosip.Request
 	switch code := res.StatusCode; {
 	case (code == 401 || code == 407) && !c.authTried:
-		req, err := authorize(inv, res, u.cfg.Credentials)
+		req, err := authorize(inv, res, u.cfg.Credentials, u.realm)
 		if err != nil {
 			u.log.Warn("cannot answer the challenge", "call", c.id, "error", err)
 			return nil
@@ -968,47 +987,4 @@ func (u *UA) Hangup(id CallID) error {
 		u.mu.Unlock()
 		return nil
 	}
-}
-
-// onStrayResponse gets responses no client transaction matched. A 2xx to
-// INVITE here is either a retransmission after our transaction ended
-// (ACK again) or an answer to a call we no longer want, e.g. 200 crossing
-// CANCEL after the INVITE transaction ended: ACK it and BYE it (RFC 3261
-// §13.2.2.4, §15).
-func (u *UA) onStrayResponse(res *gosip.Response) {
-	cseq, to, from, cid := res.CSeq(), res.To(), res.From(), res.CallID()
-	if !res.IsSuccess() || cseq == nil || cseq.MethodName != gosip.INVITE || to == nil || from == nil || cid == nil {
-		return
-	}
-	tag, _ := to.Params.Get("tag")
-	u.mu.Lock()
-	c := u.calls[CallID(cid.Value())]
-	if c != nil && c.dir == outgoing && c.ack != nil && c.remote.Tag == tag {
-		ack := c.ack
-		u.mu.Unlock()
-		u.sendAck(ack)
-		return
-	}
-	ct := res.Contact()
-	if ct == nil || u.closed {
-		u.mu.Unlock()
-		return
-	}
-	u.wg.Add(1)
-	u.mu.Unlock()
-	fromTag, _ := from.Params.Get("tag")
-	stray := &dialog{
-		id:           CallID(cid.Value()),
-		local:        party{DisplayName: from.DisplayName, URI: from.Address, Tag: fromTag},
-		remote:       party{DisplayName: to.DisplayName, URI: to.Address, Tag: tag},
-		remoteTarget: *ct.Address.Clone(),
-		host:         u.contactHost(ct.Address.Host),
-	}
-	u.log.Warn("stray 2xx to INVITE: ACK and BYE", "call", stray.id)
-	u.sendAck(u.inDialog(stray, gosip.ACK, cseq.SeqNo))
-	go func() {
-		defer u.wg.Done()
-		code, err := u.do(u.inDialog(stray, gosip.BYE, cseq.SeqNo+1))
-		u.log.Info("BYE for stray 2xx done", "call", stray.id, "code", code, "error", err)
-	}()
 }

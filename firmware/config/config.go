@@ -80,6 +80,7 @@ type Account struct {
 	DisplayName string
 	Password    Secret
 	AuthUser    string // "" means User; see Config.AuthUser
+	Realm       string // the only digest realm answered; "" means the registrar's
 	Domain      string // AOR host; "" means the host of sip.listen; see Config.Domain
 	Registrar   string // "" means no registration; host[:port] or sip: URI
 	// BackupRegistrars are tried in order when the registrar times out or

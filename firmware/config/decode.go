@@ -44,7 +44,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Str(t, p, "user_agent", &c.SIP.UserAgent)
 	}
 	if t, p := d.Table(tree, nil, "account"); t != nil {
-		d.Unknown(t, p, "user", "display_name", "password", "auth_user", "domain", "registrar", "backup_registrars",
+		d.Unknown(t, p, "user", "display_name", "password", "auth_user", "realm", "domain", "registrar", "backup_registrars",
 			"outbound_proxy", "register_expires", "keepalive")
 		d.Str(t, p, "user", &c.Account.User)
 		d.Str(t, p, "display_name", &c.Account.DisplayName)
@@ -52,6 +52,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Str(t, p, "password", &pw)
 		c.Account.Password = Secret(pw)
 		d.Str(t, p, "auth_user", &c.Account.AuthUser)
+		d.Str(t, p, "realm", &c.Account.Realm)
 		d.Str(t, p, "domain", &c.Account.Domain)
 		d.Str(t, p, "registrar", &c.Account.Registrar)
 		d.Str(t, p, "outbound_proxy", &c.Account.OutboundProxy)

@@ -125,7 +125,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		codecs = append(codecs, map[string]sdp.Codec{"PCMU": sdp.PCMU, "PCMA": sdp.PCMA}[c])
 	}
 	sipEvents := make(chan sip.Event, 64)
-	creds := sip.Credentials{User: cfg.AuthUser(), Password: cfg.Account.Password.Reveal()}
+	creds := sip.Credentials{User: cfg.AuthUser(), Password: cfg.Account.Password.Reveal(), Realm: cfg.Account.Realm}
 	// Calls go through the outbound proxy, or, like desk phones do, through
 	// the registrar when there is no proxy.
 	proxy := cfg.OutboundProxyURI()
