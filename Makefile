@@ -9,6 +9,9 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 # nethttpomithttp2 leaves net/http's HTTP/2 out (~250 KiB on armv7): the local API
 # speaks HTTP/1.1.
 BUILDFLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 -ldflags "$(LDFLAGS) -buildid="
+# ARMv7 Linux has 4 KiB pages only: aligning the ELF segments to 4 KiB instead of
+# the linker's 64 KiB default drops up to 2 x 60 KiB of padding from the file.
+ARMV7FLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 -ldflags "$(LDFLAGS) -buildid= -R 0x1000"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin
 CONFIG      ?= configs/phoned.toml
@@ -37,9 +40,9 @@ build: deps
 
 cross: deps
 	GOOS=linux GOARCH=amd64 $(GO) build $(BUILDFLAGS) -o $(BIN)/phoned-linux-amd64 ./firmware/cmd/phoned
-	GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(BUILDFLAGS) -o $(BIN)/phoned-linux-armv7 ./firmware/cmd/phoned
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(ARMV7FLAGS) -o $(BIN)/phoned-linux-armv7 ./firmware/cmd/phoned
 	GOOS=linux GOARCH=arm64 $(GO) build $(BUILDFLAGS) -o $(BIN)/phoned-linux-arm64 ./firmware/cmd/phoned
-	@ls -l $(BIN)/phoned-linux-* | awk '{printf "%-28s %6.2f MiB\n", $$9, $$5/1048576}'
+	@ls -l $(BIN)/phoned-linux-* | awk '{printf "%-28s %6.2f MiB  %9d bytes\n", $$9, $$5/1048576, $$5}'
 
 run: build
 	$(BIN)/phoned -config $(CONFIG)
