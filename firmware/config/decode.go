@@ -24,7 +24,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 
 	schema := []string{"schema"}
 	if v, ok := tree["schema"]; !ok {
-		d.fail(schema, "required key missing (this firmware reads %d)", SchemaVersion)
+		d.fail(schema, "required key missing: add the line `schema = %d` at the top of the file", SchemaVersion)
 	} else if n, ok := d.Integer(schema, v); ok {
 		c.Schema = n
 		if n != SchemaVersion {
@@ -124,6 +124,12 @@ func child(parent []string, key string) []string {
 }
 
 func (d *decoder) duration(m map[string]any, path []string, key string, dst *Duration) {
+	switch n := m[key].(type) {
+	case int64, float64:
+		// The commonest slip: a bare number, whose unit nobody can guess.
+		d.fail(child(path, key), "want a duration string with a unit, e.g. \"%vs\" or \"%vms\", got the number %v", n, n, n)
+		return
+	}
 	var s string
 	if !d.Str(m, path, key, &s) {
 		return

@@ -14,8 +14,8 @@ func TestValidationRules(t *testing.T) {
 		want []string // nil: the file is valid
 	}{
 		// schema
-		{"schema missing", "[board]\nname = \"sim\"\n", []string{"phoned.toml:1: schema: required key missing (this firmware reads 1)"}},
-		{"schema empty file", "", []string{"phoned.toml:1: schema: required key missing (this firmware reads 1)"}},
+		{"schema missing", "[board]\nname = \"sim\"\n", []string{"phoned.toml:1: schema: required key missing: add the line `schema = 1` at the top of the file"}},
+		{"schema empty file", "", []string{"phoned.toml:1: schema: required key missing: add the line `schema = 1` at the top of the file"}},
 		{"schema 2", "# v2\nschema = 2\n", []string{"phoned.toml:2: schema: unsupported schema 2 (this firmware reads 1)"}},
 		{"schema 2 hides the rest", "schema = 2\n[ui]\ntheme = 1\n[sip]\nlisten = 1\n", []string{"phoned.toml:1: schema: unsupported schema 2 (this firmware reads 1)"}},
 		{"schema 0", "schema = 0\n", []string{"phoned.toml:1: schema: unsupported schema 0 (this firmware reads 1)"}},
@@ -158,7 +158,7 @@ func TestValidationRules(t *testing.T) {
 		{"timer zero", "schema = 1\n[phone]\ninterdigit_timeout = \"0s\"\n", []string{`phoned.toml:3: phone.interdigit_timeout: must be greater than 0, got "0s"`}},
 		{"timer negative", "schema = 1\n[phone]\noffhook_timeout = \"-1s\"\n", []string{`phoned.toml:3: phone.offhook_timeout: must be greater than 0, got "-1s"`}},
 		{"timer no unit", "schema = 1\n[phone]\nno_answer_timeout = \"60\"\n", []string{`phoned.toml:3: phone.no_answer_timeout: invalid duration "60" (want e.g. "5s" or "250ms")`}},
-		{"timer integer", "schema = 1\n[phone]\nno_answer_timeout = 60\n", []string{`phoned.toml:3: phone.no_answer_timeout: want a string, got integer`}},
+		{"timer integer", "schema = 1\n[phone]\nno_answer_timeout = 60\n", []string{`phoned.toml:3: phone.no_answer_timeout: want a duration string with a unit, e.g. "60s" or "60ms", got the number 60`}},
 
 		// directory
 		{"directory", "schema = 1\n[directory]\n\"1002\" = \"sip:1002@127.0.0.1:5062\"\n\"*9#\" = \"sip:voicemail@pbx.example.com;transport=udp\"\n0 = \"sip:reception@[2001:db8::5]:5060\"\n", nil},
@@ -213,8 +213,8 @@ func TestUnknownKeys(t *testing.T) {
 		{"top-level key", "schema = 1\nversion = 2\n", []string{"phoned.toml:2: version: unknown key"}},
 		{"top-level table", "schema = 1\n[ui]\ntheme = \"dark\"\n", []string{"phoned.toml:2: ui: unknown key"}},
 		{"board", "schema = 1\n[board]\nmodel = \"x\"\n", []string{"phoned.toml:3: board.model: unknown key"}},
-		{"sip typo", "schema = 1\n[sip]\nlistne = \"127.0.0.1:5060\"\n", []string{"phoned.toml:3: sip.listne: unknown key"}},
-		{"account", "schema = 1\n[account]\npasswd = \"x\"\n", []string{"phoned.toml:3: account.passwd: unknown key"}},
+		{"sip typo", "schema = 1\n[sip]\nlistne = \"127.0.0.1:5060\"\n", []string{"phoned.toml:3: sip.listne: unknown key (did you mean \"listen\"?)"}},
+		{"account", "schema = 1\n[account]\npasswd = \"x\"\n", []string{"phoned.toml:3: account.passwd: unknown key (did you mean \"password\"?)"}},
 		{"audio", "schema = 1\n[audio]\nvolume = 3\n", []string{"phoned.toml:3: audio.volume: unknown key"}},
 		{"audio.wav", "schema = 1\n[audio.wav]\nloop = true\n", []string{"phoned.toml:3: audio.wav.loop: unknown key"}},
 		{"audio.pulse", "schema = 1\n[audio.pulse]\nlatency = \"20ms\"\n", []string{"phoned.toml:3: audio.pulse.latency: unknown key"}},
@@ -224,8 +224,8 @@ func TestUnknownKeys(t *testing.T) {
 		{"log", "schema = 1\n[log]\nfile = \"/var/log/x\"\n", []string{"phoned.toml:3: log.file: unknown key"}},
 		{"dotted", "schema = 1\nsip.extra.deep = 1\n", []string{"phoned.toml:2: sip.extra: unknown key"}},
 		{"inline nested", "schema = 1\n[audio]\ndevice = \"null\"\nwav = { input = \"a\", foo = 1 }\n", []string{"phoned.toml:4: audio.wav.foo: unknown key"}},
-		{"quoted", "schema = 1\n[sip]\n\"listen \" = \"127.0.0.1:5060\"\n", []string{`phoned.toml:3: sip."listen ": unknown key`}},
-		{"case", "schema = 1\n[SIP]\nlisten = \"127.0.0.1:5060\"\n", []string{"phoned.toml:2: SIP: unknown key"}},
+		{"quoted", "schema = 1\n[sip]\n\"listen \" = \"127.0.0.1:5060\"\n", []string{`phoned.toml:3: sip."listen ": unknown key (did you mean "listen"?)`}},
+		{"case", "schema = 1\n[SIP]\nlisten = \"127.0.0.1:5060\"\n", []string{"phoned.toml:2: SIP: unknown key (did you mean \"sip\"?)"}},
 		{"several", "schema = 1\nfoo = 1\n[sip]\nbar = 2\n[log]\nbaz = 3\n", []string{
 			"phoned.toml:2: foo: unknown key", "phoned.toml:4: sip.bar: unknown key", "phoned.toml:6: log.baz: unknown key"}},
 	}
@@ -321,14 +321,14 @@ listen = 8080
 level = "verbose"
 `
 	checkLines(t, parseErr(t, src), []string{
-		`phoned.toml:4: sip.listne: unknown key`,
+		`phoned.toml:4: sip.listne: unknown key (did you mean "listen"?)`,
 		`phoned.toml:5: sip.transport: unknown transport "sctp" (want udp or tcp)`,
 		`phoned.toml:8: account.user: invalid SIP user "bad user" (allowed: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes)`,
 		`phoned.toml:9: account.registrar: invalid server "tel:123": unsupported scheme "tel" (want host[:port] or a sip: URI)`,
 		`phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav or null)`,
 		`phoned.toml:13: audio.codecs[1]: duplicate codec "PCMU" (already at [0])`,
 		`phoned.toml:14: audio.rtp_port_min: 16385 is odd (RTP uses even ports, RTCP the odd one above)`,
-		`phoned.toml:17: phone.interdigit_timeout: want a string, got integer`,
+		`phoned.toml:17: phone.interdigit_timeout: want a duration string with a unit, e.g. "5s" or "5ms", got the number 5`,
 		`phoned.toml:20: directory.abc: not a dialable string (want 1 to 32 of 0-9, * and #)`,
 		`phoned.toml:23: api.listen: want a string, got integer`,
 		`phoned.toml:26: log.level: unknown level "verbose" (want debug, info, warn or error)`,

@@ -3,6 +3,7 @@ package tomlpos
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -20,9 +21,61 @@ type Fields struct {
 func (f Fields) Unknown(m map[string]any, path []string, known ...string) {
 	for _, k := range SortedKeys(m) {
 		if !slices.Contains(known, k) {
+			if s := Suggest(k, known); s != "" {
+				f.Fail(Child(path, k), "unknown key (did you mean %q?)", s)
+				continue
+			}
 			f.Fail(Child(path, k), "unknown key")
 		}
 	}
+}
+
+// Suggest returns the known key closest to k, when one is close enough to
+// be a typo: the same but for case or '-' for '_', or within an edit
+// distance of 2 (1 for keys of up to 4 letters). "" when none is.
+func Suggest(k string, known []string) string {
+	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
+	best, bestD := "", 3
+	if len(k) <= 4 {
+		bestD = 2
+	}
+	for _, c := range known {
+		if norm(c) == norm(k) {
+			return c
+		}
+		if d := editDistance(norm(k), norm(c), bestD); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or max when it is
+// max or more (keys are short; the bound keeps a long junk key cheap).
+func editDistance(a, b string, max int) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max
+	}
+	if d := len(a) - len(b); d >= max || -d >= max {
+		return max
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], max)
 }
 
 // Table returns the sub-table key of m and its path (nil when absent or
