@@ -16,10 +16,10 @@ type Setter interface {
 
 // Ringer renders ring cadences. Create it with New.
 type Ringer struct {
-	plan tone.Plan
-	log  *slog.Logger
+	log *slog.Logger
 
 	mu      sync.Mutex
+	plan    tone.Plan
 	gain    int32 // volume in 1/1024
 	gen     *tone.Generator
 	pattern tone.Name
@@ -41,6 +41,14 @@ func (r *Ringer) SetVolume(percent int) {
 	percent = min(max(percent, 0), 100)
 	r.mu.Lock()
 	r.gain = int32(percent * 1024 / 100)
+	r.mu.Unlock()
+}
+
+// SetPlan changes the ring tones (a new config); a ring in progress keeps
+// its cadence until the next SetRinger.
+func (r *Ringer) SetPlan(plan tone.Plan) {
+	r.mu.Lock()
+	r.plan = plan
 	r.mu.Unlock()
 }
 

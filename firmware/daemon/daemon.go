@@ -197,6 +197,10 @@ type Daemon struct {
 	events chan phone.Event
 	timerC chan timerMsg
 	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
+	// reconfC brings new configs (reconfig.go); next is one waiting for
+	// the phone to be idle (owned by the loop).
+	reconfC chan Reconfig
+	next    *Reconfig
 
 	media MediaEngine // Deps.Media, nil without one
 
@@ -234,6 +238,7 @@ func New(opts Options, deps Deps) *Daemon {
 		events:   make(chan phone.Event, 64),
 		timerC:   make(chan timerMsg, 8),
 		infoQ:    make(chan infoDTMF, 32),
+		reconfC:  make(chan Reconfig, 4),
 		calls:    map[phone.CallRef]*call{},
 		bySIP:    map[sip.CallID]phone.CallRef{},
 		timers:   map[timerKey]clock.Timer{},
@@ -297,6 +302,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.sipEvent(sev)
 		case t := <-d.timerC:
 			d.timerDue(t)
+		case r := <-d.reconfC:
+			d.reconfigure(r)
+		}
+		if d.next != nil {
+			d.applyNext() // a config waiting for idle
 		}
 	}
 }

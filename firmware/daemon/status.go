@@ -26,6 +26,9 @@ type Status struct {
 	LastCall     *CallStatus  `json:"last_call,omitempty"`
 	Display      string       `json:"display"`
 	Audio        *AudioInfo   `json:"audio,omitempty"` // the sound device, when Deps.Audio is set
+	// Config is the live reconfiguration: a config waiting for idle, the
+	// last one applied. Absent until the first reload.
+	Config *ConfigStatus `json:"config,omitempty"`
 }
 
 // CallInfo is one of the phone's calls in Status.Calls.
@@ -130,6 +133,8 @@ type snapshot struct {
 	calls map[phone.CallRef]call // copies
 	last  *CallStatus
 	reg   Registration
+	// config is the live-reconfiguration status (reconfig.go).
+	config ConfigStatus
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
@@ -174,6 +179,10 @@ func (d *Daemon) publish() {
 func (d *Daemon) Status() Status {
 	d.mu.Lock()
 	s, calls, last, reg := d.snap.state, d.snap.calls, d.snap.last, d.snap.reg
+	var cfg *ConfigStatus
+	if c := d.snap.config; c.AppliedAt != nil || len(c.Pending) > 0 {
+		cfg = &c
+	}
 	d.mu.Unlock()
 	st := Status{
 		State:        s.Mode.String(),
@@ -184,6 +193,7 @@ func (d *Daemon) Status() Status {
 		Muted:        s.Muted,
 		LastCall:     last,
 		Calls:        []CallInfo{},
+		Config:       cfg,
 	}
 	now := d.clk.Now()
 	for _, c := range s.Calls {

@@ -86,11 +86,20 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "phoned: -keypad %q: want auto, on or off\n", *keys)
 		return 2
 	}
-	if err := serve(cfg, useTerminal, stdin, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "phoned: %v\n", err)
-		return 1
+	// A reloaded config that needs a restart (new listen address, account,
+	// board...) ends serve once the phone is idle; it starts again here.
+	var applied *daemon.ConfigStatus
+	for {
+		next, err := serve(cfg, *cfgPath, applied, useTerminal, stdin, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "phoned: %v\n", err)
+			return 1
+		}
+		if next == nil {
+			return 0
+		}
+		cfg, applied = next.cfg, &next.status
 	}
-	return 0
 }
 
 // checkFiles validates each file as the phone would load it, binding
@@ -120,14 +129,21 @@ func checkFiles(files []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// serve runs the phone until a signal or the quit key.
-func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) error {
+// serve runs the phone until a signal or the quit key (nil, nil), or
+// until a reloaded config needs a restart (that config, nil). applied is
+// the config status to show after such a restart.
+func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
 	brd, err := loadBoard(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, restart := context.WithCancel(sigCtx)
+	defer restart()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	// The terminal front panel owns the screen; logs go above its line.
 	var panel *sim.Terminal
@@ -147,25 +163,24 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	if restore != nil {
 		defer restore()
 	}
-	log := newLogger(cfg, logOut)
+	logLevel := new(slog.LevelVar)
+	logLevel.Set(cfg.LogLevel())
+	log := newLogger(cfg, logOut, logLevel)
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
 
 	clk := clock.Real{}
 	front, err := openPanel(brd, clk, log.With("part", "board"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	snd, err := openSound(cfg, brd, clk, log.With("part", "audio"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dev := snd.dev
 	eng := engine.New(dev, clk, log.With("part", "audio"))
 
-	codecs := make([]sdp.Codec, 0, len(cfg.Audio.Codecs))
-	for _, c := range cfg.Audio.Codecs {
-		codecs = append(codecs, map[string]sdp.Codec{"PCMU": sdp.PCMU, "PCMA": sdp.PCMA}[c])
-	}
+	codecs := sdpCodecs(cfg)
 	sipEvents := make(chan sip.Event, 64)
 	creds := sip.Credentials{User: cfg.AuthUser(), Password: cfg.Account.Password.Reveal(), Realm: cfg.Account.Realm}
 	// Calls go through the outbound proxy, or, like desk phones do, through
@@ -188,7 +203,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
-		return err
+		return nil, err
 	}
 	if reg := cfg.RegistrarURI(); reg != "" {
 		err := ua.StartRegistration(sip.RegConfig{
@@ -201,7 +216,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		if err != nil {
 			ua.Close()
 			dev.Close()
-			return err
+			return nil, err
 		}
 	}
 
@@ -210,40 +225,15 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		if apiLn, err = net.Listen("tcp", ap.String()); err != nil {
 			ua.Close()
 			dev.Close()
-			return fmt.Errorf("api: %w", err)
+			return nil, fmt.Errorf("api: %w", err)
 		}
 	}
 
 	ringer := front.outputs["ringer"]
-	d := daemon.New(daemon.Options{
-		Machine: phone.Config{
-			DialPlan:        cfg.DialPlan(),
-			ShortInterDigit: cfg.Phone.ShortInterdigitTimeout.Duration,
-			InterDigit:      cfg.Phone.InterdigitTimeout.Duration,
-			OffHook:         cfg.Phone.OffhookTimeout.Duration,
-			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
-			MaxCalls:        cfg.Phone.MaxCalls,
-			CallWaiting:     cfg.Phone.CallWaiting,
-		},
-		User:         cfg.Account.User,
-		Registering:  cfg.RegistrarURI() != "",
-		Domain:       cfg.Domain(),
-		Directory:    cfg.Directory,
-		MediaIP:      mediaIP(cfg.SIPListen().Addr()),
-		RTPMin:       cfg.Audio.RTPPortMin,
-		RTPMax:       cfg.Audio.RTPPortMax,
-		MediaTimeout: cfg.Audio.RTPTimeout.Duration,
-		DSCP:         cfg.Audio.DSCP,
-		Latch:        cfg.Audio.SymmetricRTP,
-		Ptime:        int(cfg.Audio.Ptime.Milliseconds()),
-		JitterMin:    cfg.Audio.JitterMin.Duration,
-		JitterMax:    cfg.Audio.JitterMax.Duration,
-		Codecs:       codecs,
-		DTMF:         101,
-		Tones:        snd.plan,
-		Clock:        clk,
-		Logger:       log.With("part", "phone"),
-	}, daemon.Deps{
+	options := func(cfg *config.Config) daemon.Options {
+		return daemonOptions(cfg, clk, log.With("part", "phone"))
+	}
+	d := daemon.New(options(cfg), daemon.Deps{
 		Calls:     ua,
 		SIPEvents: sipEvents,
 		Tones:     eng,
@@ -260,7 +250,29 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); d.Run(loopCtx) }()
+	if applied != nil {
+		d.SetConfigStatus(*applied)
+	}
 	front.start(d)
+
+	rl := &reloader{path: cfgPath, log: log.With("part", "config"), d: d, options: options, restart: restart, cur: cfg,
+		hot: func(n *config.Config) {
+			logLevel.Set(n.LogLevel())
+			if snd.audio != nil {
+				snd.audio.SetVolume(n.Audio.RingerVolume)
+				snd.audio.SetPlan(n.TonePlan())
+			}
+		}}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				rl.reload("SIGHUP")
+			}
+		}
+	}()
 
 	var srv *http.Server
 	if apiLn != nil {
@@ -276,7 +288,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	if panel != nil {
 		panel = sim.New(stdin, stdout, restore != nil, d)
 		// Logs keep going above the (new) panel's display line.
-		log = newLogger(cfg, panel.LogWriter())
+		log = newLogger(cfg, panel.LogWriter(), logLevel)
 		if err := panel.Run(ctx); err != nil {
 			log.Error("keypad", "err", err)
 		}
@@ -300,13 +312,57 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	stopEngine()
 	wg.Wait()
 	if err := dev.Close(); err != nil {
-		return fmt.Errorf("sound device: %w", err)
+		return nil, fmt.Errorf("sound device: %w", err)
 	}
-	return nil
+	return rl.restartWith(), nil
 }
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel()}
+// sdpCodecs are audio.codecs in preference order.
+func sdpCodecs(cfg *config.Config) []sdp.Codec {
+	codecs := make([]sdp.Codec, 0, len(cfg.Audio.Codecs))
+	for _, c := range cfg.Audio.Codecs {
+		codecs = append(codecs, map[string]sdp.Codec{"PCMU": sdp.PCMU, "PCMA": sdp.PCMA}[c])
+	}
+	return codecs
+}
+
+// daemonOptions are the phone loop's options from cfg.
+func daemonOptions(cfg *config.Config, clk clock.Clock, log *slog.Logger) daemon.Options {
+	return daemon.Options{
+		Machine: phone.Config{
+			DialPlan:        cfg.DialPlan(),
+			ShortInterDigit: cfg.Phone.ShortInterdigitTimeout.Duration,
+			InterDigit:      cfg.Phone.InterdigitTimeout.Duration,
+			OffHook:         cfg.Phone.OffhookTimeout.Duration,
+			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
+			MaxCalls:        cfg.Phone.MaxCalls,
+			CallWaiting:     cfg.Phone.CallWaiting,
+		},
+		User:         cfg.Account.User,
+		Registering:  cfg.RegistrarURI() != "",
+		Domain:       cfg.Domain(),
+		Directory:    cfg.Directory,
+		MediaIP:      mediaIP(cfg.SIPListen().Addr()),
+		RTPMin:       cfg.Audio.RTPPortMin,
+		RTPMax:       cfg.Audio.RTPPortMax,
+		MediaTimeout: cfg.Audio.RTPTimeout.Duration,
+		DSCP:         cfg.Audio.DSCP,
+		Latch:        cfg.Audio.SymmetricRTP,
+		Ptime:        int(cfg.Audio.Ptime.Milliseconds()),
+		JitterMin:    cfg.Audio.JitterMin.Duration,
+		JitterMax:    cfg.Audio.JitterMax.Duration,
+		Codecs:       sdpCodecs(cfg),
+		DTMF:         101,
+		Tones:        cfg.TonePlan(),
+		Clock:        clk,
+		Logger:       log,
+	}
+}
+
+// newLogger writes cfg's log format to w at level (log.level, which a
+// reloaded config changes in place).
+func newLogger(cfg *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskphone/phoned/firmware/config"
+	"github.com/deskphone/phoned/firmware/daemon"
+)
+
+// reloader applies a changed config file to the running phone (SIGHUP):
+// a file that does not load is refused whole and the running config
+// stays (CoreDNS reload semantics); a good one is compared with the
+// running config key by key (config.Diff), and the daemon applies it
+// when the phone is idle: hot keys in place, the others by restarting
+// the phone in-process (run starts serve again with the new config).
+type reloader struct {
+	path string
+	log  *slog.Logger
+	d    *daemon.Daemon
+	// options builds the daemon's options from a config; hot applies the
+	// caller's own hot keys (log level, ringer) on the loop.
+	options func(*config.Config) daemon.Options
+	hot     func(*config.Config)
+	// restart stops serve so that run starts it again with next.
+	restart context.CancelFunc
+
+	mu   sync.Mutex
+	cur  *config.Config // the config running
+	next *restartWith   // set when a restart is on its way
+}
+
+// restartWith is the config serve starts again with, and the status that
+// says why.
+type restartWith struct {
+	cfg    *config.Config
+	status daemon.ConfigStatus
+}
+
+// errReloadRefused wraps the problems of a refused file.
+var errReloadRefused = errors.New("config refused, the running config stays")
+
+// reload reads the file again and hands the changes to the daemon.
+func (r *reloader) reload(source string) error {
+	n, err := config.Load(r.path)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			r.log.Error("config refused", "source", source, "problem", line)
+		}
+		return errors.Join(errReloadRefused, err)
+	}
+	return r.offer(n, source)
+}
+
+// offer compares n with the running config and queues what changed.
+func (r *reloader) offer(n *config.Config, source string) error {
+	r.mu.Lock()
+	changes := config.Diff(r.cur, n)
+	r.mu.Unlock()
+	if len(changes) == 0 {
+		r.log.Info("config unchanged", "source", source)
+		return nil
+	}
+	keys := make([]string, len(changes))
+	for i, c := range changes {
+		keys[i] = c.Key
+	}
+	rc := daemon.Reconfig{Options: r.options(n), Keys: keys, Source: source}
+	if need := config.Needs(changes); need > config.Hot {
+		rc.Restart = func() {
+			now := time.Now()
+			r.mu.Lock()
+			r.next = &restartWith{cfg: n, status: daemon.ConfigStatus{AppliedAt: &now, Source: source, AppliedKey: keys}}
+			r.mu.Unlock()
+			r.restart()
+		}
+		r.log.Info("config accepted", "source", source, "keys", keys, "apply", need.String())
+	} else {
+		rc.Apply = func() {
+			r.hot(n)
+			r.mu.Lock()
+			r.cur = n
+			r.mu.Unlock()
+		}
+		r.log.Info("config accepted", "source", source, "keys", keys, "apply", "hot")
+	}
+	return r.d.Reconfigure(rc)
+}
+
+// restartWith is the config to start again with, nil when serve stopped
+// for good.
+func (r *reloader) restartWith() *restartWith {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.next
+}
