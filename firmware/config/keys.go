@@ -74,7 +74,7 @@ var Keys = []Key{
 	{Path: "account.register_expires", Apply: Reregister, get: func(c *Config) any { return c.Account.RegisterExpires }},
 	{Path: "account.keepalive", Apply: Reregister, get: func(c *Config) any { return c.Account.KeepAlive }},
 	{Path: "audio.device", Apply: RestartIdle, get: func(c *Config) any { return c.Audio.Device }},
-	{Path: "audio.codecs", Apply: Hot, get: func(c *Config) any { return c.Audio.Codecs }},
+	{Path: "audio.codecs", Apply: RestartIdle, get: func(c *Config) any { return c.Audio.Codecs }},
 	{Path: "audio.rtp_port_min", Apply: Hot, get: func(c *Config) any { return c.Audio.RTPPortMin }},
 	{Path: "audio.rtp_port_max", Apply: Hot, get: func(c *Config) any { return c.Audio.RTPPortMax }},
 	{Path: "audio.rtp_timeout", Apply: Hot, get: func(c *Config) any { return c.Audio.RTPTimeout }},
