@@ -46,6 +46,8 @@ type Config struct {
 	API       API
 	Log       Log
 	Tones     Tones // [tones], see sound.go
+	// Provisioning is [provisioning], see provisioning.go.
+	Provisioning Provisioning
 
 	// Parsed forms of string fields, stored by validation.
 	sipListen netip.AddrPort
@@ -187,9 +189,10 @@ func Default() *Config {
 			MaxCalls:               4,
 			CallWaiting:            true,
 		},
-		Directory: map[string]string{},
-		API:       API{Listen: "127.0.0.1:8080"},
-		Log:       Log{Level: "info", Format: "text"},
+		Directory:    map[string]string{},
+		API:          API{Listen: "127.0.0.1:8080"},
+		Log:          Log{Level: "info", Format: "text"},
+		Provisioning: defaultProvisioning(),
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: Default is invalid: " + err.Error()) // a bug in this file, caught by tests

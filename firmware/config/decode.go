@@ -14,13 +14,15 @@ type decoder struct {
 }
 
 func (d *decoder) fail(path []string, format string, args ...any) {
-	d.errs = append(d.errs, d.doc.errorf(d.doc.line(path), fieldPath(path), format, args...))
+	e := d.doc.errorf(d.doc.line(path), fieldPath(path), format, args...)
+	e.File, e.Line = d.doc.at(path)
+	d.errs = append(d.errs, e)
 }
 
 func (d *decoder) decode(tree map[string]any) *Config {
 	c := Default()
 	c.Directory = map[string]string{}
-	d.Unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones")
+	d.Unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones", "provisioning")
 
 	schema := []string{"schema"}
 	if v, ok := tree["schema"]; !ok {
@@ -115,6 +117,7 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Str(t, p, "format", &c.Log.Format)
 	}
 	d.decodeTones(tree, c)
+	d.decodeProvisioning(tree, c)
 
 	return c
 }

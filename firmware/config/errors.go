@@ -69,6 +69,11 @@ func joinErrors(errs []*Error) error {
 	slices.SortStableFunc(errs, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
+	return joinSorted(errs)
+}
+
+// joinSorted joins problems in the order given, at most maxErrors of them.
+func joinSorted(errs []*Error) error {
 	if len(errs) > maxErrors {
 		more := len(errs) - maxErrors
 		last := *errs[maxErrors]

@@ -105,6 +105,19 @@ var Keys = []Key{
 	{Path: "log.format", Apply: RestartIdle, get: func(c *Config) any { return c.Log.Format }},
 	{Path: "tones.country", Apply: Hot, get: func(c *Config) any { return c.Tones.Country }},
 	{Path: "tones.custom", Apply: Hot, get: func(c *Config) any { return c.Tones.Custom }},
+	// The provisioning keys take effect at the next check.
+	{Path: "provisioning.url", Apply: Hot, get: func(c *Config) any { return c.Provisioning.URL }},
+	{Path: "provisioning.interval", Apply: Hot, get: func(c *Config) any { return c.Provisioning.Interval }},
+	{Path: "provisioning.boot_delay_max", Apply: Hot, get: func(c *Config) any { return c.Provisioning.BootDelayMax }},
+	{Path: "provisioning.ca", Apply: Hot, get: func(c *Config) any { return c.Provisioning.CA }},
+	{Path: "provisioning.client_cert", Apply: Hot, get: func(c *Config) any { return c.Provisioning.ClientCert }},
+	{Path: "provisioning.client_key", Apply: Hot, get: func(c *Config) any { return c.Provisioning.ClientKey }},
+	{Path: "provisioning.user", Apply: Hot, get: func(c *Config) any { return c.Provisioning.User }},
+	{Path: "provisioning.password", Apply: Hot, Secret: true, get: func(c *Config) any { return c.Provisioning.Password }},
+	{Path: "provisioning.public_key", Apply: Hot, get: func(c *Config) any { return c.Provisioning.PublicKey }},
+	{Path: "provisioning.mac", Apply: Hot, get: func(c *Config) any { return c.Provisioning.MAC }},
+	{Path: "provisioning.rollback_after", Apply: Hot, get: func(c *Config) any { return c.Provisioning.RollbackAfter }},
+	{Path: "provisioning.allow_override", Apply: Hot, get: func(c *Config) any { return c.Provisioning.AllowOverride }},
 }
 
 // Change is one key whose value differs between two configs.

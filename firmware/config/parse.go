@@ -2,11 +2,13 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -51,7 +53,8 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		dir = filepath.Dir(path)
 	}
-	for _, p := range []*string{&c.Audio.WAV.Input, &c.Audio.WAV.Output, &c.Board.File} {
+	for _, p := range []*string{&c.Audio.WAV.Input, &c.Audio.WAV.Output, &c.Board.File,
+		&c.Provisioning.CA, &c.Provisioning.ClientCert, &c.Provisioning.ClientKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -71,28 +74,42 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 			cfg, err = nil, joinErrors([]*Error{{File: name, Line: 1, Msg: oneLine(fmt.Sprintf("internal error: %v (please report this file)", r))}})
 		}
 	}()
+	doc, tree, errs := read(name, data)
+	if errs != nil {
+		return nil, joinErrors(errs)
+	}
+	return decodeTree(doc, tree)
+}
+
+// read parses one file's TOML into a tree, with the positions of its keys.
+func read(name string, data []byte) (*document, map[string]any, []*Error) {
 	if len(data) > MaxSize {
-		return nil, joinErrors([]*Error{{File: name, Line: 1, Msg: fmt.Sprintf("file too large (more than %d bytes)", MaxSize)}})
+		return nil, nil, []*Error{{File: name, Line: 1, Msg: fmt.Sprintf("file too large (more than %d bytes)", MaxSize)}}
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // editors on other systems add a BOM
 	doc := &document{name: name, data: data, lines: lineStarts(data)}
 	if e := doc.checkDepth(); e != nil {
-		return nil, joinErrors([]*Error{e})
+		return nil, nil, []*Error{e}
 	}
 	doc.index()
 	if doc.limit != nil {
-		return nil, joinErrors([]*Error{doc.limit})
+		return nil, nil, []*Error{doc.limit}
 	}
 	var tree map[string]any
 	if err := toml.Unmarshal(data, &tree); err != nil {
-		return nil, joinErrors(doc.syntaxErrors(err))
+		return nil, nil, doc.syntaxErrors(err)
 	}
+	return doc, tree, nil
+}
+
+// decodeTree decodes and validates a tree read from doc.
+func decodeTree(doc *document, tree map[string]any) (*Config, error) {
 	d := &decoder{doc: doc}
 	d.Fields = tomlpos.Fields{Fail: d.fail}
 	c := d.decode(tree)
 	if d.unsupported != nil {
 		// Another schema's keys would only bury the one message that matters.
-		return nil, joinErrors([]*Error{d.unsupported})
+		return nil, doc.join([]*Error{d.unsupported})
 	}
 	// Validate even after type errors, so that one pass reports everything;
 	// fields that failed to decode hold defaults and are not checked again.
@@ -101,7 +118,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 		skip[e.Field] = true
 	}
 	if errs := append(d.errs, c.validate(doc, skip)...); len(errs) > 0 {
-		return nil, joinErrors(errs)
+		return nil, doc.join(errs)
 	}
 	return c, nil
 }
@@ -116,6 +133,10 @@ type document struct {
 	conflicts []*Error       // keys or tables defined twice, found by index
 	entries   int            // keys, table headers and array elements seen by index
 	limit     *Error         // a size limit the file breaks (entries, key length)
+	// origin names the file that set each key path, for a config merged
+	// from layers (layers.go); nil for one file.
+	origin map[string]string
+	files  []string // the layers' names, in order
 }
 
 func lineStarts(data []byte) []int { return tomlpos.LineStarts(data) }
@@ -125,6 +146,32 @@ func (d *document) lineOf(off int) int { return tomlpos.LineOf(d.lines, off) }
 
 func (d *document) errorf(line int, field string, format string, args ...any) *Error {
 	return &Error{File: d.name, Line: line, Field: field, Msg: oneLine(fmt.Sprintf(format, args...))}
+}
+
+// join joins problems sorted by line; for a layered config file by file
+// in layer order first.
+func (d *document) join(errs []*Error) error {
+	if d.origin == nil {
+		return joinErrors(errs)
+	}
+	slices.SortStableFunc(errs, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(slices.Index(d.files, a.File), slices.Index(d.files, b.File)),
+			cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	return joinSorted(errs)
+}
+
+// at is the file and line of a key path: for a layered config (layers.go)
+// the file that set it.
+func (d *document) at(path []string) (string, int) {
+	if d.origin != nil {
+		for i := len(path); i > 0; i-- {
+			if o, ok := d.origin[fieldPath(path[:i])]; ok {
+				return o, d.line(path)
+			}
+		}
+	}
+	return d.name, d.line(path)
 }
 
 // line is the line of a key path, or of the nearest table above it

@@ -43,7 +43,7 @@ func (v *validator) fail(path []string, format string, args ...any) {
 	}
 	e := &Error{Field: fieldPath(path), Msg: oneLine(fmt.Sprintf(format, args...))}
 	if v.doc != nil {
-		e.File, e.Line = v.doc.name, v.doc.line(path)
+		e.File, e.Line = v.doc.at(path)
 	}
 	v.errs = append(v.errs, e)
 }
@@ -164,6 +164,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	v.text(p("audio", "pulse", "sink"), au.Pulse.Sink)
 	v.text(p("audio", "pulse", "source"), au.Pulse.Source)
 	v.validateSound(c)
+	v.validateProvisioning(c)
 
 	// [phone]
 	for _, t := range []struct {
