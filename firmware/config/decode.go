@@ -20,7 +20,7 @@ func (d *decoder) fail(path []string, format string, args ...any) {
 func (d *decoder) decode(tree map[string]any) *Config {
 	c := Default()
 	c.Directory = map[string]string{}
-	d.Unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones")
+	d.Unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones", "system")
 
 	schema := []string{"schema"}
 	if v, ok := tree["schema"]; !ok {
@@ -105,9 +105,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		}
 	}
 	if t, p := d.Table(tree, nil, "api"); t != nil {
-		d.Unknown(t, p, "listen")
-		d.Str(t, p, "listen", &c.API.Listen)
+		d.decodeAPI(t, p, c)
 	}
+	d.decodeSystem(tree, c)
 	if t, p := d.Table(tree, nil, "log"); t != nil {
 		d.Unknown(t, p, "level", "format")
 		d.Str(t, p, "level", &c.Log.Level)

@@ -56,6 +56,7 @@ func Load(path string) (*Config, error) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	c.absAPIPaths(dir)
 	return c, nil
 }
 
