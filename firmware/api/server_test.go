@@ -102,3 +102,17 @@ func TestLimitListener(t *testing.T) {
 		t.Fatal("Accept after Close returned a connection")
 	}
 }
+
+// Listen bounds the connections (the limit is not only a helper).
+func TestListenIsLimited(t *testing.T) {
+	tier.Component(t, "binds a real socket")
+	ln, err := Listen(netip.MustParseAddrPort("127.0.0.1:0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l, ok := ln.(*limitListener)
+	if !ok || cap(l.sem) != MaxConns {
+		t.Fatalf("Listen gave %T, want a listener limited to %d connections", ln, MaxConns)
+	}
+}
