@@ -49,9 +49,8 @@ const User = "admin"
 const Realm = "phoned"
 
 // isLoopback decides whether the listen address is loopback (all of
-// 127.0.0.0/8 and ::1). A variable so that tests can take the path of an
-// API bound beyond loopback while connecting over loopback only.
-var isLoopback = func(a netip.Addr) bool { return a.Unmap().IsLoopback() }
+// 127.0.0.0/8 and ::1); config.IsLoopback is the same rule.
+func isLoopback(a netip.Addr) bool { return a.Unmap().IsLoopback() }
 
 // equalSecret compares a presented secret with the password. A variable
 // so that a test can see that every check goes through it.
@@ -169,8 +168,13 @@ func (g *guard) authenticate(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	case credBad:
 		d := g.lock.Fail(src, now)
-		// The presented value is never logged.
-		g.log.Warn("api: failed login", "from", src, "locked_for", d)
+		// The presented value is never logged. A lock is a warning; single
+		// failures are info, so a guessing source cannot flood warnings.
+		if d > 0 {
+			g.log.Warn("api: failed logins, source locked", "from", src, "locked_for", d)
+		} else {
+			g.log.Info("api: failed login", "from", src)
+		}
 		if d > 0 {
 			tooMany(w, d)
 			return false

@@ -383,3 +383,24 @@ func FuzzGuard(f *testing.F) {
 		}
 	})
 }
+
+// Failed logins are logged with their source, never with what was
+// presented nor the password.
+func TestGuardLogsNoSecrets(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := Handler(&fakePhone{}, log, Options{Listen: listen, Password: secret})
+	const guess = "Guess-Marker-3141"
+	for range DefaultFree + 1 {
+		h.ServeHTTP(httptest.NewRecorder(), req{ctype: ctJSON, auth: basic("admin", guess)}.build())
+		h.ServeHTTP(httptest.NewRecorder(), req{ctype: ctJSON, auth: "Bearer " + guess}.build())
+	}
+	h.ServeHTTP(httptest.NewRecorder(), req{ctype: "text/plain", auth: "Bearer " + secret, from: "127.0.0.9:1"}.build())
+	out := buf.String()
+	if !strings.Contains(out, "failed login") || !strings.Contains(out, "source locked") || !strings.Contains(out, "api request refused") {
+		t.Fatalf("log lacks the failures, the lock or the refusal:\n%s", out)
+	}
+	if strings.Contains(out, guess) || strings.Contains(out, secret) {
+		t.Fatalf("log shows a secret:\n%s", out)
+	}
+}
