@@ -404,3 +404,35 @@ func TestGuardLogsNoSecrets(t *testing.T) {
 		t.Fatalf("log shows a secret:\n%s", out)
 	}
 }
+
+// BenchmarkGuard: what the guard adds to a status request (figures only).
+func BenchmarkGuard(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    Options
+		auth string
+	}{
+		{"loopback-no-password", Options{Listen: listen}, ""},
+		{"bearer", Options{Listen: listen, Password: secret}, "Bearer " + secret},
+		{"basic", Options{Listen: listen, Password: secret}, basic("admin", secret)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			h := Handler(&fakePhone{}, slog.New(slog.DiscardHandler), c.o)
+			r := req{method: "GET", path: "/api/v1/status", auth: c.auth}.build()
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				if rec.Code != 200 {
+					b.Fatal(rec.Code)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkConstantTimeEqual(b *testing.B) {
+	for b.Loop() {
+		constantTimeEqual(secret, "Correct-Horse-8")
+	}
+}
