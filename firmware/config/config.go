@@ -290,7 +290,7 @@ func (c *Config) LogValue() slog.Value {
 			"max_calls", c.Phone.MaxCalls, "call_waiting", c.Phone.CallWaiting),
 		slog.Int("directory_entries", len(c.Directory)),
 		slog.Group("api", "listen", c.API.Listen, "password", c.API.Password, "cert", c.API.Cert, "key", c.API.Key),
-		slog.String("state_dir", c.System.StateDir),
+		slog.Group("system", "state_dir", c.System.StateDir),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 	)
 }
