@@ -9,6 +9,7 @@
 #   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark.
 #   - PulseAudio (pulseaudio, pulseaudio-utils): the Pulse device's tests run
 #     a private server of their own (audio/device/pulse/pulsetest).
+#   - chromium: the control API's CSRF probe runs a headless browser.
 set -euo pipefail
 
 GO_VERSION=1.26.8
@@ -47,6 +48,10 @@ if [ ${#lab[@]} -gt 0 ]; then
     $sudo systemctl disable --now kamailio >/dev/null 2>&1 || true
   fi
 fi
+
+# Chromium (headless) plays the victim's browser in the control API's CSRF
+# probe (firmware/interop, lab.StartChromium).
+command -v chromium >/dev/null 2>&1 || apt_install chromium
 
 # PulseAudio for the Pulse device's tests. Each test starts its own server
 # on its own socket; a packaged per-user or system service is not used.

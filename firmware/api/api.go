@@ -1,15 +1,35 @@
 // Package api is the phone's local control and status API (its "action
-// URI"), bound to loopback by default:
+// URI"), bound to loopback by default. Paths are versioned; the unversioned
+// /api/... paths are aliases kept for existing scripts:
 //
-//	GET  /api/status                        the phone's state as JSON (calls: every call)
-//	POST /api/hook  {"offhook": true}       lift or replace the handset
-//	POST /api/hook  {"flash": true}         a hook flash
-//	POST /api/keys  {"keys": "1002#"}       press keys, in order
-//	POST /api/keys  {"function": "hold"}    press a function key (phone.Functions)
+//	GET  /api/v1/status                        the phone's state as JSON (calls: every call; api: listen, https, cert_sha256)
+//	POST /api/v1/hook  {"offhook": true}       lift or replace the handset
+//	POST /api/v1/hook  {"flash": true}         a hook flash
+//	POST /api/v1/keys  {"keys": "1002#"}       press keys, in order
+//	POST /api/v1/keys  {"function": "hold"}    press a function key (phone.Functions)
 //
-// A bad request gets 400 with {"error": "..."} and does not touch the phone.
-// Accepted actions get 202: they are queued to the phone's event loop and
-// their effect shows in the next status.
+// A bad request gets 400 with {"error": "..."} in plain words and does not
+// touch the phone. Accepted actions get 202: they are queued to the
+// phone's event loop and their effect shows in the next status.
+//
+// Every request passes a guard first (guard.go):
+//   - with a password (Options.Password), every request, status included,
+//     needs it: HTTP Basic with user "admin", or "Authorization: Bearer
+//     <password>", compared in constant time; else 401. Failed logins are
+//     rate limited per source (Lockout): 429 with Retry-After while locked;
+//   - the Host header must name the listen address (IP:port as bound, or
+//     localhost:port on loopback), else 421: no DNS rebinding. A request
+//     with valid credentials may name any host when the API is bound beyond
+//     loopback (a technician types the phone's IP or name);
+//   - an Origin header, when present, must be this API's own origin
+//     (http(s)://host:port), else 403: no cross-site requests (CSRF);
+//   - a request that changes state (anything but GET and HEAD) must carry
+//     Content-Type: application/json, else 415: a web page cannot send that
+//     cross-site without a CORS preflight, which this API never grants.
+//
+// Server and Listen (server.go) give the http.Server's timeouts and a
+// bound on connections; Certificate (cert.go) the HTTPS certificate used
+// beyond loopback.
 package api
 
 import (
@@ -37,13 +57,27 @@ type Phone interface {
 	Post(ev phone.Event) error
 }
 
-// Handler returns the API's HTTP handler.
-func Handler(p Phone, log *slog.Logger) http.Handler {
-	h := &handler{p: p, log: log}
+// Info is the API's own part of the status ("api").
+type Info struct {
+	Listen     string `json:"listen"`                // the address as bound
+	HTTPS      bool   `json:"https"`                 // served over TLS
+	CertSHA256 string `json:"cert_sha256,omitempty"` // SHA-256 of the served certificate, "AB:CD:..."
+}
+
+// Handler returns the API's HTTP handler, guarded as the package doc says.
+func Handler(p Phone, log *slog.Logger, o Options) http.Handler {
+	return newGuard(routes(p, log, o.info()), log, o)
+}
+
+// routes is the unguarded API: /api/v1/... and the /api/... aliases.
+func routes(p Phone, log *slog.Logger, info Info) http.Handler {
+	h := &handler{p: p, log: log, info: info}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/status", h.only(http.MethodGet, h.status))
-	mux.HandleFunc("/api/hook", h.only(http.MethodPost, h.hook))
-	mux.HandleFunc("/api/keys", h.only(http.MethodPost, h.keys))
+	for _, prefix := range []string{"/api/v1/", "/api/"} {
+		mux.HandleFunc(prefix+"status", h.only(http.MethodGet, h.status))
+		mux.HandleFunc(prefix+"hook", h.only(http.MethodPost, h.hook))
+		mux.HandleFunc(prefix+"keys", h.only(http.MethodPost, h.keys))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -51,8 +85,15 @@ func Handler(p Phone, log *slog.Logger) http.Handler {
 }
 
 type handler struct {
-	p   Phone
-	log *slog.Logger
+	p    Phone
+	log  *slog.Logger
+	info Info
+}
+
+// status is the phone's status with the API's own part added.
+type status struct {
+	daemon.Status
+	API Info `json:"api"`
 }
 
 func (h *handler) only(method string, f http.HandlerFunc) http.HandlerFunc {
@@ -67,7 +108,7 @@ func (h *handler) only(method string, f http.HandlerFunc) http.HandlerFunc {
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.p.Status())
+	writeJSON(w, http.StatusOK, status{Status: h.p.Status(), API: h.info})
 }
 
 func (h *handler) hook(w http.ResponseWriter, r *http.Request) {
@@ -175,15 +216,7 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		err = errors.New("trailing data after the JSON object")
 	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		msg := "bad JSON: " + strings.TrimPrefix(err.Error(), "json: ")
-		switch {
-		case errors.As(err, &tooBig):
-			msg = fmt.Sprintf("body larger than %d bytes", MaxBody)
-		case errors.Is(err, io.EOF):
-			msg = "empty body: want a JSON object"
-		}
-		writeError(w, http.StatusBadRequest, msg)
+		writeError(w, http.StatusBadRequest, plainJSONError(err))
 		return false
 	}
 	return true

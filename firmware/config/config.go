@@ -45,7 +45,8 @@ type Config struct {
 	Directory map[string]string // dialled string -> sip: URI; never nil
 	API       API
 	Log       Log
-	Tones     Tones // [tones], see sound.go
+	Tones     Tones  // [tones], see sound.go
+	System    System // [system], see api.go
 	// Provisioning is [provisioning], see provisioning.go.
 	Provisioning Provisioning
 
@@ -145,6 +146,13 @@ type Phone struct {
 // API is [api], the local control/status API.
 type API struct {
 	Listen string // TCP host:port, IP literal only; "" disables the API
+	// Password guards every endpoint (HTTP Basic, user "admin", or
+	// Bearer); required when Listen is not loopback (see api.go).
+	Password Secret
+	// Cert and Key are PEM files for HTTPS beyond loopback; both "" means
+	// a self-signed certificate kept in System.StateDir. Load makes them
+	// absolute against the config file's directory.
+	Cert, Key string
 }
 
 // Log is [log].
@@ -191,6 +199,7 @@ func Default() *Config {
 		},
 		Directory:    map[string]string{},
 		API:          API{Listen: "127.0.0.1:8080"},
+		System:       System{StateDir: DefaultStateDir},
 		Log:          Log{Level: "info", Format: "text"},
 		Provisioning: defaultProvisioning(),
 	}
@@ -284,7 +293,8 @@ func (c *Config) LogValue() slog.Value {
 			"offhook_timeout", c.Phone.OffhookTimeout.String(), "no_answer_timeout", c.Phone.NoAnswerTimeout.String(),
 			"max_calls", c.Phone.MaxCalls, "call_waiting", c.Phone.CallWaiting),
 		slog.Int("directory_entries", len(c.Directory)),
-		slog.String("api", c.API.Listen),
+		slog.Group("api", "listen", c.API.Listen, "password", c.API.Password, "cert", c.API.Cert, "key", c.API.Key),
+		slog.Group("system", "state_dir", c.System.StateDir),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 	)
 }

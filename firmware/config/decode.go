@@ -22,7 +22,7 @@ func (d *decoder) fail(path []string, format string, args ...any) {
 func (d *decoder) decode(tree map[string]any) *Config {
 	c := Default()
 	c.Directory = map[string]string{}
-	d.Unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones", "provisioning")
+	d.Unknown(tree, nil, "schema", "board", "sip", "account", "audio", "phone", "directory", "api", "log", "tones", "system", "provisioning")
 
 	schema := []string{"schema"}
 	if v, ok := tree["schema"]; !ok {
@@ -108,9 +108,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		}
 	}
 	if t, p := d.Table(tree, nil, "api"); t != nil {
-		d.Unknown(t, p, "listen")
-		d.Str(t, p, "listen", &c.API.Listen)
+		d.decodeAPI(t, p, c)
 	}
+	d.decodeSystem(tree, c)
 	if t, p := d.Table(tree, nil, "log"); t != nil {
 		d.Unknown(t, p, "level", "format")
 		d.Str(t, p, "level", &c.Log.Level)

@@ -26,11 +26,12 @@
 //     and UserAgent resolve them.
 //   - Parsed once. Addresses are parsed during validation and kept:
 //     SIPListen, APIListen. A Config changed in code must pass Validate.
-//   - Paths. Load makes relative audio.wav paths absolute against the
+//   - Paths. Load makes relative audio.wav paths, board.file, api.cert,
+//     api.key and system.state_dir absolute against the
 //     directory of the config file; Parse, which has no directory, leaves
 //     them as written. Files are not opened here: the audio device reports
 //     a missing WAV file when it starts.
-//   - Secrets. account.password is a Secret: fmt, slog and JSON print
+//   - Secrets. account.password and api.password are Secrets: fmt, slog and JSON print
 //     "[redacted]"; no error message contains it, including TOML syntax
 //     errors inside or near it and sip: URIs carrying user:password@.
 //

@@ -40,7 +40,7 @@ func TestDefaultFileIsDefault(t *testing.T) {
 		"audio.device", "audio.codecs", "audio.rtp_port_min", "audio.rtp_port_max",
 		"audio.wav.input", "audio.wav.output", "audio.pulse.server", "audio.pulse.sink", "audio.pulse.source",
 		"phone.interdigit_timeout", "phone.offhook_timeout", "phone.no_answer_timeout",
-		"directory", "api.listen", "log.level", "log.format",
+		"directory", "api.listen", "system.state_dir", "log.level", "log.format",
 	} {
 		if _, ok := doc.pos[key]; !ok {
 			t.Errorf("%s does not show %s", path, key)
@@ -62,7 +62,7 @@ func TestReadmeListsEveryKey(t *testing.T) {
 		"`audio.device`", "`audio.codecs`", "`audio.rtp_port_min`", "`audio.rtp_port_max`",
 		"`audio.wav.input`", "`audio.wav.output`", "`audio.pulse.server`", "`audio.pulse.sink`", "`audio.pulse.source`",
 		"`phone.interdigit_timeout`", "`phone.offhook_timeout`", "`phone.no_answer_timeout`",
-		"`[directory]`", "`api.listen`", "`log.level`", "`log.format`",
+		"`[directory]`", "`api.listen`", "`api.password`", "`api.cert`", "`api.key`", "`system.state_dir`", "`log.level`", "`log.format`",
 	} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("README.md does not document %s", key)

@@ -35,6 +35,8 @@ func FuzzParse(f *testing.F) {
 		"\uFEFFschema = 1\r\n[log]\r\nlevel = \"debug\"\r\n",
 		"schema = 1\n[audio]\ncodecs = [\"PCMU\", 1, \"PCMU\", \"\"]\nrtp_port_min = -9223372036854775808\n",
 		"schema = 1\n[phone]\ninterdigit_timeout = \"9223372036854775807ns\"\n",
+		"schema = 1\n[api]\nlisten = \"0.0.0.0:8443\"\npassword = \"x\"\ncert = \"c.pem\"\n[system]\nstate_dir = \"\"\n",
+		"schema = 1\n[api]\nlisten = \"[::]:1\"\npassword = 1\n[system]\nstate_dir = 2\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -63,5 +65,8 @@ func FuzzParse(f *testing.F) {
 		_ = c.SIPListen()
 		_ = c.Domain()
 		_ = c.LogValue().String()
+		if c.APIBeyondLoopback() && c.API.Password == "" {
+			t.Fatalf("accepted api.listen %s without api.password", c.API.Listen)
+		}
 	})
 }

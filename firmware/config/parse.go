@@ -59,6 +59,7 @@ func Load(path string) (*Config, error) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	c.absAPIPaths(dir)
 	return c, nil
 }
 

@@ -223,6 +223,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 			c.apiListen = ap
 		}
 	}
+	v.validateAPI(c)
 
 	// [log]
 	v.oneOf(p("log", "level"), "level", c.Log.Level, LogLevels)

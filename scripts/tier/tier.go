@@ -38,6 +38,7 @@ var packages = map[string]string{
 	"pulseaudio":          "pulseaudio",
 	"pactl":               "pulseaudio-utils",
 	"parec":               "pulseaudio-utils",
+	"chromium":            "chromium",
 	"qemu-arm-static":     "qemu-user-static",
 	"qemu-aarch64-static": "qemu-user-static",
 }

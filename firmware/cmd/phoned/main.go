@@ -220,13 +220,11 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 		}
 	}
 
-	var apiLn net.Listener
-	if ap, ok := cfg.APIListen(); ok {
-		if apiLn, err = net.Listen("tcp", ap.String()); err != nil {
-			ua.Close()
-			dev.Close()
-			return nil, fmt.Errorf("api: %w", err)
-		}
+	apiLn, apiOpts, err := listenAPI(cfg, log)
+	if err != nil {
+		ua.Close()
+		dev.Close()
+		return nil, fmt.Errorf("api: %w", err)
 	}
 
 	ringer := front.outputs["ringer"]
@@ -276,13 +274,14 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 
 	var srv *http.Server
 	if apiLn != nil {
-		srv = &http.Server{Handler: api.Handler(d, log.With("part", "api")), ReadHeaderTimeout: 5 * time.Second}
+		apiLog := log.With("part", "api")
+		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
 		go func() {
 			if err := srv.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("api stopped", "err", err)
 			}
 		}()
-		log.Info("api listening", "addr", apiLn.Addr().String())
+		log.Info("api listening", "addr", apiLn.Addr().String(), "https", apiOpts.HTTPS)
 	}
 
 	if panel != nil {

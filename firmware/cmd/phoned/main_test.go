@@ -64,6 +64,8 @@ func TestRefusesToStart(t *testing.T) {
 		{"two problems", "schema = 1\n[sip]\nlisten = 5\n[audio]\ndevice = \"alsa\"\n", 2, `phoned.toml:5: audio.device: unknown device "alsa"`},
 		{"SIP port in use", "schema = 1\n[sip]\nlisten = \"" + busy.LocalAddr().String() + "\"\n[api]\nlisten = \"\"\n", 1, "address already in use"},
 		{"API port in use", "schema = 1\n[sip]\nlisten = \"" + free + "\"\n[api]\nlisten = \"" + busyAPI.Addr().String() + "\"\n", 1, "api: listen tcp"},
+		{"API beyond loopback without password", "schema = 1\n[api]\nlisten = \"0.0.0.0:8080\"\n", 2, "phoned.toml:2: api.password: required when api.listen (0.0.0.0:8080) is not a loopback address"},
+		{"API certificate missing", "schema = 1\n[sip]\nlisten = \"" + free + "\"\n[api]\nlisten = \"0.0.0.0:1\"\npassword = \"pw\"\ncert = \"nope.pem\"\nkey = \"nope-key.pem\"\n", 1, "api: api certificate: api.cert"},
 		{"unreadable WAV", "schema = 1\n[sip]\nlisten = \"" + free + "\"\n[audio]\ndevice = \"wav\"\n[audio.wav]\ninput = \"" + notWAV + "\"\noutput = \"" + filepath.Join(dir, "out.wav") + "\"\n", 1, "mic.wav"},
 		{"missing WAV", "schema = 1\n[sip]\nlisten = \"" + free + "\"\n[audio]\ndevice = \"wav\"\n[audio.wav]\ninput = \"" + filepath.Join(dir, "nope.wav") + "\"\noutput = \"" + filepath.Join(dir, "out.wav") + "\"\n", 1, "nope.wav"},
 	}
