@@ -8,10 +8,20 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 # Reproducible: no paths, no VCS stamp, no build id; the version comes from ldflags.
 # nethttpomithttp2 leaves net/http's HTTP/2 out (~250 KiB on armv7): the local API
 # speaks HTTP/1.1.
-BUILDFLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 -ldflags "$(LDFLAGS) -buildid="
+# Size (the armv7 budget is 8 MiB): inlining is off except in the packages of the
+# per-frame media path (HOTPKGS): SIP, TLS handshakes, HTTP, JSON and TOML work per
+# message, not per 20 ms frame. README "Building" has the figures.
+HOTPKGS     := runtime/... internal/... sync/... time net syscall math/... encoding/binary \
+               crypto/aes crypto/cipher crypto/subtle crypto/hmac crypto/sha1 crypto/internal/... \
+               github.com/deskphone/phoned/audio/... github.com/pion/... github.com/zaf/... \
+               github.com/jfreymuth/...
+GCFLAGS     := -gcflags=all=-l $(foreach p,$(HOTPKGS),-gcflags=$(p)=)
+# The phoned that interop tests start (firmware/phoneproc) is built the same way.
+export PHONED_GOFLAGS := -tags=nethttpomithttp2 $(GCFLAGS)
+BUILDFLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 $(GCFLAGS) -ldflags "$(LDFLAGS) -buildid="
 # ARMv7 Linux has 4 KiB pages only: aligning the ELF segments to 4 KiB instead of
 # the linker's 64 KiB default drops up to 2 x 60 KiB of padding from the file.
-ARMV7FLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 -ldflags "$(LDFLAGS) -buildid= -R 0x1000"
+ARMV7FLAGS  := -trimpath -buildvcs=false -tags nethttpomithttp2 $(GCFLAGS) -ldflags "$(LDFLAGS) -buildid= -R 0x1000"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin
 CONFIG      ?= configs/phoned.toml

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Build compiles phoned into dir for this process's GOOS/GOARCH and
@@ -15,7 +16,10 @@ import (
 // and signals still reach it.
 func Build(dir string) (string, error) {
 	bin := filepath.Join(dir, "phoned")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/deskphone/phoned/firmware/cmd/phoned").CombinedOutput()
+	// PHONED_GOFLAGS (the Makefile's build tags and inlining flags) makes
+	// it the phoned that ships.
+	args := append([]string{"build", "-o", bin}, strings.Fields(os.Getenv("PHONED_GOFLAGS"))...)
+	out, err := exec.Command("go", append(args, "github.com/deskphone/phoned/firmware/cmd/phoned")...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("phoneproc: building phoned: %w\n%s", err, out)
 	}
