@@ -66,18 +66,19 @@ type Info struct {
 
 // Handler returns the API's HTTP handler, guarded as the package doc says.
 func Handler(p Phone, log *slog.Logger, o Options) http.Handler {
-	return newGuard(routes(p, log, o.info()), log, o)
+	return newGuard(routes(p, log, o.info(), o.Config), log, o)
 }
 
 // routes is the unguarded API: /api/v1/... and the /api/... aliases.
-func routes(p Phone, log *slog.Logger, info Info) http.Handler {
-	h := &handler{p: p, log: log, info: info}
+func routes(p Phone, log *slog.Logger, info Info, push ConfigPusher) http.Handler {
+	h := &handler{p: p, log: log, info: info, push: push}
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"/api/v1/", "/api/"} {
 		mux.HandleFunc(prefix+"status", h.only(http.MethodGet, h.status))
 		mux.HandleFunc(prefix+"hook", h.only(http.MethodPost, h.hook))
 		mux.HandleFunc(prefix+"keys", h.only(http.MethodPost, h.keys))
 	}
+	mux.HandleFunc("/api/v1/config", h.only(http.MethodPut, h.pushConfig))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -88,6 +89,7 @@ type handler struct {
 	p    Phone
 	log  *slog.Logger
 	info Info
+	push ConfigPusher // nil: PUT /api/v1/config answers 501
 }
 
 // status is the phone's status with the API's own part added.

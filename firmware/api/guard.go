@@ -29,6 +29,8 @@ type Options struct {
 	Clock Clock
 	// Lockout rates failed logins; nil is NewLockout().
 	Lockout *Lockout
+	// Config takes PUT /api/v1/config; nil: not offered.
+	Config ConfigPusher
 }
 
 // Clock is what the guard needs of time.
@@ -41,6 +43,9 @@ func (wallClock) Now() time.Time { return time.Now() }
 func (o Options) info() Info {
 	return Info{Listen: o.Listen.String(), HTTPS: o.HTTPS, CertSHA256: o.CertSHA256}
 }
+
+// configPath is the pushed config's endpoint.
+const configPath = "/api/v1/config"
 
 // User is the HTTP Basic user name.
 const User = "admin"
@@ -105,6 +110,12 @@ func newGuard(next http.Handler, log *slog.Logger, o Options) *guard {
 }
 
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.password == "" && r.URL.Path == configPath {
+		// A pushed config changes everything, the account included: never
+		// without the password, even on loopback.
+		unauthorized(w, "pushing a config needs api.password set on the phone")
+		return
+	}
 	authed := false
 	if g.password != "" {
 		if !g.authenticate(w, r) {
@@ -221,9 +232,15 @@ func (g *guard) check(r *http.Request, authed bool) (code int, msg string) {
 		}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Neither type can come from a cross-site form without a CORS
+		// preflight, which this API never answers.
+		want := "application/json"
+		if r.URL.Path == configPath {
+			want = "application/toml"
+		}
 		ct := r.Header.Get("Content-Type")
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type must be application/json, got %q", ct)
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != want {
+			return http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type must be %s, got %q", want, ct)
 		}
 	}
 	return 0, ""

@@ -15,8 +15,9 @@ type Layer struct {
 // valid TOML with `schema = 1`; each problem names the file it is in (a
 // missing required key, the file that set its table). A fetched file may
 // not touch [provisioning] unless the local file sets
-// provisioning.allow_override = true: the phone's way back to its
-// provisioning server stays its own. Paths are left as written.
+// provisioning.allow_override = true (the phone's way back to its
+// provisioning server stays its own), nor ever [system]. Paths are left
+// as written.
 func ParseLayers(local Layer, fetched ...Layer) (cfg *Config, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -53,6 +54,10 @@ func ParseLayers(local Layer, fetched ...Layer) (cfg *Config, err error) {
 		} else if _, ok := tree["provisioning"]; ok && !allow {
 			errs = append(errs, doc.errorf(doc.line([]string{"provisioning"}), "provisioning",
 				"a fetched file may not change [provisioning] (the phone's own file allows it with provisioning.allow_override = true)"))
+			continue
+		} else if _, ok := tree["system"]; ok {
+			errs = append(errs, doc.errorf(doc.line([]string{"system"}), "system",
+				"a fetched file may not change [system] (where the phone keeps its state is the phone's own file's to say)"))
 			continue
 		}
 		mergeTree(merged, tree)

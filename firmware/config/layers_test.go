@@ -58,6 +58,7 @@ func TestParseLayersRefusals(t *testing.T) {
 		{"binary", "schema = 1\n\x00\x01\x02", "f.toml:2"},
 		{"provisioning", "schema = 1\n[provisioning]\nurl = \"https://evil.example.com/\"\n",
 			"f.toml:2: provisioning: a fetched file may not change [provisioning]"},
+		{"system", "schema = 1\n[system]\nstate_dir = \"/tmp/x\"\n", "f.toml:2: system: a fetched file may not change [system]"},
 		{"too big", "schema = 1\n" + strings.Repeat("#", MaxSize), "f.toml:1: file too large"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,6 +53,13 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		dir = filepath.Dir(path)
 	}
+	ResolvePaths(c, dir)
+	return c, nil
+}
+
+// ResolvePaths makes the config's relative file paths absolute against
+// dir, the directory of the phone's own config file (Load does it).
+func ResolvePaths(c *Config, dir string) {
 	for _, p := range []*string{&c.Audio.WAV.Input, &c.Audio.WAV.Output, &c.Board.File,
 		&c.Provisioning.CA, &c.Provisioning.ClientCert, &c.Provisioning.ClientKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
@@ -60,7 +67,6 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	c.absAPIPaths(dir)
-	return c, nil
 }
 
 // Parse parses and validates a config file's content. name is only used in

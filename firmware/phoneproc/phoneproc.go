@@ -27,6 +27,8 @@ import (
 type Phone struct {
 	Name    string // for messages: "A", "B"
 	APIAddr string // host:port of its API
+	// Password, when set, is sent with every request (api.password).
+	Password string
 	dir     string
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -37,6 +39,11 @@ type Phone struct {
 // terminal keypad off; its log goes to DIR/NAME.log. apiAddr must be the
 // config's api.listen.
 func Start(bin, dir, name, config, apiAddr string) (*Phone, error) {
+	return StartEnv(bin, dir, name, config, apiAddr, nil)
+}
+
+// StartEnv is Start with env added to the process's environment.
+func StartEnv(bin, dir, name, config, apiAddr string, env []string) (*Phone, error) {
 	base := filepath.Join(dir, strings.ToLower(name))
 	if err := os.WriteFile(base+".toml", []byte(config), 0o644); err != nil {
 		return nil, err
@@ -47,6 +54,9 @@ func Start(bin, dir, name, config, apiAddr string) (*Phone, error) {
 	}
 	p := &Phone{Name: name, APIAddr: apiAddr, dir: dir, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-config", base+".toml", "-keypad", "off")
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		logf.Close()
@@ -95,7 +105,7 @@ func (p *Phone) Kill() {
 
 // Post sends an action; anything but 202 is an error.
 func (p *Phone) Post(path, body string) error {
-	resp, err := http.Post("http://"+p.APIAddr+path, "application/json", bytes.NewBufferString(body))
+	resp, err := p.Do("POST", path, "application/json", body)
 	if err != nil {
 		return fmt.Errorf("phone %s: %w", p.Name, err)
 	}
@@ -105,6 +115,21 @@ func (p *Phone) Post(path, body string) error {
 		return fmt.Errorf("phone %s: POST %s: %s %s", p.Name, path, resp.Status, b)
 	}
 	return nil
+}
+
+// Do sends a request to the API with the phone's password, if any.
+func (p *Phone) Do(method, path, contentType, body string) (*http.Response, error) {
+	req, err := http.NewRequest(method, "http://"+p.APIAddr+path, bytes.NewBufferString(body))
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if p.Password != "" {
+		req.Header.Set("Authorization", "Bearer "+p.Password)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 // Hook lifts (true) or replaces the handset.
@@ -129,7 +154,7 @@ func (p *Phone) Flash() error { return p.Post("/api/hook", `{"flash":true}`) }
 // Status reads the phone's status.
 func (p *Phone) Status() (daemon.Status, error) {
 	var st daemon.Status
-	resp, err := http.Get("http://" + p.APIAddr + "/api/status")
+	resp, err := p.Do("GET", "/api/status", "", "")
 	if err != nil {
 		return st, err
 	}

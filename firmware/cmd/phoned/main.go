@@ -69,13 +69,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "phoned: unexpected argument %q: give the config file with -config FILE (or check files with -check FILE...)\n", fs.Arg(0))
 		return 2
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, warn, err := loadEffective(*cfgPath)
 	if err != nil {
 		// One line per problem, so an admin fixes the file in one go.
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "phoned: %s\n", line)
 		}
 		return 2
+	}
+	if warn != "" {
+		fmt.Fprintf(stderr, "phoned: warning: %s\n", warn)
 	}
 	if *printConfig {
 		fmt.Fprint(stdout, config.Print(cfg))
@@ -253,7 +256,7 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 	}
 	front.start(d)
 
-	rl := &reloader{path: cfgPath, log: log.With("part", "config"), d: d, options: options, restart: restart, cur: cfg,
+	rl := &reloader{path: cfgPath, stateDir: cfg.System.StateDir, log: log.With("part", "config"), d: d, options: options, restart: restart, cur: cfg,
 		hot: func(n *config.Config) {
 			logLevel.Set(n.LogLevel())
 			if snd.audio != nil {
@@ -275,6 +278,7 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 	var srv *http.Server
 	if apiLn != nil {
 		apiLog := log.With("part", "api")
+		apiOpts.Config = rl
 		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
 		go func() {
 			if err := srv.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

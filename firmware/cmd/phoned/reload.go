@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/deskphone/phoned/firmware/api"
+	"github.com/deskphone/phoned/firmware/cfgstore"
 	"github.com/deskphone/phoned/firmware/config"
 	"github.com/deskphone/phoned/firmware/daemon"
 )
@@ -19,7 +22,8 @@ import (
 // when the phone is idle: hot keys in place, the others by restarting
 // the phone in-process (run starts serve again with the new config).
 type reloader struct {
-	path string
+	path     string
+	stateDir string // the phone's own file's system.state_dir
 	log  *slog.Logger
 	d    *daemon.Daemon
 	// options builds the daemon's options from a config; hot applies the
@@ -46,7 +50,10 @@ var errReloadRefused = errors.New("config refused, the running config stays")
 
 // reload reads the file again and hands the changes to the daemon.
 func (r *reloader) reload(source string) error {
-	n, err := config.Load(r.path)
+	n, warn, err := loadEffective(r.path)
+	if warn != "" {
+		r.log.Warn(warn, "source", source)
+	}
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			r.log.Error("config refused", "source", source, "problem", line)
@@ -97,4 +104,42 @@ func (r *reloader) restartWith() *restartWith {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.next
+}
+
+// pushName names a pushed file in error messages and the store.
+const pushName = "pushed.toml"
+
+// PushConfig takes a config pushed to PUT /api/v1/config: checked over
+// the phone's own file, stored as the layers in use (replacing fetched
+// ones), and applied like a reload. A refused file changes nothing.
+func (r *reloader) PushConfig(data []byte) (api.PushResult, error) {
+	n, err := parseWithLayers(r.path, []cfgstore.File{{Name: pushName, Data: data}})
+	if err != nil {
+		if !errors.Is(err, config.ErrInvalid) {
+			return api.PushResult{}, err
+		}
+		res := api.PushResult{Problems: strings.Split(err.Error(), "\n")}
+		r.log.Warn("pushed config refused", "problems", len(res.Problems))
+		return res, fmt.Errorf("%w: %d problems", api.ErrPushRefused, len(res.Problems))
+	}
+	r.mu.Lock()
+	changes := config.Diff(r.cur, n)
+	r.mu.Unlock()
+	store, err := cfgstore.New(r.stateDir)
+	if err != nil {
+		return api.PushResult{}, fmt.Errorf("cannot keep the config: %w", err)
+	}
+	if err := store.Save(cfgstore.Set{Files: []cfgstore.File{{Name: pushName, Data: data}}, Source: "push", AppliedAt: time.Now().UTC()}); err != nil {
+		return api.PushResult{}, fmt.Errorf("cannot keep the config: %w", err)
+	}
+	res := api.PushResult{Changed: []string{}, Apply: config.Needs(changes).String()}
+	for _, c := range changes {
+		res.Changed = append(res.Changed, c.Key)
+	}
+	if len(changes) == 0 {
+		return res, nil
+	}
+	st := r.d.Status()
+	res.WaitsForIdle = st.State != "idle" || st.OffHook || len(st.Calls) > 0
+	return res, r.offer(n, "push")
 }
