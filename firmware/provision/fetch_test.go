@@ -514,4 +514,3 @@ func FuzzParseSignature(f *testing.F) {
 		}
 	})
 }
-

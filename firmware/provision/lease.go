@@ -215,15 +215,17 @@ func dhclientOptions(data []byte) (leaseOptions, error) {
 		if len(f) < 3 {
 			continue
 		}
+		if f[1] != "tftp-server-name" && f[1] != "unknown-160" && f[1] != "option-160" {
+			continue
+		}
 		val := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s[len("option "):]), f[1]))
 		v, err := dhclientValue(val)
 		if err != nil {
-			return leaseOptions{}, fmt.Errorf("option %s: %w", clip(f[1], 40), err)
+			return leaseOptions{}, fmt.Errorf("option %s: %w", f[1], err)
 		}
-		switch f[1] {
-		case "tftp-server-name":
+		if f[1] == "tftp-server-name" {
 			cur.opt66 = v
-		case "unknown-160", "option-160":
+		} else {
 			cur.opt160 = v
 		}
 	}
@@ -333,7 +335,7 @@ func leaseValueURL(v string) (string, error) {
 		if u.User != nil {
 			return "", errors.New("URL carries credentials: refused")
 		}
-		return u.String(), nil
+		return v, nil // as given: macros such as {mac} stay for ExpandURL
 	}
 	host := v
 	if h, port, err := net.SplitHostPort(v); err == nil {
