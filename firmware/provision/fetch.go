@@ -87,6 +87,10 @@ func NewFetcher(src Source, clk clock.Clock, log *slog.Logger) (*Fetcher, error)
 func (f *Fetcher) Fetch(ctx context.Context) (Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.client != nil {
+		// A phone checks rarely: keep no connection open between checks.
+		defer f.client.CloseIdleConnections()
+	}
 	start := f.clk.Now()
 	var res Result
 	res.Unchanged = true

@@ -38,6 +38,8 @@ var packages = map[string]string{
 	"pulseaudio":          "pulseaudio",
 	"pactl":               "pulseaudio-utils",
 	"parec":               "pulseaudio-utils",
+	"nginx":               "nginx-light",
+	"apache2":             "apache2",
 	"qemu-arm-static":     "qemu-user-static",
 	"qemu-aarch64-static": "qemu-user-static",
 }
