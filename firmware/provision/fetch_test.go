@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -513,4 +515,20 @@ func FuzzParseSignature(f *testing.F) {
 			t.Fatalf("signature of %d bytes accepted", len(sig))
 		}
 	})
+}
+
+func TestParsePublicKey(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	if k, err := ParsePublicKey(" " + base64.StdEncoding.EncodeToString(pub) + "\n"); err != nil || !k.Equal(pub) {
+		t.Fatalf("base64: %v", err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	if k, err := ParsePublicKey(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))); err != nil || !k.Equal(pub) {
+		t.Fatalf("PEM: %v", err)
+	}
+	for _, bad := range []string{"", "abc", base64.StdEncoding.EncodeToString(make([]byte, 31)), "-----BEGIN X-----\n-----END X-----\n"} {
+		if _, err := ParsePublicKey(bad); !errors.Is(err, ErrSource) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
 }

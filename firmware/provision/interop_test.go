@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskphone/phoned/scripts/lab"
 	"github.com/deskphone/phoned/scripts/tier"
@@ -45,7 +46,7 @@ func TestNginxMTLS(t *testing.T) {
 	if err != nil || !r2.Unchanged {
 		t.Fatalf("second fetch: %v unchanged=%v, want unchanged", err, r2.Unchanged)
 	}
-	if log := ng.AccessLog(); strings.Count(log, "\" 304 ") != 2 {
+	if log, ok := ng.WaitAccessLog(func(l string) bool { return strings.Count(l, "\" 304 ") == 2 }, 5*time.Second); !ok {
 		t.Fatalf("want two 304s in nginx's access log:\n%s", log)
 	}
 

@@ -135,6 +135,23 @@ func (n *Nginx) AccessLog() string {
 	return string(b)
 }
 
+// WaitAccessLog returns the access log once ok accepts it, or the log and
+// false after timeout. nginx writes a request's line after it has sent the
+// response, so a client can see the answer before the line is there.
+func (n *Nginx) WaitAccessLog(ok func(log string) bool, timeout time.Duration) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		log := n.AccessLog()
+		if ok(log) {
+			return log, true
+		}
+		if time.Now().After(deadline) {
+			return log, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Stop ends nginx now (a server outage).
 func (n *Nginx) Stop() { n.p.stop(2 * time.Second) }
 
