@@ -6,7 +6,8 @@
 #     (module golang.org/toolchain) into $GO_SDK (the Makefile puts it on PATH);
 #   - gcc and libc6-dev (the race detector needs cgo), git.
 #   - qemu-user-static (make test-arm runs the suite for armv7 and arm64).
-#   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark.
+#   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark;
+#     nginx-light and apache2 (provisioning servers: mTLS, Digest auth).
 #   - PulseAudio (pulseaudio, pulseaudio-utils): the Pulse device's tests run
 #     a private server of their own (audio/device/pulse/pulsetest).
 #   - chromium: the control API's CSRF probe runs a headless browser.
@@ -40,13 +41,17 @@ command -v kamailio >/dev/null 2>&1 || lab+=(kamailio)
 command -v baresip >/dev/null 2>&1 || lab+=(baresip-core)
 command -v sipp >/dev/null 2>&1 || lab+=(sip-tester)
 command -v tshark >/dev/null 2>&1 || lab+=(tshark)
+command -v nginx >/dev/null 2>&1 || lab+=(nginx-light)
+command -v apache2 >/dev/null 2>&1 || lab+=(apache2)
 if [ ${#lab[@]} -gt 0 ]; then
   apt_install "${lab[@]}"
-  # Tests run their own Kamailio on free ports; a packaged service that
-  # started on 5060 would only get in the way.
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet kamailio 2>/dev/null; then
-    $sudo systemctl disable --now kamailio >/dev/null 2>&1 || true
-  fi
+  # Tests run their own Kamailio, nginx and Apache on free ports; packaged
+  # services that started on 5060 or 80 would only get in the way.
+  for svc in kamailio nginx apache2; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+      $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 # Chromium (headless) plays the victim's browser in the control API's CSRF

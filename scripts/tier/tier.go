@@ -39,6 +39,8 @@ var packages = map[string]string{
 	"pactl":               "pulseaudio-utils",
 	"parec":               "pulseaudio-utils",
 	"chromium":            "chromium",
+	"nginx":               "nginx-light",
+	"apache2":             "apache2",
 	"qemu-arm-static":     "qemu-user-static",
 	"qemu-aarch64-static": "qemu-user-static",
 }
