@@ -66,12 +66,12 @@ type Info struct {
 
 // Handler returns the API's HTTP handler, guarded as the package doc says.
 func Handler(p Phone, log *slog.Logger, o Options) http.Handler {
-	return newGuard(routes(p, log, o.info(), o.Config), log, o)
+	return newGuard(routes(p, log, o.info(), o.Config, o.Provisioning), log, o)
 }
 
 // routes is the unguarded API: /api/v1/... and the /api/... aliases.
-func routes(p Phone, log *slog.Logger, info Info, push ConfigPusher) http.Handler {
-	h := &handler{p: p, log: log, info: info, push: push}
+func routes(p Phone, log *slog.Logger, info Info, push ConfigPusher, prov Checker) http.Handler {
+	h := &handler{p: p, log: log, info: info, push: push, prov: prov}
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"/api/v1/", "/api/"} {
 		mux.HandleFunc(prefix+"status", h.only(http.MethodGet, h.status))
@@ -79,6 +79,7 @@ func routes(p Phone, log *slog.Logger, info Info, push ConfigPusher) http.Handle
 		mux.HandleFunc(prefix+"keys", h.only(http.MethodPost, h.keys))
 	}
 	mux.HandleFunc("/api/v1/config", h.only(http.MethodPut, h.pushConfig))
+	mux.HandleFunc("/api/v1/provisioning/check", h.only(http.MethodPost, h.checkProvisioning))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -90,6 +91,7 @@ type handler struct {
 	log  *slog.Logger
 	info Info
 	push ConfigPusher // nil: PUT /api/v1/config answers 501
+	prov Checker      // nil: POST /api/v1/provisioning/check answers 501
 }
 
 // status is the phone's status with the API's own part added.

@@ -31,6 +31,19 @@ type PushResult struct {
 	WaitsForIdle bool     `json:"waits_for_idle,omitempty"`
 }
 
+// Checker starts a provisioning check at once (POST
+// /api/v1/provisioning/check); its result shows in the status.
+type Checker interface{ CheckNow() }
+
+func (h *handler) checkProvisioning(w http.ResponseWriter, r *http.Request) {
+	if h.prov == nil {
+		writeError(w, http.StatusNotImplemented, "this phone has no provisioning")
+		return
+	}
+	h.prov.CheckNow()
+	writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
+}
+
 // ErrPushRefused is wrapped by a PushConfig error for a refused file.
 var ErrPushRefused = errors.New("config refused")
 

@@ -31,6 +31,8 @@ type Options struct {
 	Lockout *Lockout
 	// Config takes PUT /api/v1/config; nil: not offered.
 	Config ConfigPusher
+	// Provisioning takes POST /api/v1/provisioning/check; nil: 501.
+	Provisioning Checker
 }
 
 // Clock is what the guard needs of time.

@@ -130,3 +130,34 @@ func (d *Daemon) publishConfig() {
 	d.mu.Unlock()
 	d.publish()
 }
+
+// ProvisioningStatus is the "provisioning" part of Status (issue 13):
+// where the config comes from and how the last check went.
+type ProvisioningStatus struct {
+	// Source: "config" (provisioning.url), "dhcp" (option 160/66) or
+	// "none" (nothing to fetch from).
+	Source string `json:"source"`
+	URL    string `json:"url,omitempty"` // the directory, macros expanded, no credentials
+	// LastResult of the last check: "applied", "unchanged", "refused"
+	// (a file that does not load), "failed" (fetching), "rolled back".
+	LastCheck      *time.Time `json:"last_check,omitempty"`
+	LastResult     string     `json:"last_result,omitempty"`
+	Hash           string     `json:"hash,omitempty"` // of the stored layers in use
+	AppliedAt      *time.Time `json:"applied_at,omitempty"`
+	PendingRestart bool       `json:"pending_restart"`
+	NextCheck      *time.Time `json:"next_check,omitempty"`
+	Error          string     `json:"error,omitempty"`
+}
+
+// SetProvisioningStatus shows ps in the status. Safe from any goroutine.
+func (d *Daemon) SetProvisioningStatus(ps ProvisioningStatus) {
+	d.mu.Lock()
+	d.snap.prov = &ps
+	for ch := range d.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	d.mu.Unlock()
+}

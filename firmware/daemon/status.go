@@ -29,6 +29,9 @@ type Status struct {
 	// Config is the live reconfiguration: a config waiting for idle, the
 	// last one applied. Absent until the first reload.
 	Config *ConfigStatus `json:"config,omitempty"`
+	// Provisioning: where the config is fetched from and how the last
+	// check went (absent until the provisioner starts).
+	Provisioning *ProvisioningStatus `json:"provisioning,omitempty"`
 }
 
 // CallInfo is one of the phone's calls in Status.Calls.
@@ -135,6 +138,7 @@ type snapshot struct {
 	reg   Registration
 	// config is the live-reconfiguration status (reconfig.go).
 	config ConfigStatus
+	prov   *ProvisioningStatus
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
@@ -183,6 +187,12 @@ func (d *Daemon) Status() Status {
 	if c := d.snap.config; c.AppliedAt != nil || len(c.Pending) > 0 {
 		cfg = &c
 	}
+	var prov *ProvisioningStatus
+	if d.snap.prov != nil {
+		p := *d.snap.prov
+		p.PendingRestart = d.snap.config.Restart
+		prov = &p
+	}
 	d.mu.Unlock()
 	st := Status{
 		State:        s.Mode.String(),
@@ -194,6 +204,7 @@ func (d *Daemon) Status() Status {
 		LastCall:     last,
 		Calls:        []CallInfo{},
 		Config:       cfg,
+		Provisioning: prov,
 	}
 	now := d.clk.Now()
 	for _, c := range s.Calls {

@@ -264,6 +264,9 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 				snd.audio.SetPlan(n.TonePlan())
 			}
 		}}
+	prov := newProvisioner(cfgPath, rl, d, clk, log.With("part", "provisioning"), brd.Name)
+	rl.stored = prov.Stored
+	go prov.run(ctx)
 	go func() {
 		for {
 			select {
@@ -278,7 +281,7 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 	var srv *http.Server
 	if apiLn != nil {
 		apiLog := log.With("part", "api")
-		apiOpts.Config = rl
+		apiOpts.Config, apiOpts.Provisioning = rl, prov
 		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
 		go func() {
 			if err := srv.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -33,6 +33,10 @@ type reloader struct {
 	// restart stops serve so that run starts it again with next.
 	restart context.CancelFunc
 
+	// stored, when set, hears of newly stored layers (the provisioner
+	// verifies them).
+	stored func()
+
 	mu   sync.Mutex
 	cur  *config.Config // the config running
 	next *restartWith   // set when a restart is on its way
@@ -106,6 +110,25 @@ func (r *reloader) restartWith() *restartWith {
 	return r.next
 }
 
+// current is the config running.
+func (r *reloader) current() *config.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cur
+}
+
+// store keeps set as the layers in use, atomically.
+func (r *reloader) store(set cfgstore.Set) error {
+	s, err := cfgstore.New(r.stateDir)
+	if err == nil {
+		err = s.Save(set)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot keep the config in %s: %w", r.stateDir, err)
+	}
+	return nil
+}
+
 // pushName names a pushed file in error messages and the store.
 const pushName = "pushed.toml"
 
@@ -125,12 +148,11 @@ func (r *reloader) PushConfig(data []byte) (api.PushResult, error) {
 	r.mu.Lock()
 	changes := config.Diff(r.cur, n)
 	r.mu.Unlock()
-	store, err := cfgstore.New(r.stateDir)
-	if err != nil {
-		return api.PushResult{}, fmt.Errorf("cannot keep the config: %w", err)
+	if err := r.store(cfgstore.Set{Files: []cfgstore.File{{Name: pushName, Data: data}}, Source: "push", AppliedAt: time.Now().UTC()}); err != nil {
+		return api.PushResult{}, err
 	}
-	if err := store.Save(cfgstore.Set{Files: []cfgstore.File{{Name: pushName, Data: data}}, Source: "push", AppliedAt: time.Now().UTC()}); err != nil {
-		return api.PushResult{}, fmt.Errorf("cannot keep the config: %w", err)
+	if r.stored != nil {
+		r.stored()
 	}
 	res := api.PushResult{Changed: []string{}, Apply: config.Needs(changes).String()}
 	for _, c := range changes {
