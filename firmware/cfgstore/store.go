@@ -133,6 +133,11 @@ func (s *Store) write(name string, set Set) error {
 	if err != nil {
 		return err
 	}
+	return s.writeBytes(name, b)
+}
+
+// writeBytes replaces name atomically with b.
+func (s *Store) writeBytes(name string, b []byte) error {
 	f, err := os.CreateTemp(s.dir, "."+strings.TrimSuffix(name, ".json")+"-*.tmp")
 	if err != nil {
 		return fmt.Errorf("cfgstore: %w", err)
@@ -182,4 +187,33 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+const rejected = "rejected.json"
+
+// Rejection is a set that was rolled back: it is not applied again until
+// its content changes.
+type Rejection struct {
+	Hash string    `json:"hash"`
+	Why  string    `json:"why"`
+	At   time.Time `json:"at"`
+}
+
+// Reject records a rolled-back set.
+func (s *Store) Reject(r Rejection) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.writeBytes(rejected, b)
+}
+
+// Rejected returns the last rolled-back set, if any.
+func (s *Store) Rejected() (Rejection, bool) {
+	b, err := os.ReadFile(filepath.Join(s.dir, rejected))
+	var r Rejection
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		return Rejection{}, false
+	}
+	return r, true
 }

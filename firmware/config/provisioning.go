@@ -40,7 +40,7 @@ const (
 	MinProvisioningInterval = time.Minute
 	MaxProvisioningInterval = 30 * 24 * time.Hour
 	MaxBootDelay            = time.Hour
-	MinRollbackAfter        = 30 * time.Second
+	MinRollbackAfter        = 10 * time.Second
 	MaxRollbackAfter        = 24 * time.Hour
 )
 

@@ -91,9 +91,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	// A reloaded config that needs a restart (new listen address, account,
 	// board...) ends serve once the phone is idle; it starts again here.
-	var applied *daemon.ConfigStatus
+	var prev *restartWith
 	for {
-		next, err := serve(cfg, *cfgPath, applied, useTerminal, stdin, stdout, stderr)
+		next, err := serve(cfg, *cfgPath, prev, useTerminal, stdin, stdout, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "phoned: %v\n", err)
 			return 1
@@ -101,7 +101,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if next == nil {
 			return 0
 		}
-		cfg, applied = next.cfg, &next.status
+		cfg, prev = next.cfg, next
 	}
 }
 
@@ -133,9 +133,10 @@ func checkFiles(files []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the phone until a signal or the quit key (nil, nil), or
-// until a reloaded config needs a restart (that config, nil). applied is
-// the config status to show after such a restart.
-func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
+// until a reloaded config needs a restart (that config, nil). prev is the
+// restart that started this serve (nil at first): its config status and
+// provisioning state carry on.
+func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
 	brd, err := loadBoard(cfg)
 	if err != nil {
 		return nil, err
@@ -251,8 +252,8 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); d.Run(loopCtx) }()
-	if applied != nil {
-		d.SetConfigStatus(*applied)
+	if prev != nil {
+		d.SetConfigStatus(prev.status)
 	}
 	front.start(d)
 
@@ -265,7 +266,10 @@ func serve(cfg *config.Config, cfgPath string, applied *daemon.ConfigStatus, use
 			}
 		}}
 	prov := newProvisioner(cfgPath, rl, d, clk, log.With("part", "provisioning"), brd.Name)
-	rl.stored = prov.Stored
+	rl.stored, rl.prov = prov.Stored, prov
+	if prev != nil {
+		prov.inherit(prev.prov)
+	}
 	go prov.run(ctx)
 	go func() {
 		for {

@@ -45,6 +45,24 @@ type provisioner struct {
 	st       daemon.ProvisioningStatus
 	fetcher  *provision.Fetcher
 	fetchKey string
+	// restarted: this phone restarted itself for a new config; the first
+	// check waits a full interval, not the boot delay.
+	restarted bool
+}
+
+// inherit carries the status and the fetcher (its ETags) of the
+// provisioner before an in-process restart.
+func (p *provisioner) inherit(prev *provisioner) {
+	if prev == nil {
+		return
+	}
+	prev.mu.Lock()
+	st, f, key := prev.st, prev.fetcher, prev.fetchKey
+	prev.mu.Unlock()
+	p.mu.Lock()
+	p.st, p.fetcher, p.fetchKey, p.restarted = st, f, key, true
+	p.mu.Unlock()
+	p.d.SetProvisioningStatus(st)
 }
 
 func newProvisioner(path string, rl *reloader, d *daemon.Daemon, clk clock.Clock, log *slog.Logger, model string) *provisioner {
@@ -81,6 +99,10 @@ func (p *provisioner) run(ctx context.Context) {
 	go p.verify(ctx)
 	failures := 0
 	wait := p.schedule(p.rl.current()).Boot(p.rnd)
+	if p.restarted {
+		now := p.clk.Now()
+		wait = p.schedule(p.rl.current()).Next(now, 0, p.rnd).Sub(now)
+	}
 	for {
 		p.update(func(st *daemon.ProvisioningStatus) {
 			t := p.clk.Now().Add(wait)
@@ -201,6 +223,21 @@ func (p *provisioner) check(ctx context.Context) (err error) {
 	for i, file := range res.Files {
 		files[i] = cfgstore.File{Name: file.URL, Data: file.Data}
 	}
+	set := cfgstore.Set{Files: files, Source: "provisioning", AppliedAt: p.clk.Now().UTC()}
+	if store, err := cfgstore.New(p.rl.stateDir); err == nil {
+		// After a restart the fetcher knows nothing: what is stored, or was
+		// rolled back, is not applied again.
+		if cur, err := store.Current(); err == nil && cur.Hash() == set.Hash() {
+			f.Applied(res)
+			result = "unchanged"
+			return nil
+		}
+		if rej, ok := store.Rejected(); ok && rej.Hash == set.Hash() {
+			f.Applied(res)
+			result = "refused"
+			return fmt.Errorf("these files were rolled back before (%s); not applied again until they change", rej.Why)
+		}
+	}
 	n, err := parseWithLayers(p.path, files)
 	if err != nil {
 		result = "refused"
@@ -209,7 +246,6 @@ func (p *provisioner) check(ctx context.Context) (err error) {
 		}
 		return fmt.Errorf("config refused, the running config stays: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	set := cfgstore.Set{Files: files, Source: "provisioning", AppliedAt: p.clk.Now().UTC()}
 	if err := p.rl.store(set); err != nil {
 		result = "failed"
 		return err
@@ -366,6 +402,9 @@ func (p *provisioner) rollback(store *cfgstore.Store, cur, good cfgstore.Set, ha
 	if err != nil {
 		p.log.Error("rollback failed", "err", err)
 		return
+	}
+	if err := store.Reject(cfgstore.Rejection{Hash: cur.Hash(), Why: why, At: p.clk.Now().UTC()}); err != nil {
+		p.log.Warn("cannot record the rolled-back config", "err", err)
 	}
 	p.log.Warn("config rolled back to the last good one", "why", why)
 	now := p.clk.Now()

@@ -36,6 +36,7 @@ type reloader struct {
 	// stored, when set, hears of newly stored layers (the provisioner
 	// verifies them).
 	stored func()
+	prov   *provisioner
 
 	mu   sync.Mutex
 	cur  *config.Config // the config running
@@ -47,6 +48,7 @@ type reloader struct {
 type restartWith struct {
 	cfg    *config.Config
 	status daemon.ConfigStatus
+	prov   *provisioner // its status and fetcher carry on
 }
 
 // errReloadRefused wraps the problems of a refused file.
@@ -85,7 +87,7 @@ func (r *reloader) offer(n *config.Config, source string) error {
 		rc.Restart = func() {
 			now := time.Now()
 			r.mu.Lock()
-			r.next = &restartWith{cfg: n, status: daemon.ConfigStatus{AppliedAt: &now, Source: source, AppliedKey: keys}}
+			r.next = &restartWith{cfg: n, status: daemon.ConfigStatus{AppliedAt: &now, Source: source, AppliedKey: keys}, prov: r.prov}
 			r.mu.Unlock()
 			r.restart()
 		}
