@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -320,39 +321,68 @@ func TestBasicAuth(t *testing.T) {
 	}
 }
 
-// roundTripFunc is a fake transport for the auth glue.
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestBasicOverPlainHTTPRefusedOffLoopback(t *testing.T) {
-	sent := 0
-	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Header.Get("Authorization") != "" {
-			sent++
+func TestAuthorizeDecision(t *testing.T) {
+	c := credentials{user: "u", password: testPassword}
+	basic := http.Header{}
+	basic.Set("WWW-Authenticate", `Basic realm="x"`)
+	for _, tc := range []struct {
+		url, want string
+		err       error
+	}{
+		{"http://192.0.2.1/common.toml", "", ErrAuth},
+		{"https://192.0.2.1/common.toml", "Basic ", nil},
+		{"http://127.0.0.1:8080/common.toml", "Basic ", nil},
+		{"http://[::1]/common.toml", "Basic ", nil},
+	} {
+		u, _ := url.Parse(tc.url)
+		got, err := c.authorize(basic, "GET", u)
+		noPassword(t, err)
+		if !errors.Is(err, tc.err) || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("Basic to %s: %q %v", tc.url, got, err)
 		}
-		h := http.Header{}
-		h.Set("WWW-Authenticate", `Basic realm="x"`)
-		return &http.Response{StatusCode: 401, Header: h, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
-	})
-	a := &authTransport{next: next, user: "u", password: testPassword, host: "192.0.2.1"}
-	req, _ := http.NewRequest("GET", "http://192.0.2.1/common.toml", nil)
-	_, err := a.RoundTrip(req)
-	noPassword(t, err)
-	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "over plain http: refused") || sent != 0 {
-		t.Fatalf("Basic over http to 192.0.2.1: err %v, credentials sent %d times", err, sent)
+		if tc.err != nil && !strings.Contains(err.Error(), "over plain http: refused") {
+			t.Errorf("Basic to %s: %v, want the reason", tc.url, err)
+		}
 	}
-	// Over https, and to another host than the directory's (after a
-	// redirect): credentials only in the first case.
-	req, _ = http.NewRequest("GET", "https://192.0.2.1/common.toml", nil)
-	a.RoundTrip(req)
-	if sent != 1 {
-		t.Fatalf("Basic over https: sent %d", sent)
+	// Digest is chosen over Basic when both are offered, over plain http too.
+	both := http.Header{}
+	both.Add("WWW-Authenticate", `Basic realm="x"`)
+	both.Add("WWW-Authenticate", `Digest realm="x", nonce="abc", qop="auth", algorithm=SHA-256`)
+	u, _ := url.Parse("http://192.0.2.1/p/common.toml")
+	got, err := c.authorize(both, "GET", u)
+	if err != nil || !strings.HasPrefix(got, "Digest ") || !strings.Contains(got, `uri="/p/common.toml"`) || strings.Contains(got, testPassword) {
+		t.Fatalf("Digest: %q %v", got, err)
 	}
-	req, _ = http.NewRequest("GET", "https://198.51.100.7/common.toml", nil)
-	a.RoundTrip(req)
-	if sent != 1 {
-		t.Fatalf("credentials sent to a host that is not the directory's")
+	other := http.Header{}
+	other.Set("WWW-Authenticate", `Bearer realm="x"`)
+	if _, err := c.authorize(other, "GET", u); !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "no Basic or Digest challenge") {
+		t.Fatalf("Bearer: %v", err)
+	}
+}
+
+func TestCredentialsOnlyToTheDirectoryHost(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	var sawAuth sync.Map
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			sawAuth.Store("yes", true)
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="x"`)
+		http.Error(w, "no", http.StatusUnauthorized)
+	}))
+	defer elsewhere.Close()
+	dir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer dir.Close()
+	src := testSource(dir.URL + "/prov/")
+	src.User, src.Password = "admin", testPassword
+	_, err := fetch(t, newTestFetcher(t, src))
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("redirected to another host that wants a login: %v, want ErrAuth", err)
+	}
+	if _, ok := sawAuth.Load("yes"); ok {
+		t.Fatal("credentials sent to a host that is not the directory's")
 	}
 }
 

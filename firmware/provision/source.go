@@ -27,7 +27,7 @@ type Source struct {
 // from, no credentials in it (they belong in User/Password), a path that
 // ends in '/'.
 func (s Source) directory() (*url.URL, error) {
-	if !macRe.MatchString(s.MAC) {
+	if !isMAC(s.MAC) {
 		return nil, fmt.Errorf("%w: mac %q: want 12 lower-case hex digits", ErrSource, clip(s.MAC, 20))
 	}
 	raw, err := ExpandURL(s.URL, s.MAC, s.Model, s.Version)
