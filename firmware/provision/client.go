@@ -139,6 +139,7 @@ func (c *httpClient) do(ctx context.Context, u *url.URL, hdr http.Header, authz 
 	}
 	conn, err := c.dial(ctx, "tcp", host)
 	if err != nil {
+		err = c.timedOut(ctx, err)
 		cancel()
 		return nil, err
 	}
@@ -154,6 +155,7 @@ func (c *httpClient) do(ctx context.Context, u *url.URL, hdr http.Header, authz 
 		conf.ServerName = u.Hostname()
 		tc := tls.Client(conn, conf)
 		if err := tc.HandshakeContext(ctx); err != nil {
+			err = c.timedOut(ctx, err)
 			closeAll()
 			return nil, err
 		}
@@ -172,26 +174,49 @@ func (c *httpClient) do(ctx context.Context, u *url.URL, hdr http.Header, authz 
 	}
 	b.WriteString("\r\n")
 	if _, err := io.WriteString(conn, b.String()); err != nil {
+		err = c.timedOut(ctx, err)
 		closeAll()
 		return nil, err
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodGet, URL: u})
 	if err != nil {
-		if ctx.Err() != nil { // timed out or cancelled: say so, not "use of closed connection"
-			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
-		}
+		err = c.timedOut(ctx, err)
 		closeAll()
 		return nil, err
 	}
 	resp.TLS = state
-	resp.Body = &connBody{ReadCloser: resp.Body, close: closeAll}
+	resp.Body = &connBody{ReadCloser: resp.Body, close: closeAll, timedOut: func(err error) error { return c.timedOut(ctx, err) }}
 	return resp, nil
 }
 
-// connBody closes the connection with the body.
+// timedOut says "timed out" for an error caused by the deadline or a
+// cancelled context, rather than "i/o timeout" or "use of closed
+// network connection".
+func (c *httpClient) timedOut(ctx context.Context, err error) error {
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w: no answer within %v (provisioning timeout)", ErrTimeout, c.timeout)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// connBody closes the connection with the body; a read that fails on the
+// deadline says "timed out".
 type connBody struct {
 	io.ReadCloser
-	close func()
+	close    func()
+	timedOut func(error) error
+}
+
+func (b *connBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.timedOut(err)
+	}
+	return n, err
 }
 
 func (b *connBody) Close() error {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,7 +186,9 @@ func TestFetchErrors(t *testing.T) {
 	mux.HandleFunc("/max/common.toml", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(strings.Repeat("#", config.MaxSize)))
 	})
+	var loops atomic.Int32
 	mux.HandleFunc("/loop/", func(w http.ResponseWriter, r *http.Request) {
+		loops.Add(1)
 		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
 	srv := httptest.NewServer(mux)
@@ -203,6 +206,9 @@ func TestFetchErrors(t *testing.T) {
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v, want %v with %q", tc.dir, err, tc.want, tc.text)
 		}
+	}
+	if n := loops.Load(); n != 1+MaxRedirects {
+		t.Errorf("the redirect loop was asked %d times, want 1 + %d redirects", n, MaxRedirects)
 	}
 	r, err := fetch(t, newTestFetcher(t, testSource(srv.URL+"/max")))
 	if err != nil || len(r.Files[0].Data) != config.MaxSize {
@@ -340,7 +346,7 @@ func TestAuthorizeDecision(t *testing.T) {
 		if !errors.Is(err, tc.err) || !strings.HasPrefix(got, tc.want) {
 			t.Errorf("Basic to %s: %q %v", tc.url, got, err)
 		}
-		if tc.err != nil && !strings.Contains(err.Error(), "over plain http: refused") {
+		if tc.err != nil && (err == nil || !strings.Contains(err.Error(), "over plain http: refused")) {
 			t.Errorf("Basic to %s: %v, want the reason", tc.url, err)
 		}
 	}
@@ -560,5 +566,40 @@ func TestParsePublicKey(t *testing.T) {
 		if _, err := ParsePublicKey(bad); !errors.Is(err, ErrSource) {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+func TestTimeoutIsAnError(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // never answers while the fetch waits
+	}))
+	defer srv.Close()
+	defer close(release)
+	src := testSource(srv.URL + "/prov/")
+	src.Timeout = 100 * time.Millisecond
+	_, err := fetch(t, newTestFetcher(t, src))
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "common.toml: timed out: no answer within 100ms") {
+		t.Fatalf("a server that never answers: %v, want a deadline error naming the file", err)
+	}
+}
+
+func TestBodyTimeoutIsAnError(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.Write([]byte("schema = 1\n"))
+		w.(http.Flusher).Flush()
+		<-release // the rest of the body never comes
+	}))
+	defer srv.Close()
+	defer close(release)
+	src := testSource(srv.URL + "/prov/")
+	src.Timeout = 100 * time.Millisecond
+	_, err := fetch(t, newTestFetcher(t, src))
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "common.toml: reading the body: timed out") {
+		t.Fatalf("a body that stops: %v, want a timeout naming the file", err)
 	}
 }
