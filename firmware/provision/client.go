@@ -164,8 +164,16 @@ func (c *httpClient) do(ctx context.Context, u *url.URL, hdr http.Header, authz 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", u.RequestURI(), u.Host)
+	if strings.ContainsAny(u.RequestURI()+u.Host, "\r\n\x00 ") || strings.ContainsAny(authz, "\r\n\x00") {
+		closeAll()
+		return nil, fmt.Errorf("%w: a space or line break in the request target, Host or Authorization", ErrSource)
+	}
 	for k, vs := range hdr {
 		for _, v := range vs {
+			if strings.ContainsAny(k+v, "\r\n\x00") { // RFC 9110 §5.5: no CR, LF or NUL in a field
+				closeAll()
+				return nil, fmt.Errorf("%w: header %s holds a line break", ErrSource, k)
+			}
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
 	}

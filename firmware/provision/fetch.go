@@ -94,7 +94,7 @@ func (f *Fetcher) Fetch(ctx context.Context) (Result, error) {
 	for _, name := range []string{CommonFile, f.src.MAC + ".toml"} {
 		file, state, err := f.fetchFile(ctx, name)
 		if err != nil {
-			f.log.Warn("provisioning: fetch failed", "file", name, "err", err)
+			f.log.Debug("provisioning: fetch failed", "file", name, "err", err) // the caller logs the check
 			return Result{}, err
 		}
 		switch state {

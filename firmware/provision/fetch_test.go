@@ -603,3 +603,35 @@ func TestBodyTimeoutIsAnError(t *testing.T) {
 		t.Fatalf("a body that stops: %v, want a timeout naming the file", err)
 	}
 }
+
+func TestUserAgentStaysOneHeader(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	fs := newFileServer(map[string][]byte{"common.toml": []byte("a")})
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	src := testSource(srv.URL + "/prov/")
+	src.Model, src.Version = "desk\r\nX-Evil: 1", "2.0 (beta)"
+	if _, err := fetch(t, newTestFetcher(t, src)); err != nil {
+		t.Fatal(err)
+	}
+	req := fs.seen()[0]
+	if ua := req.Header.Get("User-Agent"); ua != "phoned/2.0__beta_ (desk__X-Evil:_1; 001122334455)" || req.Header.Get("X-Evil") != "" {
+		t.Fatalf("User-Agent %q, X-Evil %q", ua, req.Header.Get("X-Evil"))
+	}
+}
+
+func TestDefaultMACHere(t *testing.T) {
+	tier.Component(t, "reads /proc/net/route and this machine's interfaces")
+	mac, err := DefaultMAC()
+	if err != nil {
+		if !errors.Is(err, ErrNoMAC) {
+			t.Fatalf("%v, want ErrNoMAC when there is none", err)
+		}
+		t.Logf("no default route here: %v", err)
+		return
+	}
+	if !isMAC(mac) {
+		t.Fatalf("DefaultMAC %q: want 12 lower-case hex digits", mac)
+	}
+	t.Logf("default-route MAC %s", mac)
+}

@@ -75,5 +75,16 @@ func (s Source) userAgent() string {
 	if m == "" {
 		m = "unknown"
 	}
-	return fmt.Sprintf("phoned/%s (%s; %s)", v, m, s.MAC)
+	// The model and version come from the build and the board file: keep
+	// them to printable ASCII without parentheses so the header stays one
+	// well-formed product token and comment (RFC 9110 §10.1.5).
+	clean := func(x string) string {
+		return strings.Map(func(r rune) rune {
+			if r < 0x21 || r > 0x7e || r == '(' || r == ')' || r == ';' {
+				return '_'
+			}
+			return r
+		}, x)
+	}
+	return fmt.Sprintf("phoned/%s (%s; %s)", clean(v), clean(m), s.MAC)
 }
