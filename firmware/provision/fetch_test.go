@@ -635,3 +635,17 @@ func TestDefaultMACHere(t *testing.T) {
 	}
 	t.Logf("default-route MAC %s", mac)
 }
+
+func FuzzParsePublicKey(f *testing.F) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	f.Add(base64.StdEncoding.EncodeToString(pub))
+	f.Add(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
+	f.Add("-----BEGIN PUBLIC KEY-----\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParsePublicKey(s)
+		if err == nil && len(k) != ed25519.PublicKeySize {
+			t.Fatalf("key of %d bytes accepted", len(k))
+		}
+	})
+}
