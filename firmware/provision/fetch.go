@@ -60,7 +60,8 @@ type Fetcher struct {
 }
 
 // NewFetcher validates src and builds the client (CA and client
-// certificate are read now, so a bad path is reported at once).
+// certificate are read now, so a bad path is reported at once). A nil clk
+// is the real clock, a nil log slog.Default().
 func NewFetcher(src Source, clk clock.Clock, log *slog.Logger) (*Fetcher, error) {
 	dir, err := src.directory()
 	if err != nil {
@@ -71,6 +72,9 @@ func NewFetcher(src Source, clk clock.Clock, log *slog.Logger) (*Fetcher, error)
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	f := &Fetcher{src: src, dir: dir, clk: clk, log: log, ua: src.userAgent(), applied: map[string]applied{}}
 	if dir.Scheme != "file" {
