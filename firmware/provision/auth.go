@@ -1,57 +1,49 @@
 package provision
 
 import (
+	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/icholy/digest"
 )
 
-// authTransport answers a 401 with Basic (RFC 7617) or Digest (RFC 7616)
-// credentials, as the server's WWW-Authenticate asks (Digest preferred
-// when both are offered), and only for the directory's own host: a
-// redirect elsewhere gets no credentials. Basic over plain http is refused
-// unless the host is a loopback address (RFC 7617 §4: the password travels
-// in clear). Digest over plain http is allowed: the password itself is not
-// sent (RFC 7616 §5.1).
-type authTransport struct {
-	next           http.RoundTripper
+// credentials answer a 401 with Basic (RFC 7617) or Digest (RFC 7616)
+// authentication, as the server's WWW-Authenticate asks (Digest preferred
+// when both are offered). The client gives them to the directory's own
+// host only: a redirect elsewhere gets none.
+type credentials struct {
 	user, password string
-	host           string // host[:port] of the directory URL
 }
 
-func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	res, err := a.next.RoundTrip(req)
-	if err != nil || res.StatusCode != http.StatusUnauthorized || req.URL.Host != a.host || req.Header.Get("Authorization") != "" {
-		return res, err
-	}
-	challenges := res.Header.Values("WWW-Authenticate")
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-
-	retry := req.Clone(req.Context())
-	if chal, derr := digest.FindChallenge(res.Header); derr == nil {
+// authorize decides the Authorization header for a request to u after a
+// 401 carrying hdr. Basic over plain http is refused unless the host is a
+// loopback address (RFC 7617 §4: the password travels in clear). Digest
+// over plain http is allowed: the password itself is not sent (RFC 7616
+// §5.1), though a listener could try to guess it offline.
+func (c credentials) authorize(hdr http.Header, method string, u *url.URL) (string, error) {
+	challenges := hdr.Values("WWW-Authenticate")
+	if chal, err := digest.FindChallenge(hdr); err == nil {
 		cred, err := digest.Digest(chal, digest.Options{
-			Method: req.Method, URI: req.URL.RequestURI(), Count: 1,
-			Username: a.user, Password: a.password,
+			Method: method, URI: u.RequestURI(), Count: 1,
+			Username: c.user, Password: c.password,
 		})
 		if err != nil {
 			// digest's errors name the algorithm or qop, never the password.
-			return nil, fmt.Errorf("%w: digest challenge from %s: %w", ErrAuth, req.URL.Host, err)
+			return "", fmt.Errorf("%w: digest challenge from %s: %w", ErrAuth, u.Host, err)
 		}
-		retry.Header.Set("Authorization", cred.String())
-	} else if hasScheme(challenges, "basic") {
-		if req.URL.Scheme != "https" && !isLoopback(req.URL.Hostname()) {
-			return nil, fmt.Errorf("%w: %s asks for Basic authentication over plain http: refused, the password would travel in clear (use https or Digest)", ErrAuth, req.URL.Host)
-		}
-		retry.SetBasicAuth(a.user, a.password)
-	} else {
-		return nil, fmt.Errorf("%w: %s answered 401 with no Basic or Digest challenge we support (%s)", ErrAuth, req.URL.Host, clip(strings.Join(challenges, ", "), 80))
+		return cred.String(), nil
 	}
-	return a.next.RoundTrip(retry)
+	if !hasScheme(challenges, "basic") {
+		return "", fmt.Errorf("%w: %s answered 401 with no Basic or Digest challenge we support (%s)", ErrAuth, u.Host, clip(printable(strings.Join(challenges, ", "), 200), 80))
+	}
+	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		return "", fmt.Errorf("%w: %s asks for Basic authentication over plain http: refused, the password would travel in clear (use https or Digest)", ErrAuth, u.Host)
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.password)), nil
 }
 
 func hasScheme(challenges []string, scheme string) bool {

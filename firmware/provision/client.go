@@ -1,12 +1,16 @@
 package provision
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -15,11 +19,23 @@ import (
 // MaxRedirects is the number of redirects followed for one file.
 const MaxRedirects = 5
 
-// newClient builds the HTTP client for s: TLS verified against s.CA (else
-// the system roots) with the client certificate when set, at most
-// MaxRedirects redirects and never from https to http, and Basic/Digest
-// authentication answered for the directory's host only.
-func newClient(s Source, host string) (*http.Client, error) {
+// httpClient is a small HTTP/1.1 GET client: one connection per request
+// (Connection: close), TLS verified against the configured roots with the
+// client certificate when set, redirects and 401 challenges handled here.
+// It is not net/http's Client: http.Transport (connection pool, proxies,
+// gzip, HTTP/2 glue) would add about 500 KiB to the armv7 binary, which
+// has no room for it; a phone fetches two small files a day.
+type httpClient struct {
+	tls     *tls.Config
+	timeout time.Duration
+	auth    credentials
+	dirHost string // host[:port] of the directory URL: the only host given credentials
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// newClient builds the client for s: TLS verified against s.CA (else the
+// system roots) with the client certificate when set.
+func newClient(s Source, host string) (*httpClient, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.CA != "" {
 		pem, err := os.ReadFile(s.CA)
@@ -46,40 +62,175 @@ func newClient(s Source, host string) (*http.Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	base := &http.Transport{
-		Proxy:                 nil, // a phone talks to its provisioning server directly
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          2,
-		IdleConnTimeout:       30 * time.Second,
-		ForceAttemptHTTP2:     true,
+	d := &net.Dialer{Timeout: timeout}
+	return &httpClient{tls: tlsConf, timeout: timeout, auth: credentials{user: s.User, password: s.Password},
+		dirHost: host, dial: d.DialContext}, nil
+}
+
+// get fetches u, following redirects (checkRedirect) and answering one 401
+// from the directory's host with credentials (authorize). The caller
+// closes the body.
+func (c *httpClient) get(ctx context.Context, u *url.URL, hdr http.Header) (*http.Response, error) {
+	var via []*url.URL
+	for {
+		resp, err := c.do(ctx, u, hdr, "")
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && u.Host == c.dirHost && c.auth.user != "" {
+			challenge := resp.Header.Clone()
+			resp.Body.Close()
+			authz, err := c.auth.authorize(challenge, http.MethodGet, u)
+			if err != nil {
+				return nil, err
+			}
+			if resp, err = c.do(ctx, u, hdr, authz); err != nil {
+				return nil, err
+			}
+		}
+		switch resp.StatusCode {
+		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		default:
+			return resp, nil
+		}
+		loc := resp.Header.Get("Location")
+		resp.Body.Close()
+		next, err := u.Parse(loc)
+		if loc == "" || err != nil {
+			return nil, fmt.Errorf("%w: %d without a usable Location", ErrRedirect, resp.StatusCode)
+		}
+		via = append(via, u)
+		if err := checkRedirect(next, via); err != nil {
+			return nil, err
+		}
+		u = next
 	}
-	var rt http.RoundTripper = base
-	if s.User != "" {
-		rt = &authTransport{next: base, user: s.User, password: s.Password, host: host}
-	}
-	return &http.Client{
-		Transport:     rt,
-		Timeout:       timeout,
-		CheckRedirect: checkRedirect,
-	}, nil
 }
 
 // checkRedirect follows at most MaxRedirects redirects and never one from
-// https to http (RFC 9110 §15.4 leaves the policy to the client: a
-// downgrade would hand the config, and any credentials asked for, to
+// https to anything else (RFC 9110 §15.4 leaves the policy to the client:
+// a downgrade would hand the config, and any credentials asked for, to
 // whoever can rewrite plain HTTP).
-func checkRedirect(req *http.Request, via []*http.Request) error {
+func checkRedirect(next *url.URL, via []*url.URL) error {
 	if len(via) > MaxRedirects {
-		return fmt.Errorf("%w: more than %d redirects (last to %s)", ErrRedirect, MaxRedirects, req.URL.Redacted())
+		return fmt.Errorf("%w: more than %d redirects (last to %s)", ErrRedirect, MaxRedirects, next.Redacted())
 	}
-	prev := via[len(via)-1]
-	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: from https to %s (%s)", ErrRedirect, req.URL.Scheme, req.URL.Redacted())
+	if prev := via[len(via)-1]; prev.Scheme == "https" && next.Scheme != "https" {
+		return fmt.Errorf("%w: from https to %s (%s)", ErrRedirect, next.Scheme, next.Redacted())
+	}
+	if next.Scheme != "http" && next.Scheme != "https" {
+		return fmt.Errorf("%w: to scheme %q", ErrRedirect, clip(next.Scheme, 20))
 	}
 	return nil
+}
+
+// do sends one GET (RFC 9112 §3) on a new connection and reads the
+// response head; the body reads from the connection and closing it closes
+// the connection.
+func (c *httpClient) do(ctx context.Context, u *url.URL, hdr http.Header, authz string) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	conn, err := c.dial(ctx, "tcp", host)
+	if err != nil {
+		err = c.timedOut(ctx, err)
+		cancel()
+		return nil, err
+	}
+	// The context bounds the whole exchange, body included.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	closeAll := func() { stop(); conn.Close(); cancel() }
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	var state *tls.ConnectionState
+	if u.Scheme == "https" {
+		conf := c.tls.Clone()
+		conf.ServerName = u.Hostname()
+		tc := tls.Client(conn, conf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			err = c.timedOut(ctx, err)
+			closeAll()
+			return nil, err
+		}
+		st := tc.ConnectionState()
+		state, conn = &st, tc
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", u.RequestURI(), u.Host)
+	if strings.ContainsAny(u.RequestURI()+u.Host, "\r\n\x00 ") || strings.ContainsAny(authz, "\r\n\x00") {
+		closeAll()
+		return nil, fmt.Errorf("%w: a space or line break in the request target, Host or Authorization", ErrSource)
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			if strings.ContainsAny(k+v, "\r\n\x00") { // RFC 9110 §5.5: no CR, LF or NUL in a field
+				closeAll()
+				return nil, fmt.Errorf("%w: header %s holds a line break", ErrSource, k)
+			}
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	if authz != "" {
+		fmt.Fprintf(&b, "Authorization: %s\r\n", authz)
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		err = c.timedOut(ctx, err)
+		closeAll()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodGet, URL: u})
+	if err != nil {
+		err = c.timedOut(ctx, err)
+		closeAll()
+		return nil, err
+	}
+	resp.TLS = state
+	resp.Body = &connBody{ReadCloser: resp.Body, close: closeAll, timedOut: func(err error) error { return c.timedOut(ctx, err) }}
+	return resp, nil
+}
+
+// timedOut says "timed out" for an error caused by the deadline or a
+// cancelled context, rather than "i/o timeout" or "use of closed
+// network connection".
+func (c *httpClient) timedOut(ctx context.Context, err error) error {
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w: no answer within %v (provisioning timeout)", ErrTimeout, c.timeout)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// connBody closes the connection with the body; a read that fails on the
+// deadline says "timed out".
+type connBody struct {
+	io.ReadCloser
+	close    func()
+	timedOut func(error) error
+}
+
+func (b *connBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.timedOut(err)
+	}
+	return n, err
+}
+
+func (b *connBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.close()
+	return err
 }
 
 // tlsReason says in plain words why a TLS handshake failed, or "" when err

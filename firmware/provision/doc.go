@@ -17,10 +17,15 @@
 //     authority, wrong host name, expired, client certificate refused (a
 //     TLS alert, or nginx's 400 page about the SSL certificate).
 //   - HTTPS is verified against Source.CA, else the system roots; a client
-//     certificate is presented when set (mTLS). No proxy is used.
+//     certificate is presented when set (mTLS). No proxy is used. The client
+//     is a small HTTP/1.1 GET client on crypto/tls (client.go), one
+//     connection per request (Connection: close), not net/http's Client,
+//     whose Transport would cost about 500 KiB of the armv7 binary. Each
+//     request (connect, handshake, answer, body) is bounded by
+//     Source.Timeout: ErrTimeout naming the file.
 //   - A 401 is answered once with Digest (RFC 7616, github.com/icholy/digest)
 //     or Basic (RFC 7617) credentials, Digest preferred, for the
-//     directory's host only. Basic over plain http is refused unless the
+//     directory's host only (a redirect to another host gets none). Basic over plain http is refused unless the
 //     host is loopback; Digest over http is allowed (the password is not
 //     sent). A refused login is ErrAuth naming the user. The password is
 //     never in a URL, a log line or an error; a URL with user:password@ in

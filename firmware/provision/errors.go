@@ -15,6 +15,8 @@ var (
 	ErrTooLarge = errors.New("file too large")
 	// ErrRedirect: too many redirects, or a redirect from https to http.
 	ErrRedirect = errors.New("refused redirect")
+	// ErrTimeout: the server did not answer within Source.Timeout.
+	ErrTimeout = errors.New("timed out")
 	// ErrTLS: the TLS handshake failed (unknown authority, wrong host name,
 	// client certificate refused, ...).
 	ErrTLS = errors.New("TLS failure")

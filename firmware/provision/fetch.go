@@ -50,7 +50,7 @@ type applied struct {
 type Fetcher struct {
 	src    Source
 	dir    *url.URL
-	client *http.Client // nil for file://
+	client *httpClient // nil for file://
 	clk    clock.Clock
 	log    *slog.Logger
 	ua     string
@@ -60,7 +60,8 @@ type Fetcher struct {
 }
 
 // NewFetcher validates src and builds the client (CA and client
-// certificate are read now, so a bad path is reported at once).
+// certificate are read now, so a bad path is reported at once). A nil clk
+// is the real clock, a nil log slog.Default().
 func NewFetcher(src Source, clk clock.Clock, log *slog.Logger) (*Fetcher, error) {
 	dir, err := src.directory()
 	if err != nil {
@@ -71,6 +72,9 @@ func NewFetcher(src Source, clk clock.Clock, log *slog.Logger) (*Fetcher, error)
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	f := &Fetcher{src: src, dir: dir, clk: clk, log: log, ua: src.userAgent(), applied: map[string]applied{}}
 	if dir.Scheme != "file" {
@@ -87,10 +91,6 @@ func NewFetcher(src Source, clk clock.Clock, log *slog.Logger) (*Fetcher, error)
 func (f *Fetcher) Fetch(ctx context.Context) (Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.client != nil {
-		// A phone checks rarely: keep no connection open between checks.
-		defer f.client.CloseIdleConnections()
-	}
 	start := f.clk.Now()
 	var res Result
 	res.Unchanged = true
@@ -98,7 +98,7 @@ func (f *Fetcher) Fetch(ctx context.Context) (Result, error) {
 	for _, name := range []string{CommonFile, f.src.MAC + ".toml"} {
 		file, state, err := f.fetchFile(ctx, name)
 		if err != nil {
-			f.log.Warn("provisioning: fetch failed", "file", name, "err", err)
+			f.log.Debug("provisioning: fetch failed", "file", name, "err", err) // the caller logs the check
 			return Result{}, err
 		}
 		switch state {
@@ -186,16 +186,13 @@ func (f *Fetcher) get(ctx context.Context, u *url.URL, etag string) ([]byte, str
 	if u.Scheme == "file" {
 		return f.getFile(u)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, "", stateNew, fmt.Errorf("%w: %w", ErrSource, err)
-	}
-	req.Header.Set("User-Agent", f.ua)
-	req.Header.Set("Accept", "application/toml, text/plain;q=0.9, */*;q=0.1")
+	hdr := http.Header{}
+	hdr.Set("User-Agent", f.ua)
+	hdr.Set("Accept", "application/toml, text/plain;q=0.9, */*;q=0.1")
 	if etag != "" {
-		req.Header.Set("If-None-Match", etag) // RFC 9110 §13.1.2
+		hdr.Set("If-None-Match", etag) // RFC 9110 §13.1.2
 	}
-	resp, err := f.client.Do(req)
+	resp, err := f.client.get(ctx, u, hdr)
 	if err != nil {
 		return nil, "", stateNew, describeTransportError(err)
 	}
@@ -250,10 +247,6 @@ func (f *Fetcher) getFile(u *url.URL) ([]byte, string, fileState, error) {
 // happened in plain words, without the request URL (the caller names the
 // file) and never with a password (none is ever in a URL or error here).
 func describeTransportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
 	for _, s := range []error{ErrRedirect, ErrAuth} {
 		if errors.Is(err, s) {
 			return err

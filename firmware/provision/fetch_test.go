@@ -14,10 +14,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,7 +186,9 @@ func TestFetchErrors(t *testing.T) {
 	mux.HandleFunc("/max/common.toml", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(strings.Repeat("#", config.MaxSize)))
 	})
+	var loops atomic.Int32
 	mux.HandleFunc("/loop/", func(w http.ResponseWriter, r *http.Request) {
+		loops.Add(1)
 		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
 	srv := httptest.NewServer(mux)
@@ -202,6 +206,9 @@ func TestFetchErrors(t *testing.T) {
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v, want %v with %q", tc.dir, err, tc.want, tc.text)
 		}
+	}
+	if n := loops.Load(); n != 1+MaxRedirects {
+		t.Errorf("the redirect loop was asked %d times, want 1 + %d redirects", n, MaxRedirects)
 	}
 	r, err := fetch(t, newTestFetcher(t, testSource(srv.URL+"/max")))
 	if err != nil || len(r.Files[0].Data) != config.MaxSize {
@@ -320,39 +327,68 @@ func TestBasicAuth(t *testing.T) {
 	}
 }
 
-// roundTripFunc is a fake transport for the auth glue.
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestBasicOverPlainHTTPRefusedOffLoopback(t *testing.T) {
-	sent := 0
-	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Header.Get("Authorization") != "" {
-			sent++
+func TestAuthorizeDecision(t *testing.T) {
+	c := credentials{user: "u", password: testPassword}
+	basic := http.Header{}
+	basic.Set("WWW-Authenticate", `Basic realm="x"`)
+	for _, tc := range []struct {
+		url, want string
+		err       error
+	}{
+		{"http://192.0.2.1/common.toml", "", ErrAuth},
+		{"https://192.0.2.1/common.toml", "Basic ", nil},
+		{"http://127.0.0.1:8080/common.toml", "Basic ", nil},
+		{"http://[::1]/common.toml", "Basic ", nil},
+	} {
+		u, _ := url.Parse(tc.url)
+		got, err := c.authorize(basic, "GET", u)
+		noPassword(t, err)
+		if !errors.Is(err, tc.err) || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("Basic to %s: %q %v", tc.url, got, err)
 		}
-		h := http.Header{}
-		h.Set("WWW-Authenticate", `Basic realm="x"`)
-		return &http.Response{StatusCode: 401, Header: h, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
-	})
-	a := &authTransport{next: next, user: "u", password: testPassword, host: "192.0.2.1"}
-	req, _ := http.NewRequest("GET", "http://192.0.2.1/common.toml", nil)
-	_, err := a.RoundTrip(req)
-	noPassword(t, err)
-	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "over plain http: refused") || sent != 0 {
-		t.Fatalf("Basic over http to 192.0.2.1: err %v, credentials sent %d times", err, sent)
+		if tc.err != nil && (err == nil || !strings.Contains(err.Error(), "over plain http: refused")) {
+			t.Errorf("Basic to %s: %v, want the reason", tc.url, err)
+		}
 	}
-	// Over https, and to another host than the directory's (after a
-	// redirect): credentials only in the first case.
-	req, _ = http.NewRequest("GET", "https://192.0.2.1/common.toml", nil)
-	a.RoundTrip(req)
-	if sent != 1 {
-		t.Fatalf("Basic over https: sent %d", sent)
+	// Digest is chosen over Basic when both are offered, over plain http too.
+	both := http.Header{}
+	both.Add("WWW-Authenticate", `Basic realm="x"`)
+	both.Add("WWW-Authenticate", `Digest realm="x", nonce="abc", qop="auth", algorithm=SHA-256`)
+	u, _ := url.Parse("http://192.0.2.1/p/common.toml")
+	got, err := c.authorize(both, "GET", u)
+	if err != nil || !strings.HasPrefix(got, "Digest ") || !strings.Contains(got, `uri="/p/common.toml"`) || strings.Contains(got, testPassword) {
+		t.Fatalf("Digest: %q %v", got, err)
 	}
-	req, _ = http.NewRequest("GET", "https://198.51.100.7/common.toml", nil)
-	a.RoundTrip(req)
-	if sent != 1 {
-		t.Fatalf("credentials sent to a host that is not the directory's")
+	other := http.Header{}
+	other.Set("WWW-Authenticate", `Bearer realm="x"`)
+	if _, err := c.authorize(other, "GET", u); !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "no Basic or Digest challenge") {
+		t.Fatalf("Bearer: %v", err)
+	}
+}
+
+func TestCredentialsOnlyToTheDirectoryHost(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	var sawAuth sync.Map
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			sawAuth.Store("yes", true)
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="x"`)
+		http.Error(w, "no", http.StatusUnauthorized)
+	}))
+	defer elsewhere.Close()
+	dir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer dir.Close()
+	src := testSource(dir.URL + "/prov/")
+	src.User, src.Password = "admin", testPassword
+	_, err := fetch(t, newTestFetcher(t, src))
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("redirected to another host that wants a login: %v, want ErrAuth", err)
+	}
+	if _, ok := sawAuth.Load("yes"); ok {
+		t.Fatal("credentials sent to a host that is not the directory's")
 	}
 }
 
@@ -531,4 +567,85 @@ func TestParsePublicKey(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+func TestTimeoutIsAnError(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // never answers while the fetch waits
+	}))
+	defer srv.Close()
+	defer close(release)
+	src := testSource(srv.URL + "/prov/")
+	src.Timeout = 100 * time.Millisecond
+	_, err := fetch(t, newTestFetcher(t, src))
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "common.toml: timed out: no answer within 100ms") {
+		t.Fatalf("a server that never answers: %v, want a deadline error naming the file", err)
+	}
+}
+
+func TestBodyTimeoutIsAnError(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.Write([]byte("schema = 1\n"))
+		w.(http.Flusher).Flush()
+		<-release // the rest of the body never comes
+	}))
+	defer srv.Close()
+	defer close(release)
+	src := testSource(srv.URL + "/prov/")
+	src.Timeout = 100 * time.Millisecond
+	_, err := fetch(t, newTestFetcher(t, src))
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "common.toml: reading the body: timed out") {
+		t.Fatalf("a body that stops: %v, want a timeout naming the file", err)
+	}
+}
+
+func TestUserAgentStaysOneHeader(t *testing.T) {
+	tier.Component(t, "HTTP over loopback")
+	fs := newFileServer(map[string][]byte{"common.toml": []byte("a")})
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	src := testSource(srv.URL + "/prov/")
+	src.Model, src.Version = "desk\r\nX-Evil: 1", "2.0 (beta)"
+	if _, err := fetch(t, newTestFetcher(t, src)); err != nil {
+		t.Fatal(err)
+	}
+	req := fs.seen()[0]
+	if ua := req.Header.Get("User-Agent"); ua != "phoned/2.0__beta_ (desk__X-Evil:_1; 001122334455)" || req.Header.Get("X-Evil") != "" {
+		t.Fatalf("User-Agent %q, X-Evil %q", ua, req.Header.Get("X-Evil"))
+	}
+}
+
+func TestDefaultMACHere(t *testing.T) {
+	tier.Component(t, "reads /proc/net/route and this machine's interfaces")
+	mac, err := DefaultMAC()
+	if err != nil {
+		if !errors.Is(err, ErrNoMAC) {
+			t.Fatalf("%v, want ErrNoMAC when there is none", err)
+		}
+		t.Logf("no default route here: %v", err)
+		return
+	}
+	if !isMAC(mac) {
+		t.Fatalf("DefaultMAC %q: want 12 lower-case hex digits", mac)
+	}
+	t.Logf("default-route MAC %s", mac)
+}
+
+func FuzzParsePublicKey(f *testing.F) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	f.Add(base64.StdEncoding.EncodeToString(pub))
+	f.Add(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
+	f.Add("-----BEGIN PUBLIC KEY-----\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParsePublicKey(s)
+		if err == nil && len(k) != ed25519.PublicKeySize {
+			t.Fatalf("key of %d bytes accepted", len(k))
+		}
+	})
 }

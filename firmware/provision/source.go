@@ -27,7 +27,7 @@ type Source struct {
 // from, no credentials in it (they belong in User/Password), a path that
 // ends in '/'.
 func (s Source) directory() (*url.URL, error) {
-	if !macRe.MatchString(s.MAC) {
+	if !isMAC(s.MAC) {
 		return nil, fmt.Errorf("%w: mac %q: want 12 lower-case hex digits", ErrSource, clip(s.MAC, 20))
 	}
 	raw, err := ExpandURL(s.URL, s.MAC, s.Model, s.Version)
@@ -75,5 +75,16 @@ func (s Source) userAgent() string {
 	if m == "" {
 		m = "unknown"
 	}
-	return fmt.Sprintf("phoned/%s (%s; %s)", v, m, s.MAC)
+	// The model and version come from the build and the board file: keep
+	// them to printable ASCII without parentheses so the header stays one
+	// well-formed product token and comment (RFC 9110 §10.1.5).
+	clean := func(x string) string {
+		return strings.Map(func(r rune) rune {
+			if r < 0x21 || r > 0x7e || r == '(' || r == ')' || r == ';' {
+				return '_'
+			}
+			return r
+		}, x)
+	}
+	return fmt.Sprintf("phoned/%s (%s; %s)", clean(v), clean(m), s.MAC)
 }

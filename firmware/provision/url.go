@@ -3,11 +3,22 @@ package provision
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
-var macRe = regexp.MustCompile(`^[0-9a-f]{12}$`)
+// isMAC reports whether s is 12 lower-case hex digits (no regexp: the
+// package would add about 120 KiB to the armv7 binary).
+func isMAC(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // ExpandURL substitutes the macros {mac}, {model} and {version} in tmpl,
 // each value URL-escaped as a path segment (issue 13: "macros {mac},

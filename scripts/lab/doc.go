@@ -1,7 +1,9 @@
 // Package lab is the interop lab: test helpers that run real SIP peers
 // nobody here wrote — Kamailio (registrar and proxy with digest auth),
 // baresip (a second phone), SIPp (scenarios, RFC 2833 pcaps, load) — and
-// capture SIP with tshark, all on 127.0.0.1, owned by one test each.
+// capture SIP with tshark, all on 127.0.0.1, owned by one test each; and
+// provisioning servers: nginx (StartNginx: static files over HTTPS with
+// client-certificate checking) and Apache (StartApache: Digest auth).
 //
 // Contract:
 //
@@ -26,8 +28,8 @@
 //
 // The peers' configuration comes from scripts/kamailio (kamailio.cfg.tmpl)
 // and scripts/sipp (scenario XML with {{name:default}} placeholders), both
-// embedded. scripts/deps.sh installs kamailio, baresip-core, sip-tester
-// and tshark from Debian. How each peer behaves here: shared/PEERS.md.
+// embedded. scripts/deps.sh installs kamailio, baresip-core, sip-tester,
+// tshark, nginx-light and apache2 from Debian. How each peer behaves here: shared/PEERS.md.
 //
 // Known behaviour of the peers that tests must allow for:
 //
