@@ -12,7 +12,9 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 # per-frame media path (HOTPKGS): SIP, TLS handshakes, HTTP, JSON and TOML work per
 # message, not per 20 ms frame. README "Building" has the figures.
 HOTPKGS     := runtime/... internal/... sync/... time net syscall math/... encoding/binary \
-               crypto/aes crypto/cipher crypto/subtle crypto/hmac crypto/sha1 crypto/internal/... \
+               crypto/aes crypto/cipher crypto/subtle crypto/hmac crypto/sha1 crypto/internal/fips140/aes/... \
+               crypto/internal/fips140/sha1 crypto/internal/fips140/hmac crypto/internal/fips140/subtle \
+               crypto/internal/fips140/alias crypto/internal/fips140deps/... \
                github.com/deskphone/phoned/audio/... github.com/pion/... github.com/zaf/... \
                github.com/jfreymuth/...
 GCFLAGS     := -gcflags=all=-l $(foreach p,$(HOTPKGS),-gcflags=$(p)=)
