@@ -43,13 +43,13 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c, err := Parse(path, data)
-	if err != nil {
-		return nil, err
-	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		dir = filepath.Dir(path)
+	}
+	c, err := parseIn(path, data, dir)
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range []*string{&c.Audio.WAV.Input, &c.Audio.WAV.Output, &c.Board.File} {
 		if *p != "" && !filepath.IsAbs(*p) {
@@ -63,6 +63,13 @@ func Load(path string) (*Config, error) {
 // error messages. On error the Config is nil and the error lists every
 // problem found, one per line, each wrapping ErrInvalid. Parse never panics.
 func Parse(name string, data []byte) (cfg *Config, err error) {
+	return parseIn(name, data, "")
+}
+
+// parseIn is Parse with relative sip.ca, sip.client_cert and
+// sip.client_key made absolute against dir ("" leaves them) before they
+// are read and checked.
+func parseIn(name string, data []byte, dir string) (cfg *Config, err error) {
 	name = oneLine(name)
 	defer func() {
 		if r := recover(); r != nil {
@@ -90,6 +97,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 	d := &decoder{doc: doc}
 	d.Fields = tomlpos.Fields{Fail: d.fail}
 	c := d.decode(tree)
+	c.SIP.absPaths(dir)
 	if d.unsupported != nil {
 		// Another schema's keys would only bury the one message that matters.
 		return nil, joinErrors([]*Error{d.unsupported})

@@ -132,6 +132,15 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	if proxy == "" {
 		proxy = cfg.RegistrarURI()
 	}
+	var sipTLS sip.TLSConfig
+	if cfg.SIPTransport() == "tls" {
+		roots, cert, err := cfg.SIPTLS()
+		if err != nil {
+			dev.Close()
+			return err
+		}
+		sipTLS = sip.TLSConfig{RootCAs: roots, Certificate: cert}
+	}
 	ua, err := sip.New(sip.Config{
 		Listen:        cfg.SIPListen(),
 		User:          cfg.Account.User,
@@ -142,7 +151,8 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		Logger:        log.With("part", "sip"),
 		Credentials:   creds,
 		OutboundProxy: proxy,
-		Transport:     cfg.SIP.Transport,
+		Transport:     cfg.SIPTransport(),
+		TLS:           sipTLS,
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
