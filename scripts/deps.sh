@@ -6,7 +6,8 @@
 #     (module golang.org/toolchain) into $GO_SDK (the Makefile puts it on PATH);
 #   - gcc and libc6-dev (the race detector needs cgo), git.
 #   - qemu-user-static (make test-arm runs the suite for armv7 and arm64).
-#   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark.
+#   - the interop lab's peers: kamailio, kamailio-tls-modules, baresip-core,
+#     sip-tester, tshark.
 #   - PulseAudio (pulseaudio, pulseaudio-utils): the Pulse device's tests run
 #     a private server of their own (audio/device/pulse/pulsetest).
 set -euo pipefail
@@ -39,6 +40,8 @@ command -v kamailio >/dev/null 2>&1 || lab+=(kamailio)
 command -v baresip >/dev/null 2>&1 || lab+=(baresip-core)
 command -v sipp >/dev/null 2>&1 || lab+=(sip-tester)
 command -v tshark >/dev/null 2>&1 || lab+=(tshark)
+# Kamailio's TLS module (SIP over TLS tests) is a package of its own.
+ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || lab+=(kamailio-tls-modules)
 if [ ${#lab[@]} -gt 0 ]; then
   apt_install "${lab[@]}"
   # Tests run their own Kamailio on free ports; a packaged service that
