@@ -108,6 +108,17 @@ func selfSigned(host netip.Addr, now time.Time) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
+// TLSError is a TLS failure in plain words ("TLS: certificate is for X,
+// not Y"); errors.Is(err, ErrTLS) holds for it.
+type TLSError struct{ msg string }
+
+func (e *TLSError) Error() string        { return e.msg }
+func (e *TLSError) Is(target error) bool { return target == ErrTLS }
+
+func tlsErrorf(format string, args ...any) error {
+	return &TLSError{msg: fmt.Sprintf("TLS: "+format, args...)}
+}
+
 // tlsError turns a TLS handshake failure into an ErrTLS error that says in
 // plain words what was wrong; role names the far end ("registrar",
 // "peer"). Other errors come back as they are.
@@ -122,17 +133,17 @@ func tlsError(role string, err error) error {
 	var record tls.RecordHeaderError
 	switch {
 	case errors.As(err, &unknown):
-		return fmt.Errorf("%w: %s certificate not trusted (signed by unknown authority)", ErrTLS, role)
+		return tlsErrorf("%s certificate not trusted (signed by unknown authority)", role)
 	case errors.As(err, &name):
-		return fmt.Errorf("%w: certificate is for %s, not %s", ErrTLS, certNames(name.Certificate), name.Host)
+		return tlsErrorf("certificate is for %s, not %s", certNames(name.Certificate), name.Host)
 	case errors.As(err, &invalid):
-		return fmt.Errorf("%w: %s certificate invalid (%s)", ErrTLS, role, invalid.Error())
+		return tlsErrorf("%s certificate invalid (%s)", role, invalid.Error())
 	case errors.As(err, &alert):
-		return fmt.Errorf("%w: %s refused the handshake (%v)", ErrTLS, role, alert)
+		return tlsErrorf("%s refused the handshake (%v)", role, alert)
 	case errors.As(err, &record):
-		return fmt.Errorf("%w: %s does not speak TLS", ErrTLS, role)
+		return tlsErrorf("%s does not speak TLS", role)
 	case strings.Contains(err.Error(), "TLS handshake"), strings.Contains(err.Error(), "tls:"):
-		return fmt.Errorf("%w: handshake with %s failed (%v)", ErrTLS, role, err)
+		return tlsErrorf("handshake with %s failed (%v)", role, err)
 	}
 	return err
 }

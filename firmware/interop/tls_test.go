@@ -121,6 +121,14 @@ func TestTLSBadCertificateFailsClosed(t *testing.T) {
 			if st.Registration.Reason != tc.want {
 				t.Fatalf("registration %+v, want reason %q", st.Registration, tc.want)
 			}
+			// A call goes to the registrar too, and fails the same way.
+			must(t, p.Hook(true))
+			must(t, p.Keys("1002#"))
+			st, err = p.Until(within, "call failed", func(s phonedStatus) bool { return strings.Contains(s.Reason, "TLS: ") })
+			must(t, err)
+			if !strings.Contains(st.Reason, strings.TrimPrefix(strings.Replace(tc.want, "registrar", "peer", 1), "TLS: ")) {
+				t.Fatalf("call failed with %q, want the certificate's fault", st.Reason)
+			}
 			must(t, p.Stop())
 			payload, _, err := capture.TCPPayload()
 			must(t, err)
