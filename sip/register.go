@@ -143,6 +143,9 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 // §19.1: TLS), "host[:port]" or "[v6]:port".
 func parseTarget(s string) (gosip.Uri, error) {
 	var uri gosip.Uri
+	if i := strings.IndexByte(s, ':'); i > 0 && (strings.EqualFold(s[:i], "sip") || strings.EqualFold(s[:i], "sips")) {
+		s = strings.ToLower(s[:i]) + s[i:] // schemes are case-insensitive (RFC 3261 §19.1.4)
+	}
 	if !strings.HasPrefix(s, "sip:") && !strings.HasPrefix(s, "sips:") {
 		s = "sip:" + s
 	}

@@ -278,6 +278,22 @@ func TestSipsRegistrarNeedsTLS(t *testing.T) {
 	}
 }
 
+// Registrars as configured: sips: and upper-case schemes (RFC 3261
+// §19.1.4: case-insensitive).
+func TestParseTargetSchemes(t *testing.T) {
+	for in, want := range map[string]string{
+		"sips:pbx.example.com":      "sips:pbx.example.com",
+		"SIPS:pbx.example.com:5061": "sips:pbx.example.com:5061",
+		"SIP:127.0.0.1":             "sip:127.0.0.1",
+		"127.0.0.1:5061":            "sip:127.0.0.1:5061",
+	} {
+		u, err := parseTarget(in)
+		if err != nil || u.String() != want {
+			t.Errorf("parseTarget(%q) = %v, %v; want %s", in, u.String(), err, want)
+		}
+	}
+}
+
 // RFC 3263 §4.2 for TLS: SRV _sips._tcp, default port 5061.
 func TestResolveTLS(t *testing.T) {
 	addrs, err := resolveTargets(t.Context(), nil, "tls", "127.0.0.1", 0, true)

@@ -35,6 +35,8 @@ func FuzzParse(f *testing.F) {
 		"\uFEFFschema = 1\r\n[log]\r\nlevel = \"debug\"\r\n",
 		"schema = 1\n[audio]\ncodecs = [\"PCMU\", 1, \"PCMU\", \"\"]\nrtp_port_min = -9223372036854775808\n",
 		"schema = 1\n[phone]\ninterdigit_timeout = \"9223372036854775807ns\"\n",
+		"schema = 1\n[sip]\ntransport = \"tls\"\nca = \"/dev/null\"\nclient_cert = \"x\"\n[account]\nregistrar = \"sips:pbx:5061\"\n",
+		"schema = 1\n[sip]\nclient_key = \"\"\nca = \"\\u0000\"\n[account]\noutbound_proxy = \"SIPS:a@b;transport=tls\"\n",
 	} {
 		f.Add([]byte(s))
 	}
