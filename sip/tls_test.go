@@ -32,6 +32,7 @@ func tlsPhone(t *testing.T, user string, conf TLSConfig) *phone {
 // connection and reads and writes SIP on it.
 type tlsRegistrar struct {
 	t    *testing.T
+	tcp  *net.TCPListener
 	ln   net.Listener
 	conn net.Conn
 	r    *bufio.Reader
@@ -39,12 +40,12 @@ type tlsRegistrar struct {
 
 func newTLSRegistrar(t *testing.T, cert tls.Certificate) *tlsRegistrar {
 	t.Helper()
-	ln, err := tls.Listen("tcp4", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	tcp, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	return &tlsRegistrar{t: t, ln: ln}
+	t.Cleanup(func() { tcp.Close() })
+	return &tlsRegistrar{t: t, tcp: tcp, ln: tls.NewListener(tcp, &tls.Config{Certificates: []tls.Certificate{cert}})}
 }
 
 func (g *tlsRegistrar) addr() string { return g.ln.Addr().String() }
@@ -52,7 +53,8 @@ func (g *tlsRegistrar) addr() string { return g.ln.Addr().String() }
 // accept takes the phone's connection (and finishes the handshake).
 func (g *tlsRegistrar) accept() {
 	g.t.Helper()
-	c, err := g.ln.Accept() // the phone dials at once; a broken test hangs in go test -timeout
+	g.tcp.SetDeadline(time.Now().Add(wait))
+	c, err := g.ln.Accept()
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -150,6 +152,31 @@ func TestTLSRegisterAndIncomingOnFlow(t *testing.T) {
 	}
 	if n := p.TLSAccepted(); n != 0 {
 		t.Fatalf("%d connections to the phone's TLS listener; the INVITE should use the flow", n)
+	}
+}
+
+// RFC 5626 §4.4.1: when the registration's connection closes, the phone
+// registers again at once over a new one, so the registrar can reach it.
+// Mutation: no kick in flowClosed leaves the phone unreachable until the
+// refresh (the second Accept times out).
+func TestTLSFlowClosedReregisters(t *testing.T) {
+	ca := lab.NewTestCA(t, "test")
+	reg := newTLSRegistrar(t, ca.Issue(t, "registrar", lab.Loopback()).Pair)
+	p := tlsPhone(t, "1001", TLSConfig{RootCAs: ca.Pool()})
+	if err := p.StartRegistration(RegConfig{Registrars: []string{reg.addr()}, Clock: clock.NewFake(time.Unix(1e9, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		reg.accept()
+		req := reg.read().(*gosip.Request)
+		if req.Method != gosip.REGISTER {
+			t.Fatalf("connection %d: %s, want REGISTER", i, req.Method)
+		}
+		ok := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+		ok.SetBody(nil)
+		reg.write(ok)
+		nextReg(t, p, RegRegistered)
+		reg.conn.Close() // the registrar (or a NAT) drops the flow
 	}
 }
 
