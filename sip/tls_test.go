@@ -372,3 +372,30 @@ func (r *srvResolver) LookupSRV(_ context.Context, service, proto, name string) 
 func (r *srvResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
 	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
+
+// Mutual TLS: a registrar that asks for a client certificate gets the
+// configured one (TLSConfig.Certificate), checked against its CA.
+func TestTLSClientCertificate(t *testing.T) {
+	ca := lab.NewTestCA(t, "test")
+	client := ca.Issue(t, "phone", lab.Loopback())
+	tcp, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tcp.Close() })
+	reg := &tlsRegistrar{t: t, tcp: tcp, ln: tls.NewListener(tcp, &tls.Config{
+		Certificates: []tls.Certificate{ca.Issue(t, "registrar", lab.Loopback()).Pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()})}
+	p := tlsPhone(t, "1001", TLSConfig{RootCAs: ca.Pool(), Certificate: &client.Pair})
+	if err := p.StartRegistration(RegConfig{Registrars: []string{reg.addr()}}); err != nil {
+		t.Fatal(err)
+	}
+	reg.accept()
+	peer := reg.conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(peer) == 0 || peer[0].Subject.CommonName != "phone" {
+		t.Fatalf("client certificate %v, want the configured one", peer)
+	}
+	if req := reg.read().(*gosip.Request); req.Method != gosip.REGISTER {
+		t.Fatalf("got %s", req.Method)
+	}
+}
