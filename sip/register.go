@@ -563,6 +563,9 @@ func localIPTowards(dst netip.AddrPort) netip.Addr {
 // roundTrip sends a non-INVITE request to addr and returns its final
 // response.
 func (u *UA) roundTrip(req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
+	if u.tls != nil {
+		return u.roundTripFlow(req, addr)
+	}
 	req.SetDestination(addr.String())
 	return u.doRes(req)
 }

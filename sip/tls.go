@@ -138,6 +138,10 @@ func tlsError(role string, err error) error {
 		return tlsErrorf("certificate is for %s, not %s", certNames(name.Certificate), name.Host)
 	case errors.As(err, &invalid):
 		return tlsErrorf("%s certificate invalid (%s)", role, invalid.Error())
+	case strings.Contains(err.Error(), "certificate required"), strings.Contains(err.Error(), "bad certificate"):
+		// TLS 1.3: the server checks our certificate after our side of the
+		// handshake, and says so with an alert on the first read.
+		return tlsErrorf("%s refused our client certificate (%v)", role, err)
 	case errors.As(err, &alert):
 		return tlsErrorf("%s refused the handshake (%v)", role, alert)
 	case errors.As(err, &record):
@@ -174,12 +178,40 @@ type flowConn struct {
 	*tls.Conn
 	once    sync.Once
 	onClose func()
+	closed  chan struct{}         // closed by Close
+	readErr atomic.Pointer[error] // the first read error: a TLS alert says why the server gave up
+}
+
+func newFlowConn(c *tls.Conn) *flowConn {
+	return &flowConn{Conn: c, closed: make(chan struct{})}
+}
+
+func (c *flowConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil {
+		c.readErr.CompareAndSwap(nil, &err)
+	}
+	return n, err
 }
 
 func (c *flowConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.onClose)
+	c.once.Do(func() {
+		close(c.closed)
+		c.onClose()
+	})
 	return err
+}
+
+// failure says why the flow ended, for a request that was waiting on it.
+func (c *flowConn) failure(role string) error {
+	if p := c.readErr.Load(); p != nil {
+		if err := tlsError(role, *p); errors.Is(err, ErrTLS) {
+			return err
+		}
+		return fmt.Errorf("sip: %s closed the connection: %w", role, *p)
+	}
+	return fmt.Errorf("sip: connection to %s closed", role)
 }
 
 // flowListener hands connections we dialled to sipgo's TLS transport,
@@ -273,7 +305,7 @@ func (u *UA) ensureFlow(ctx context.Context, addr netip.AddrPort, serverName, ro
 		raw.Close()
 		return tlsError(role, err)
 	}
-	fc := &flowConn{Conn: tc}
+	fc := newFlowConn(tc)
 	fc.onClose = func() { u.flowClosed(key, fc) }
 	u.tls.mu.Lock()
 	u.tls.flows[key] = fc
@@ -284,10 +316,21 @@ func (u *UA) ensureFlow(ctx context.Context, addr netip.AddrPort, serverName, ro
 	}
 	// The transport pools the connection from its accept goroutine; wait
 	// until it is there so the request finds it rather than dialling anew.
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+	// A server that refuses our certificate (TLS 1.3: after our side of
+	// the handshake) closes it at once instead.
+	for deadline := time.Now().Add(time.Second); ; {
+		select {
+		case <-fc.closed:
+			return fc.failure(role)
+		default:
+		}
 		if c := pool.Get(key); c != nil {
 			c.TryClose()
 			break
+		}
+		if time.Now().After(deadline) {
+			fc.Close()
+			return fmt.Errorf("sip: TLS connection to %s %s not taken up by the transport", role, key)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -317,6 +360,43 @@ func (u *UA) flowClosed(key string, fc *flowConn) {
 		select {
 		case r.kick <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// roundTripFlow is roundTrip over the TLS flow to addr: it also ends when
+// the flow closes under the request (a server that refused our client
+// certificate, a dropped connection), with the reason, instead of waiting
+// for the transaction timeout.
+func (u *UA) roundTripFlow(req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
+	req.SetDestination(addr.String())
+	u.tls.mu.Lock()
+	fc := u.tls.flows[addr.String()]
+	u.tls.mu.Unlock()
+	if fc == nil {
+		// Never let the transport dial on its own: it would check the
+		// certificate against the address, not the registrar's name.
+		return nil, fmt.Errorf("sip: connection to registrar %s closed", addr)
+	}
+	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	if err != nil {
+		return nil, tlsError("registrar", err)
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("sip: %s transaction ended without a response", req.Method)
+		case <-fc.closed:
+			return nil, fc.failure("registrar")
 		}
 	}
 }

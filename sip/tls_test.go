@@ -44,8 +44,16 @@ func newTLSRegistrar(t *testing.T, cert tls.Certificate) *tlsRegistrar {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tcp.Close() })
-	return &tlsRegistrar{t: t, tcp: tcp, ln: tls.NewListener(tcp, &tls.Config{Certificates: []tls.Certificate{cert}})}
+	g := &tlsRegistrar{t: t, tcp: tcp, ln: tls.NewListener(tcp, &tls.Config{Certificates: []tls.Certificate{cert}})}
+	// Registered before the phone's: runs after the phone closed, so its
+	// unregistering finds the connection still there.
+	t.Cleanup(func() {
+		tcp.Close()
+		if g.conn != nil {
+			g.conn.Close()
+		}
+	})
+	return g
 }
 
 func (g *tlsRegistrar) addr() string { return g.ln.Addr().String() }
@@ -58,7 +66,9 @@ func (g *tlsRegistrar) accept() {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	g.t.Cleanup(func() { c.Close() })
+	if g.conn != nil {
+		g.conn.Close()
+	}
 	c.SetDeadline(time.Now().Add(wait))
 	if err := c.(*tls.Conn).Handshake(); err != nil {
 		g.t.Fatalf("handshake: %v", err)
@@ -397,5 +407,28 @@ func TestTLSClientCertificate(t *testing.T) {
 	}
 	if req := reg.read().(*gosip.Request); req.Method != gosip.REGISTER {
 		t.Fatalf("got %s", req.Method)
+	}
+}
+
+// A registrar that wants a client certificate we do not have fails the
+// registration at once with the reason, not after a transaction timeout.
+func TestTLSClientCertificateRefused(t *testing.T) {
+	ca := lab.NewTestCA(t, "test")
+	tcp, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tcp.Close() })
+	ln := tls.NewListener(tcp, &tls.Config{
+		Certificates: []tls.Certificate{ca.Issue(t, "registrar", lab.Loopback()).Pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()})
+	go acceptAndDrain(ln)
+	p := tlsPhone(t, "1001", TLSConfig{RootCAs: ca.Pool()}) // no client certificate
+	if err := p.StartRegistration(RegConfig{Registrars: []string{tcp.Addr().String()}}); err != nil {
+		t.Fatal(err)
+	}
+	f := nextReg(t, p, RegFailed)
+	if !strings.HasPrefix(f.Reason, "TLS: registrar refused our client certificate") {
+		t.Fatalf("reason %q, want the refused client certificate", f.Reason)
 	}
 }
