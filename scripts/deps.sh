@@ -6,8 +6,9 @@
 #     (module golang.org/toolchain) into $GO_SDK (the Makefile puts it on PATH);
 #   - gcc and libc6-dev (the race detector needs cgo), git.
 #   - qemu-user-static (make test-arm runs the suite for armv7 and arm64).
-#   - the interop lab's peers: kamailio, baresip-core, sip-tester, tshark;
-#     nginx-light and apache2 (provisioning servers: mTLS, Digest auth).
+#   - the interop lab's peers: kamailio, kamailio-tls-modules, baresip-core,
+#     sip-tester, tshark; nginx-light and apache2 (provisioning servers: mTLS,
+#     Digest auth).
 #   - PulseAudio (pulseaudio, pulseaudio-utils): the Pulse device's tests run
 #     a private server of their own (audio/device/pulse/pulsetest).
 #   - chromium: the control API's CSRF probe runs a headless browser.
@@ -43,6 +44,8 @@ command -v sipp >/dev/null 2>&1 || lab+=(sip-tester)
 command -v tshark >/dev/null 2>&1 || lab+=(tshark)
 command -v nginx >/dev/null 2>&1 || lab+=(nginx-light)
 command -v apache2 >/dev/null 2>&1 || lab+=(apache2)
+# Kamailio's TLS module (SIP over TLS tests) is a package of its own.
+ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || lab+=(kamailio-tls-modules)
 if [ ${#lab[@]} -gt 0 ]; then
   apt_install "${lab[@]}"
   # Tests run their own Kamailio, nginx and Apache on free ports; packaged

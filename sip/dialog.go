@@ -27,6 +27,9 @@ type dialog struct {
 	// remoteSeq the highest CSeq the peer used (§12.2.2), 0 = none yet.
 	localSeq, remoteSeq uint32
 	host                string // our host for Via/Contact on this call
+	// flow is the remote address of the TLS connection the dialog was
+	// set up over (RFC 5626 flow, see UA.flowOf); "" for none.
+	flow string
 	// Our SDP origin (o= session id and version, RFC 3264 §8): every new
 	// SDP of ours in the session keeps the id and raises the version.
 	sdpID, sdpVer uint64
@@ -84,6 +87,7 @@ func (u *UA) inDialog(d *dialog, method gosip.RequestMethod, seq uint32) *gosip.
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: method})
 	u.addCommon(req)
 	req.SetBody(nil)
+	u.overFlow(d, req)
 	return req
 }
 

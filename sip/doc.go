@@ -39,6 +39,16 @@
 //     refusal (RFC 5626 §4.5), NAT: Contact from the received/rport the
 //     registrar saw (RFC 3581), CRLF keep-alive that also notices a new
 //     local address, unregister on Close. Status as Registration events.
+//   - SIP over TLS (Config.Transport "tls", tls.go; RFC 3261 §26, RFC
+//     5630): certificates verified against TLSConfig.RootCAs and the host
+//     (name, or IP SAN for an IP literal); failures are TLSError ("TLS:
+//     ...", wrapping ErrTLS), never a plain fallback. The UA dials the
+//     registrar's connection itself (server name from the registrar URI)
+//     and hands it to sipgo's TLS transport, so the registrar reaches us
+//     over it (RFC 5626 flow; TLSAccepted counts the other connections);
+//     CRLF keep-alive on it (§4.4.1); a closed flow re-registers at once.
+//     In-dialog requests go over the connection the dialog came on while
+//     it is open (sipgo issues #361/#362). Plain SIP gets 403.
 //   - Calls through a proxy: the outbound proxy is a preloaded loose route
 //     on initial INVITEs; dialog route sets come from Record-Route; one
 //     401/407 to INVITE is answered with credentials; 3xx are followed by

@@ -119,6 +119,10 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 		if err != nil {
 			return fmt.Errorf("sip: registrar %q: %w", s, err)
 		}
+		if t.Scheme == "sips" && u.tls == nil {
+			// RFC 3261 §26.2.2: sips: means TLS on every hop; never less.
+			return fmt.Errorf("sip: registrar %q: %w: a sips: registrar needs transport tls", s, ErrBadTarget)
+		}
 		r.targets = append(r.targets, regTarget{text: s, uri: t})
 	}
 	u.mu.Lock()
@@ -135,16 +139,20 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 	return nil
 }
 
-// parseTarget accepts "sip:host[:port]", "host[:port]" or "[v6]:port".
+// parseTarget accepts "sip:host[:port]", "sips:host[:port]" (RFC 3261
+// §19.1: TLS), "host[:port]" or "[v6]:port".
 func parseTarget(s string) (gosip.Uri, error) {
 	var uri gosip.Uri
-	if !strings.HasPrefix(s, "sip:") {
+	if i := strings.IndexByte(s, ':'); i > 0 && (strings.EqualFold(s[:i], "sip") || strings.EqualFold(s[:i], "sips")) {
+		s = strings.ToLower(s[:i]) + s[i:] // schemes are case-insensitive (RFC 3261 §19.1.4)
+	}
+	if !strings.HasPrefix(s, "sip:") && !strings.HasPrefix(s, "sips:") {
 		s = "sip:" + s
 	}
 	if err := gosip.ParseUri(s, &uri); err != nil {
 		return uri, fmt.Errorf("%w: %v", ErrBadTarget, err)
 	}
-	if uri.Scheme != "sip" || uri.Host == "" {
+	if (uri.Scheme != "sip" && uri.Scheme != "sips") || uri.Host == "" {
 		return uri, fmt.Errorf("%w: want sip:host[:port]", ErrBadTarget)
 	}
 	uri.Host = strings.Trim(uri.Host, "[]")
@@ -194,7 +202,9 @@ func (r *registrar) cycle() time.Duration {
 	for i, t := range r.targets {
 		r.emit(Registration{State: RegRegistering, Registrar: t.text})
 		proto := "udp"
-		if r.u.tcp {
+		if r.u.tls != nil {
+			proto = "tls"
+		} else if r.u.tcp {
 			proto = "tcp"
 		}
 		addrs, err := resolveTargets(context.Background(), r.cfg.Resolver, proto, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
@@ -285,6 +295,9 @@ func (r *registrar) failed(f Registration) time.Duration {
 // granted interval.
 func (r *registrar) register(t regTarget, addr netip.AddrPort, expires time.Duration) (*gosip.Response, time.Duration, error) {
 	for attempt := 0; attempt < 3; attempt++ {
+		if err := r.u.flowTo(t, addr); err != nil {
+			return nil, 0, err
+		}
 		req := r.request(t, addr, expires)
 		res, err := r.u.roundTrip(req, addr)
 		if err != nil {
@@ -359,7 +372,7 @@ func (r *registrar) request(t regTarget, addr netip.AddrPort, expires time.Durat
 	contact := r.contact
 	r.mu.Unlock()
 	u := r.u
-	ruri := gosip.Uri{Scheme: "sip", Host: t.uri.Host, Port: t.uri.Port}
+	ruri := gosip.Uri{Scheme: t.uri.Scheme, Host: t.uri.Host, Port: t.uri.Port}
 	req := gosip.NewRequest(gosip.REGISTER, ruri)
 	host := contact.Addr().String()
 	if contact.Addr().IsUnspecified() {
@@ -378,7 +391,7 @@ func (r *registrar) request(t regTarget, addr netip.AddrPort, expires time.Durat
 	ct := &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: int(contact.Port())}}
 	if u.tcp {
 		ct.Address.UriParams = gosip.NewParams()
-		ct.Address.UriParams.Add("transport", "tcp")
+		ct.Address.UriParams.Add("transport", u.contactTransport())
 	}
 	req.AppendHeader(ct)
 	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
@@ -499,6 +512,15 @@ func (r *registrar) keepAlive() {
 // §3.5.1), an OPTIONS on TCP, where a bare CRLF could not be written
 // through sipgo's connection pool.
 func (r *registrar) ping(t regTarget, addr netip.AddrPort) {
+	if r.u.tls != nil {
+		if !r.u.pingFlow(addr) {
+			select { // no flow: register again, which opens one
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
+		return
+	}
 	if !r.u.tcp {
 		if _, err := r.u.conn.WriteToUDPAddrPort([]byte("\r\n\r\n"), addr); err != nil {
 			r.u.log.Debug("keep-alive", "error", err)
@@ -541,6 +563,9 @@ func localIPTowards(dst netip.AddrPort) netip.Addr {
 // roundTrip sends a non-INVITE request to addr and returns its final
 // response.
 func (u *UA) roundTrip(req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
+	if u.tls != nil {
+		return u.roundTripFlow(req, addr)
+	}
 	req.SetDestination(addr.String())
 	return u.doRes(req)
 }

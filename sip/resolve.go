@@ -29,11 +29,18 @@ type resolver interface {
 //
 // The caller fails over along the list on timeout or 503 (RFC 3263 §4.3).
 // want4 keeps IPv4 (or IPv6) addresses only, to match the listening socket.
+//
+// proto "tls" looks up _sips._tcp with default port 5061 (RFC 3263 §4.2,
+// RFC 5630 §3.1).
 func resolveTargets(ctx context.Context, r resolver, proto, host string, port int, want4 bool) ([]netip.AddrPort, error) {
 	keep := func(a netip.Addr) bool { return a.Unmap().Is4() == want4 }
+	service, defPort := "sip", uint16(5060)
+	if proto == "tls" {
+		service, proto, defPort = "sips", "tcp", 5061
+	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		if port == 0 {
-			port = 5060
+			port = int(defPort)
 		}
 		return []netip.AddrPort{netip.AddrPortFrom(a.Unmap(), uint16(port))}, nil
 	}
@@ -54,7 +61,7 @@ func resolveTargets(ctx context.Context, r resolver, proto, host string, port in
 		}
 	}
 	if port == 0 {
-		if _, srvs, err := r.LookupSRV(ctx, "sip", proto, host); err == nil {
+		if _, srvs, err := r.LookupSRV(ctx, service, proto, host); err == nil {
 			for _, s := range srvs {
 				if s.Target == "." { // RFC 2782: service decidedly not available
 					continue
@@ -63,7 +70,7 @@ func resolveTargets(ctx context.Context, r resolver, proto, host string, port in
 			}
 		}
 		if len(out) == 0 {
-			lookup(host, 5060)
+			lookup(host, defPort)
 		}
 	} else {
 		lookup(host, uint16(port))

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,8 +63,13 @@ type Config struct {
 	Credentials Credentials
 	// Transport for the requests we send: "udp" (default) or "tcp" (RFC
 	// 3261 §18). With "tcp" the UA also listens on TCP at the same port and
-	// says ;transport=tcp in its Contact; RTP stays on UDP.
+	// says ;transport=tcp in its Contact; RTP stays on UDP. "tls" (RFC
+	// 3261 §26, RFC 5630): requests over TLS with Via SIP/2.0/TLS and
+	// ;transport=tls in Contact, a TLS listener on the same port (TCP),
+	// certificates verified as TLS says; never a plain fallback.
 	Transport string
+	// TLS configures Transport "tls".
+	TLS TLSConfig
 	// OutboundProxy, when set (sip:host[:port]), is put as a loose-routing
 	// Route on every initial INVITE (RFC 3261 §8.1.2, preloaded route).
 	OutboundProxy string
@@ -180,7 +186,8 @@ type UA struct {
 	calls  map[CallID]*call
 	closed bool
 	reg    *registrar // nil without registration
-	tcp    bool       // requests go over TCP (Config.Transport)
+	tcp    bool       // requests go over TCP or TLS (Config.Transport)
+	tls    *tlsState  // nil unless Transport is "tls"
 	tcpLn  *net.TCPListener
 	proxy  *gosip.Uri // outbound proxy with ;lr, or nil
 
@@ -215,9 +222,9 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		return nil, fmt.Errorf("sip: config: empty User")
 	}
 	switch cfg.Transport {
-	case "", "udp", "tcp":
+	case "", "udp", "tcp", "tls":
 	default:
-		return nil, fmt.Errorf("sip: config: transport %q (want udp or tcp)", cfg.Transport)
+		return nil, fmt.Errorf("sip: config: transport %q (want udp, tcp or tls)", cfg.Transport)
 	}
 	if !cfg.Listen.Addr().IsValid() {
 		return nil, fmt.Errorf("sip: config: invalid Listen address %v", cfg.Listen)
@@ -251,7 +258,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		proxy = &p
 	}
 	var tcpLn *net.TCPListener
-	if cfg.Transport == "tcp" {
+	if cfg.Transport == "tcp" || cfg.Transport == "tls" {
 		// The same port on TCP, so Contact names one address for both.
 		tcpLn, err = net.ListenTCP(strings.Replace(network, "udp", "tcp", 1), &net.TCPAddr{IP: laddr.Addr().AsSlice(), Port: int(laddr.Port())})
 		if err != nil {
@@ -259,7 +266,22 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 			return nil, fmt.Errorf("sip: listen tcp %v: %w", addr, err)
 		}
 	}
+	var tlsSt *tlsState
+	uaOpts := []sipgo.UserAgentOption{}
+	if cfg.Transport == "tls" {
+		srvConf, err := serverTLS(cfg.TLS, addr.Addr())
+		if err != nil {
+			tcpLn.Close()
+			conn.Close()
+			return nil, err
+		}
+		tlsSt = &tlsState{client: clientTLS(cfg.TLS), flows: make(map[string]*flowConn)}
+		tlsSt.ln = tls.NewListener(countingListener{Listener: tcpLn, n: &tlsSt.accepted}, srvConf)
+		tlsSt.flowLn = newFlowListener(tcpLn.Addr())
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(tlsSt.client))
+	}
 	u := &UA{
+		tls:    tlsSt,
 		tcp:    tcpLn != nil,
 		tcpLn:  tcpLn,
 		proxy:  proxy,
@@ -277,7 +299,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		u.realm.fallback = append(u.realm.fallback, proxy.Host)
 	}
 	sipLog := u.log.With("lib", "sipgo")
-	u.sua, err = sipgo.NewUA(
+	u.sua, err = sipgo.NewUA(append([]sipgo.UserAgentOption{
 		sipgo.WithUserAgent(cfg.User),
 		sipgo.WithUserAgentHostname(cfg.Domain),
 		sipgo.WithUserAgentTransactionLayerOptions(
@@ -285,7 +307,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 			gosip.WithTransactionLayerUnhandledResponseHandler(u.onStrayResponse),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipLog)),
-	)
+	}, uaOpts...)...)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
@@ -320,7 +342,15 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	u.srv.OnNoRoute(u.validated(u.onNoRoute))
 
 	u.events = newDispatcher(onEvent)
-	if tcpLn != nil {
+	if tlsSt != nil {
+		for _, ln := range []net.Listener{tlsSt.ln, tlsSt.flowLn} {
+			go func() {
+				if err := u.srv.ServeTLS(ln); !errors.Is(err, net.ErrClosed) {
+					u.log.Error("serve TLS", "error", err)
+				}
+			}()
+		}
+	} else if tcpLn != nil {
 		go func() {
 			// ServeTCP always returns an error: ErrClosed on Close.
 			if err := u.srv.ServeTCP(tcpLn); !errors.Is(err, net.ErrClosed) {
@@ -420,6 +450,10 @@ wait:
 	if u.tcpLn != nil {
 		u.tcpLn.Close()
 	}
+	if u.tls != nil {
+		u.tls.flowLn.Close()
+		u.tls.closeFlows()
+	}
 	<-u.served
 	u.wg.Wait()
 	// Anything left (e.g. a call whose goroutine never started) ends now.
@@ -510,7 +544,9 @@ func (u *UA) via(host string) *gosip.ViaHeader {
 	p.Add("branch", gosip.GenerateBranchN(16))
 	p.Add("rport", "") // RFC 3581
 	transport := "UDP"
-	if u.tcp {
+	if u.tls != nil {
+		transport = "TLS"
+	} else if u.tcp {
 		transport = "TCP"
 	}
 	return &gosip.ViaHeader{
@@ -532,7 +568,7 @@ func (u *UA) contact(host string) *gosip.ContactHeader {
 	}
 	if u.tcp {
 		params := gosip.NewParams()
-		params.Add("transport", "tcp")
+		params.Add("transport", u.contactTransport())
 		return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: port, UriParams: params}}
 	}
 	return &gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: u.cfg.User, Host: host, Port: port}}
@@ -657,7 +693,7 @@ func (u *UA) DialWith(target string, local sdp.Media, o DialOptions) (CallID, er
 		close(c.done)
 		u.mu.Unlock()
 		u.wg.Done()
-		return "", fmt.Errorf("sip: send INVITE to %s: %w", target, err)
+		return "", fmt.Errorf("sip: send INVITE to %s: %w", target, tlsError("peer", err))
 	}
 	u.log.Info("INVITE sent", "call", c.id, "target", target)
 	go u.runUAC(c, tx)
@@ -877,6 +913,7 @@ func (u *UA) onAnswer(c *call, tx gosip.ClientTransaction, res *gosip.Response) 
 	}
 	// RFC 3261 §12.1.2: the route set is the 2xx's Record-Route, reversed.
 	c.routeSet = recordRoute(res.GetHeaders("Record-Route"), true)
+	c.flow = u.flowOf(res.Transport(), res.Source())
 	ack := u.inDialog(&c.dialog, gosip.ACK, c.invite.CSeq().SeqNo)
 	c.ack = ack
 	hung := c.hangupReq

@@ -114,6 +114,7 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			localSeq:  1 + rand.Uint32N(1<<15),
 			remoteSeq: cseq.SeqNo,
 			host:      u.contactHost(sourceHost(req)),
+			flow:      u.flowOf(req.Transport(), req.Source()),
 		},
 		dir:       incoming,
 		state:     stIncoming,

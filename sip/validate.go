@@ -27,6 +27,10 @@ type handler = func(*gosip.Request, gosip.ServerTransaction)
 func (u *UA) validated(h handler) handler {
 	return func(req *gosip.Request, tx gosip.ServerTransaction) {
 		code, reason, hdrs := check(req)
+		if code == 0 && u.tls != nil && !strings.EqualFold(req.Transport(), "TLS") {
+			// RFC 3261 §26.2: a phone set up for TLS takes no plain SIP.
+			code, reason = 403, "Forbidden (TLS required)"
+		}
 		if code == 0 {
 			h(req, tx)
 			return

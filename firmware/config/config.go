@@ -27,7 +27,7 @@ var (
 	// Codecs lists the codecs the media stack implements (audio.codecs).
 	Codecs = []string{"PCMU", "PCMA"}
 	// Transports lists the SIP transports (sip.transport).
-	Transports = []string{"udp", "tcp"}
+	Transports = []string{"udp", "tcp", "tls"}
 	// LogLevels and LogFormats list log.level and log.format values.
 	LogLevels  = []string{"debug", "info", "warn", "error"}
 	LogFormats = []string{"text", "json"}
@@ -72,8 +72,13 @@ type Board struct {
 // SIP is [sip].
 type SIP struct {
 	Listen    string // UDP host:port, IP literal only; see Config.SIPListen
-	Transport string // "udp" or "tcp"
+	Transport string // "udp", "tcp" or "tls"; see Config.SIPTransport
 	UserAgent string // "" means "phoned/<version>"; see Config.UserAgent
+	// CA, ClientCert and ClientKey are PEM files for "tls" (tls.go); Load
+	// makes them absolute against the config file's directory.
+	CA         string
+	ClientCert string
+	ClientKey  string
 }
 
 // Account is [account]. Its String, Format and LogValue never show the
@@ -283,7 +288,8 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("schema", c.Schema),
 		slog.String("board", c.Board.Name),
-		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent),
+		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent,
+			"ca", c.SIP.CA, "client_cert", c.SIP.ClientCert, "client_key", c.SIP.ClientKey),
 		slog.Any("account", c.Account),
 		slog.Group("audio", "device", c.Audio.Device, "codecs", c.Audio.Codecs,
 			"rtp_ports", strconv.Itoa(c.Audio.RTPPortMin)+"-"+strconv.Itoa(c.Audio.RTPPortMax),

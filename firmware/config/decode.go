@@ -40,10 +40,13 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Str(t, p, "file", &c.Board.File)
 	}
 	if t, p := d.Table(tree, nil, "sip"); t != nil {
-		d.Unknown(t, p, "listen", "transport", "user_agent")
+		d.Unknown(t, p, "listen", "transport", "user_agent", "ca", "client_cert", "client_key")
 		d.Str(t, p, "listen", &c.SIP.Listen)
 		d.Str(t, p, "transport", &c.SIP.Transport)
 		d.Str(t, p, "user_agent", &c.SIP.UserAgent)
+		d.Str(t, p, "ca", &c.SIP.CA)
+		d.Str(t, p, "client_cert", &c.SIP.ClientCert)
+		d.Str(t, p, "client_key", &c.SIP.ClientKey)
 	}
 	if t, p := d.Table(tree, nil, "account"); t != nil {
 		d.Unknown(t, p, "user", "display_name", "password", "auth_user", "realm", "domain", "registrar", "backup_registrars",

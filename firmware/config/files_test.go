@@ -35,6 +35,7 @@ func TestDefaultFileIsDefault(t *testing.T) {
 	doc.index()
 	for _, key := range []string{
 		"schema", "board.name", "board.file", "sip.listen", "sip.transport", "sip.user_agent",
+		"sip.ca", "sip.client_cert", "sip.client_key",
 		"account.user", "account.display_name", "account.password", "account.auth_user", "account.domain",
 		"account.registrar", "account.outbound_proxy",
 		"audio.device", "audio.codecs", "audio.rtp_port_min", "audio.rtp_port_max",

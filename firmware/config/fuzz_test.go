@@ -37,6 +37,8 @@ func FuzzParse(f *testing.F) {
 		"schema = 1\n[phone]\ninterdigit_timeout = \"9223372036854775807ns\"\n",
 		"schema = 1\n[api]\nlisten = \"0.0.0.0:8443\"\npassword = \"x\"\ncert = \"c.pem\"\n[system]\nstate_dir = \"\"\n",
 		"schema = 1\n[api]\nlisten = \"[::]:1\"\npassword = 1\n[system]\nstate_dir = 2\n",
+		"schema = 1\n[sip]\ntransport = \"tls\"\nca = \"/dev/null\"\nclient_cert = \"x\"\n[account]\nregistrar = \"sips:pbx:5061\"\n",
+		"schema = 1\n[sip]\nclient_key = \"\"\nca = \"\\u0000\"\n[account]\noutbound_proxy = \"SIPS:a@b;transport=tls\"\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -19,6 +19,13 @@ type Layer struct {
 // provisioning server stays its own), nor ever [system]. Paths are left
 // as written.
 func ParseLayers(local Layer, fetched ...Layer) (cfg *Config, err error) {
+	return ParseLayersIn("", local, fetched...)
+}
+
+// ParseLayersIn is ParseLayers with relative sip.ca, sip.client_cert and
+// sip.client_key made absolute against dir (the phone's own file's
+// directory) before they are read and checked.
+func ParseLayersIn(dir string, local Layer, fetched ...Layer) (cfg *Config, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			// As in Parse: a pushed file must never take the phone down.
@@ -69,7 +76,7 @@ func ParseLayers(local Layer, fetched ...Layer) (cfg *Config, err error) {
 	if len(errs) > 0 {
 		return nil, md.join(errs) // file by file, in layer order, then by line
 	}
-	return decodeTree(md, merged)
+	return decodeTree(md, merged, dir)
 }
 
 // mergeTree merges src into dst: tables recursively, anything else

@@ -45,13 +45,13 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c, err := Parse(path, data)
-	if err != nil {
-		return nil, err
-	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		dir = filepath.Dir(path)
+	}
+	c, err := parseIn(path, data, dir)
+	if err != nil {
+		return nil, err
 	}
 	ResolvePaths(c, dir)
 	return c, nil
@@ -73,6 +73,13 @@ func ResolvePaths(c *Config, dir string) {
 // error messages. On error the Config is nil and the error lists every
 // problem found, one per line, each wrapping ErrInvalid. Parse never panics.
 func Parse(name string, data []byte) (cfg *Config, err error) {
+	return parseIn(name, data, "")
+}
+
+// parseIn is Parse with relative sip.ca, sip.client_cert and
+// sip.client_key made absolute against dir ("" leaves them) before they
+// are read and checked.
+func parseIn(name string, data []byte, dir string) (cfg *Config, err error) {
 	name = oneLine(name)
 	defer func() {
 		if r := recover(); r != nil {
@@ -85,7 +92,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 	if errs != nil {
 		return nil, joinErrors(errs)
 	}
-	return decodeTree(doc, tree)
+	return decodeTree(doc, tree, dir)
 }
 
 // read parses one file's TOML into a tree, with the positions of its keys.
@@ -110,10 +117,13 @@ func read(name string, data []byte) (*document, map[string]any, []*Error) {
 }
 
 // decodeTree decodes and validates a tree read from doc.
-func decodeTree(doc *document, tree map[string]any) (*Config, error) {
+// Relative sip.ca, sip.client_cert and sip.client_key are made absolute
+// against dir ("" leaves them) before they are read and checked.
+func decodeTree(doc *document, tree map[string]any, dir string) (*Config, error) {
 	d := &decoder{doc: doc}
 	d.Fields = tomlpos.Fields{Fail: d.fail}
 	c := d.decode(tree)
+	c.SIP.absPaths(dir)
 	if d.unsupported != nil {
 		// Another schema's keys would only bury the one message that matters.
 		return nil, doc.join([]*Error{d.unsupported})

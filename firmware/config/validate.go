@@ -75,6 +75,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	}
 	v.oneOf(p("sip", "transport"), "transport", c.SIP.Transport, Transports)
 	v.text(p("sip", "user_agent"), c.SIP.UserAgent)
+	v.tlsFiles(c)
 
 	// [account]; the password is never part of a message.
 	a := c.Account
@@ -294,6 +295,8 @@ func (v *validator) server(path []string, s string) {
 	var err error
 	if hasSIPScheme(s) {
 		err = checkSIPURI(s)
+	} else if hasSIPSScheme(s) {
+		err = checkSIPURI("sip:" + s[5:]) // RFC 3261 §19.1: same syntax, TLS
 	} else if i := strings.IndexByte(s, ':'); i > 0 && isScheme(s[:i]) && (otherSchemes[strings.ToLower(s[:i])] || s[i+1:] != "" && !isDigits(s[i+1:])) {
 		err = fmt.Errorf("unsupported scheme %q (want host[:port] or a sip: URI)", s[:i])
 	} else {
@@ -308,12 +311,12 @@ func (v *validator) server(path []string, s string) {
 
 // otherSchemes are URI schemes an admin may paste that are not sip:; with
 // them "tel:123" is not taken for host "tel", port 123.
-var otherSchemes = map[string]bool{"sips": true, "tel": true, "http": true, "https": true, "ws": true, "wss": true, "urn": true, "mailto": true}
+var otherSchemes = map[string]bool{"tel": true, "http": true, "https": true, "ws": true, "wss": true, "urn": true, "mailto": true}
 
 func hasSIPScheme(s string) bool { return len(s) >= 4 && strings.EqualFold(s[:4], "sip:") }
 
 func asSIPURI(s string) string {
-	if s == "" || hasSIPScheme(s) {
+	if s == "" || hasSIPScheme(s) || hasSIPSScheme(s) {
 		return s
 	}
 	return "sip:" + s

@@ -47,8 +47,8 @@ func TestValidationRules(t *testing.T) {
 
 		// sip.transport, sip.user_agent
 		{"transport tcp", "schema = 1\n[sip]\ntransport = \"tcp\"\n", nil},
-		{"transport tls", "schema = 1\n[sip]\ntransport = \"tls\"\n", []string{`phoned.toml:3: sip.transport: unknown transport "tls" (want udp or tcp)`}},
-		{"transport upper", "schema = 1\n[sip]\ntransport = \"UDP\"\n", []string{`phoned.toml:3: sip.transport: unknown transport "UDP" (want udp or tcp)`}},
+		{"transport sctp", "schema = 1\n[sip]\ntransport = \"sctp\"\n", []string{`phoned.toml:3: sip.transport: unknown transport "sctp" (want udp, tcp or tls)`}},
+		{"transport upper", "schema = 1\n[sip]\ntransport = \"UDP\"\n", []string{`phoned.toml:3: sip.transport: unknown transport "UDP" (want udp, tcp or tls)`}},
 		{"user_agent", "schema = 1\n[sip]\nuser_agent = \"Acme Desk 3 (phoned)\"\n", nil},
 		{"user_agent CRLF", "schema = 1\n[sip]\nuser_agent = \"x\\r\\nVia: evil\"\n", []string{`phoned.toml:3: sip.user_agent: contains a control character`}},
 		{"user_agent long", "schema = 1\n[sip]\nuser_agent = \"" + strings.Repeat("a", 257) + "\"\n", []string{`phoned.toml:3: sip.user_agent: longer than 256 bytes`}},
@@ -78,7 +78,7 @@ func TestValidationRules(t *testing.T) {
 		{"registrar uri", "schema = 1\n[account]\nregistrar = \"sip:pbx.example.com;transport=udp\"\n", nil},
 		{"registrar SIP uri", "schema = 1\n[account]\nregistrar = \"SIP:pbx.example.com:5060\"\n", nil},
 		{"registrar tel", "schema = 1\n[account]\nregistrar = \"tel:+15551234\"\n", []string{`phoned.toml:3: account.registrar: invalid server "tel:+15551234": unsupported scheme "tel" (want host[:port] or a sip: URI)`}},
-		{"registrar sips", "schema = 1\n[account]\nregistrar = \"sips:pbx.example.com\"\n", []string{`phoned.toml:3: account.registrar: invalid server "sips:pbx.example.com": unsupported scheme "sips" (want host[:port] or a sip: URI)`}},
+		{"registrar sips", "schema = 1\n[account]\nregistrar = \"sips:pbx example.com\"\n", []string{`phoned.toml:3: account.registrar: invalid server "sips:pbx example.com": contains a space, quote, angle bracket or control character`}},
 		{"registrar tel digits", "schema = 1\n[account]\nregistrar = \"tel:123\"\n", []string{`phoned.toml:3: account.registrar: invalid server "tel:123": unsupported scheme "tel" (want host[:port] or a sip: URI)`}},
 		{"registrar port 0", "schema = 1\n[account]\nregistrar = \"pbx.example.com:0\"\n", []string{`phoned.toml:3: account.registrar: invalid server "pbx.example.com:0": port "0" out of range (want 1..65535)`}},
 		{"registrar empty port", "schema = 1\n[account]\nregistrar = \"pbx:\"\n", []string{`phoned.toml:3: account.registrar: invalid server "pbx:": empty port`}},
@@ -322,7 +322,7 @@ level = "verbose"
 `
 	checkLines(t, parseErr(t, src), []string{
 		`phoned.toml:4: sip.listne: unknown key (did you mean "listen"?)`,
-		`phoned.toml:5: sip.transport: unknown transport "sctp" (want udp or tcp)`,
+		`phoned.toml:5: sip.transport: unknown transport "sctp" (want udp, tcp or tls)`,
 		`phoned.toml:8: account.user: invalid SIP user "bad user" (allowed: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes)`,
 		`phoned.toml:9: account.registrar: invalid server "tel:123": unsupported scheme "tel" (want host[:port] or a sip: URI)`,
 		`phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav or null)`,

@@ -477,7 +477,11 @@ func (d *Daemon) dial(e phone.Dial) {
 	if err != nil {
 		sock.close()
 		d.log.Warn("dial failed", "number", e.Number, "target", target, "err", err)
-		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: "cannot dial " + reasonOr(e.Number, target)})
+		reason := "cannot dial " + reasonOr(e.Number, target)
+		if te := (*sip.TLSError)(nil); errors.As(err, &te) {
+			reason += ": " + te.Error() // a bad certificate, in plain words
+		}
+		d.pending = append(d.pending, phone.CallFailed{Call: e.Call, Reason: reason})
 		return
 	}
 	d.log.Info("dialling", "number", e.Number, "target", target, "call_id", string(id))

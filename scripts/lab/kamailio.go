@@ -34,6 +34,11 @@ type KamailioOptions struct {
 	// TCP makes Kamailio listen on TCP too, at the same port (RFC 3261
 	// §18), relaying between TCP and UDP clients.
 	TCP bool
+	// TLS makes Kamailio listen for SIP over TLS too (tls module,
+	// RFC 3261 §26) on TLSAddr, with the given certificate. TLS clients
+	// are reached back over the connection they opened (RFC 5626 flows:
+	// fix_nated_register, add_contact_alias, handle_ruri_alias).
+	TLS *KamailioTLS
 	// RegisterProxyAuth challenges REGISTER with 407 instead of 401, to
 	// exercise proxy auth on registration.
 	RegisterProxyAuth bool
@@ -52,8 +57,15 @@ type KamailioOptions struct {
 	Logger *slog.Logger
 }
 
+// KamailioTLS is the server certificate of Kamailio's TLS socket (PEM
+// files, e.g. from a TestCA).
+type KamailioTLS struct {
+	CertFile, KeyFile string
+}
+
 // Kamailio is a running Kamailio owned by one test.
 type Kamailio struct {
+	tls    bool
 	addr   netip.AddrPort
 	config string
 	p      *proc
@@ -70,6 +82,12 @@ var (
 // KamailioConfig renders the configuration for o listening on port. It is
 // exported so a test can show or check the config it runs.
 func KamailioConfig(o KamailioOptions, port int) (string, error) {
+	return kamailioConfig(o, port, "")
+}
+
+// kamailioConfig renders the config; tlsConfig is the tls module's file
+// (needed with o.TLS). The TLS socket is on port+1.
+func kamailioConfig(o KamailioOptions, port int, tlsConfig string) (string, error) {
 	for u, p := range o.Users {
 		if !userRe.MatchString(u) {
 			return "", fmt.Errorf("lab: %w: kamailio user %q: want [A-Za-z0-9._-]{1,64}", ErrOption, u)
@@ -106,6 +124,7 @@ func KamailioConfig(o KamailioOptions, port int) (string, error) {
 		"RegisterProxyAuth": o.RegisterProxyAuth, "MinExpires": o.MinExpires,
 		"MaxExpires": o.MaxExpires, "InviteTimeoutMS": o.InviteTimeout.Milliseconds(),
 		"Debug": o.Debug, "ModulePath": o.ModulePath, "TCP": o.TCP,
+		"TLS": o.TLS != nil, "TLSPort": port + 1, "TLSConfig": tlsConfig,
 	})
 	if err != nil {
 		return "", fmt.Errorf("lab: kamailio template: %w", err)
@@ -151,11 +170,18 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 
 func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int) (*Kamailio, error) {
 	t.Helper()
-	port, err := FreePort(1)
+	port, err := FreePort(2) // UDP/TCP on port, TLS on port+1
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := KamailioConfig(o, port)
+	tlsPath := ""
+	if o.TLS != nil {
+		tlsPath = filepath.Join(dir, fmt.Sprintf("tls-%d.cfg", attempt))
+		if err := os.WriteFile(tlsPath, []byte(kamailioTLSConfig(*o.TLS)), 0o600); err != nil {
+			return nil, fmt.Errorf("lab: kamailio tls config: %w", err)
+		}
+	}
+	cfg, err := kamailioConfig(o, port, tlsPath)
 	if err != nil {
 		t.Fatal(err) // not worth retrying
 	}
@@ -169,7 +195,7 @@ func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int
 	// -D is Kamailio's no-fork mode, which serves UDP only; TCP needs its
 	// worker children: -DD (foreground, forking; cleanup kills the group).
 	fork := "-D"
-	if o.TCP {
+	if o.TCP || o.TLS != nil {
 		fork = "-DD"
 	}
 	cmd := exec.Command(bin, "-f", cfgPath, "-P", filepath.Join(dir, fmt.Sprintf("kamailio-%d.pid", attempt)),
@@ -178,7 +204,7 @@ func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int
 	if err != nil {
 		return nil, err
 	}
-	k := &Kamailio{addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)), config: cfgPath, p: p}
+	k := &Kamailio{tls: o.TLS != nil, addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)), config: cfgPath, p: p}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("lab: kamailio %s log (%s):\n%s", k.addr, cfgPath, tail(p.log.String(), 80))
@@ -194,6 +220,20 @@ func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int
 // Stop ends Kamailio now (a registrar that goes away); Cleanup would do
 // it at the end of the test anyway.
 func (k *Kamailio) Stop() { k.p.stop(2 * time.Second) }
+
+// TLSAddr is Kamailio's TLS listen address (with KamailioOptions.TLS).
+func (k *Kamailio) TLSAddr() netip.AddrPort {
+	return netip.AddrPortFrom(k.addr.Addr(), k.addr.Port()+1)
+}
+
+// kamailioTLSConfig is the tls module's file: the server certificate; no
+// client certificate asked for, and none checked when Kamailio is the
+// client (the lab's phones serve self-signed ones).
+func kamailioTLSConfig(c KamailioTLS) string {
+	return fmt.Sprintf("[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"+
+		"private_key = %s\ncertificate = %s\n\n"+
+		"[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n", c.KeyFile, c.CertFile)
+}
 
 // Addr is Kamailio's UDP listen address.
 func (k *Kamailio) Addr() netip.AddrPort { return k.addr }

@@ -68,13 +68,13 @@ func parseWithLayers(path string, files []cfgstore.File) (*config.Config, error)
 	for i, l := range files {
 		layers[i] = config.Layer{Name: l.Name, Data: l.Data}
 	}
-	c, err := config.ParseLayers(config.Layer{Name: path, Data: data}, layers...)
-	if err != nil {
-		return nil, err
-	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		dir = filepath.Dir(path)
+	}
+	c, err := config.ParseLayersIn(dir, config.Layer{Name: path, Data: data}, layers...)
+	if err != nil {
+		return nil, err
 	}
 	config.ResolvePaths(c, dir)
 	return c, nil

@@ -193,6 +193,15 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	if proxy == "" {
 		proxy = cfg.RegistrarURI()
 	}
+	var sipTLS sip.TLSConfig
+	if cfg.SIPTransport() == "tls" {
+		roots, cert, err := cfg.SIPTLS()
+		if err != nil {
+			dev.Close()
+			return nil, err
+		}
+		sipTLS = sip.TLSConfig{RootCAs: roots, Certificate: cert}
+	}
 	ua, err := sip.New(sip.Config{
 		Listen:        cfg.SIPListen(),
 		User:          cfg.Account.User,
@@ -203,7 +212,8 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 		Logger:        log.With("part", "sip"),
 		Credentials:   creds,
 		OutboundProxy: proxy,
-		Transport:     cfg.SIP.Transport,
+		Transport:     cfg.SIPTransport(),
+		TLS:           sipTLS,
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
