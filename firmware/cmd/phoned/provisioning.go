@@ -308,19 +308,21 @@ func (p *provisioner) verifyOnce(ctx context.Context, sub <-chan struct{}) bool 
 	if err == nil && good.Hash() == cur.Hash() {
 		return true
 	}
-	if !p.changesRegistration(good, err == nil) {
-		store.MarkGood()
-		return true
+	haveGood := err == nil
+	curCfg, perr := parseWithLayers(p.path, cur.Files)
+	if perr != nil {
+		return true // ignored at start too; nothing to verify
 	}
-	cfg := p.rl.current()
-	if cfg.RegistrarURI() == "" {
+	if !p.changesRegistration(good, haveGood, curCfg) || curCfg.RegistrarURI() == "" {
 		store.MarkGood()
 		return true
 	}
 	var deadline time.Time
 	for {
 		st := p.d.Status()
-		applied := st.Config == nil || len(st.Config.Pending) == 0
+		// Applied: nothing waits for idle, and the phone runs this set's
+		// config (not the one before a restart it waits for).
+		applied := (st.Config == nil || len(st.Config.Pending) == 0) && len(config.Diff(p.rl.current(), curCfg)) == 0
 		switch {
 		case applied && deadline.IsZero():
 			deadline = p.clk.Now().Add(p.rl.current().Provisioning.RollbackAfter.Duration)
@@ -335,7 +337,7 @@ func (p *provisioner) verifyOnce(ctx context.Context, sub <-chan struct{}) bool 
 			return true
 		}
 		if !deadline.IsZero() && !p.clk.Now().Before(deadline) {
-			p.rollback(store, cur, good, err == nil, st.Registration)
+			p.rollback(store, cur, good, haveGood, st.Registration)
 			return true
 		}
 		var wake <-chan struct{}
@@ -366,10 +368,10 @@ func (p *provisioner) verifyOnce(ctx context.Context, sub <-chan struct{}) bool 
 	}
 }
 
-// changesRegistration reports whether the set in use registers
-// differently from the last good one (or the phone's own file): a change
-// that is not hot.
-func (p *provisioner) changesRegistration(good cfgstore.Set, haveGood bool) bool {
+// changesRegistration reports whether cur, the config of the set in use,
+// registers differently from the last good set (or the phone's own
+// file): an account or SIP change.
+func (p *provisioner) changesRegistration(good cfgstore.Set, haveGood bool, cur *config.Config) bool {
 	var base *config.Config
 	var err error
 	if haveGood {
@@ -380,7 +382,7 @@ func (p *provisioner) changesRegistration(good cfgstore.Set, haveGood bool) bool
 	if err != nil {
 		return true
 	}
-	for _, c := range config.Diff(base, p.rl.current()) {
+	for _, c := range config.Diff(base, cur) {
 		if c.Apply == config.Reregister || strings.HasPrefix(c.Key, "sip.") {
 			return true
 		}
