@@ -100,11 +100,11 @@ func TestPushConfig(t *testing.T) {
 	if code != 200 || strings.Join(res.Changed, ",") != "directory" || res.Apply != "hot" || !res.WaitsForIdle {
 		t.Fatalf("good file while off-hook: %d %s", code, body)
 	}
-	st, err := p.Status()
+	// The loop takes the new config between events: pending shortly.
+	_, err := p.Until(within, "the push pending", func(s phonedStatus) bool {
+		return s.Config != nil && strings.Join(s.Config.Pending, ",") == "directory"
+	})
 	must(t, err)
-	if st.Config == nil || strings.Join(st.Config.Pending, ",") != "directory" {
-		t.Fatalf("off-hook: config status %+v", st.Config)
-	}
 	must(t, p.Hook(false))
 	_, err = p.Until(within, "the push applied", func(s phonedStatus) bool {
 		return s.Config != nil && s.Config.Source == "push" && s.Config.AppliedAt != nil
