@@ -212,6 +212,10 @@ func headerValues(req *gosip.Request, name, compact string) []string {
 // cannot read gets 400 and is not reported; a NOTIFY for no subscription
 // of ours 481, for another event package 489 (RFC 6665 §8.3.2).
 func (u *UA) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
+	if ok, reboot := isCheckSync(req); ok {
+		u.onCheckSync(req, tx, reboot)
+		return
+	}
 	u.mu.Lock()
 	c := u.matchDialogLocked(req)
 	var ro *referOut

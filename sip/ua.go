@@ -204,6 +204,9 @@ type UA struct {
 	strayLog     rateLog
 	// realm decides which digest challenges get our credentials (auth.go).
 	realm *realmPolicy
+	// checkSync holds our check-sync challenges (checksync.go).
+	checkSync    nonces
+	checkSyncLog rateLog
 }
 
 // New binds cfg.Listen and starts serving. onEvent is called from one UA
@@ -294,6 +297,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		served: make(chan struct{}),
 	}
 	u.strayLog = rateLog{clk: cfg.Clock, every: time.Second}
+	u.checkSyncLog = rateLog{clk: cfg.Clock, every: time.Second}
 	u.realm = &realmPolicy{configured: cfg.Credentials.Realm, fallback: []string{cfg.Domain}}
 	if proxy != nil {
 		u.realm.fallback = append(u.realm.fallback, proxy.Host)

@@ -144,6 +144,9 @@ type Deps struct {
 	Ringer    Ringer
 	Lamps     Lamps       // nil: no indicators
 	Audio     AudioStatus // nil: no "audio" in Status
+	// CheckSync hears an authenticated check-sync NOTIFY (provisioning):
+	// quick, on the loop.
+	CheckSync func(reboot bool)
 }
 
 // call is what the loop keeps per call besides the machine's view.
@@ -749,6 +752,11 @@ func (d *Daemon) collect() {
 // call the phone has already forgotten (or is no phone event at all).
 func (d *Daemon) translate(ev sip.Event) phone.Event {
 	switch e := ev.(type) {
+	case sip.CheckSync:
+		if d.deps.CheckSync != nil {
+			d.deps.CheckSync(e.Reboot)
+		}
+		return nil
 	case sip.Registration:
 		d.mu.Lock()
 		d.snap.reg = Registration{

@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -245,7 +246,13 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	options := func(cfg *config.Config) daemon.Options {
 		return daemonOptions(cfg, clk, log.With("part", "phone"))
 	}
+	var provRef atomic.Pointer[provisioner] // set below; check-sync may come first
 	d := daemon.New(options(cfg), daemon.Deps{
+		CheckSync: func(reboot bool) {
+			if p := provRef.Load(); p != nil {
+				p.CheckSyncNow(reboot)
+			}
+		},
 		Calls:     ua,
 		SIPEvents: sipEvents,
 		Tones:     eng,
@@ -277,6 +284,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 		}}
 	prov := newProvisioner(cfgPath, rl, d, clk, log.With("part", "provisioning"), brd.Name)
 	rl.stored, rl.prov = prov.Stored, prov
+	provRef.Store(prov)
 	if prev != nil {
 		prov.inherit(prev.prov)
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskphone/phoned/firmware/cfgstore"
@@ -38,6 +39,7 @@ type provisioner struct {
 	mac     func() (string, error)
 
 	kick   chan struct{} // check now
+	reboot atomic.Bool   // a check-sync asked for a restart after the check
 	stored chan struct{} // the stored layers changed: verify them
 	rnd    *rand.Rand
 
@@ -86,6 +88,15 @@ func (p *provisioner) CheckNow() {
 	}
 }
 
+// CheckSyncNow is a check-sync from the registrar: check at once; with
+// reboot, restart once idle after applying.
+func (p *provisioner) CheckSyncNow(reboot bool) {
+	if reboot {
+		p.reboot.Store(true)
+	}
+	p.CheckNow()
+}
+
 // Stored says the stored layers changed (a push): verify them.
 func (p *provisioner) Stored() {
 	select {
@@ -115,6 +126,9 @@ func (p *provisioner) run(ctx context.Context) {
 			failures++
 		} else {
 			failures = 0
+		}
+		if p.reboot.Swap(false) {
+			p.rl.restartWhenIdle("check-sync")
 		}
 		now := p.clk.Now()
 		wait = p.schedule(p.rl.current()).Next(now, failures, p.rnd).Sub(now)

@@ -24,8 +24,8 @@ import (
 type reloader struct {
 	path     string
 	stateDir string // the phone's own file's system.state_dir
-	log  *slog.Logger
-	d    *daemon.Daemon
+	log      *slog.Logger
+	d        *daemon.Daemon
 	// options builds the daemon's options from a config; hot applies the
 	// caller's own hot keys (log level, ringer) on the loop.
 	options func(*config.Config) daemon.Options
@@ -38,9 +38,10 @@ type reloader struct {
 	stored func()
 	prov   *provisioner
 
-	mu   sync.Mutex
-	cur  *config.Config // the config running
-	next *restartWith   // set when a restart is on its way
+	mu     sync.Mutex
+	latest *config.Config // the newest config offered (it may wait for idle)
+	cur    *config.Config // the config running
+	next   *restartWith   // set when a restart is on its way
 }
 
 // restartWith is the config serve starts again with, and the status that
@@ -73,7 +74,14 @@ func (r *reloader) reload(source string) error {
 func (r *reloader) offer(n *config.Config, source string) error {
 	r.mu.Lock()
 	changes := config.Diff(r.cur, n)
+	// A config waiting for idle that this one takes back.
+	revert := len(changes) == 0 && r.latest != nil && len(config.Diff(r.latest, r.cur)) > 0
+	r.latest = n
 	r.mu.Unlock()
+	if revert {
+		r.log.Info("config back to the running one: the waiting change is dropped", "source", source)
+		return r.d.Reconfigure(daemon.Reconfig{Options: r.options(n), Source: source})
+	}
 	if len(changes) == 0 {
 		r.log.Info("config unchanged", "source", source)
 		return nil
@@ -110,6 +118,32 @@ func (r *reloader) restartWith() *restartWith {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.next
+}
+
+// restartWhenIdle restarts the phone with the config it has once idle
+// (check-sync;reboot=true).
+func (r *reloader) restartWhenIdle(source string) {
+	r.mu.Lock()
+	n := r.cur
+	if r.latest != nil {
+		n = r.latest
+	}
+	if r.next != nil {
+		r.mu.Unlock()
+		return // a restart is on its way already
+	}
+	r.mu.Unlock()
+	keys := []string{"(restart)"}
+	err := r.d.Reconfigure(daemon.Reconfig{Options: r.options(n), Keys: keys, Source: source, Restart: func() {
+		now := time.Now()
+		r.mu.Lock()
+		r.next = &restartWith{cfg: n, status: daemon.ConfigStatus{AppliedAt: &now, Source: source, AppliedKey: keys}, prov: r.prov}
+		r.mu.Unlock()
+		r.restart()
+	}})
+	if err != nil {
+		r.log.Warn("restart not queued", "source", source, "err", err)
+	}
 }
 
 // current is the config running.
