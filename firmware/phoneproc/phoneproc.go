@@ -29,10 +29,10 @@ type Phone struct {
 	APIAddr string // host:port of its API
 	// Password, when set, is sent with every request (api.password).
 	Password string
-	dir     string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	dir      string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	waitErr  error
 }
 
 // Start writes config to DIR/NAME.toml and starts bin on it with the
