@@ -30,7 +30,7 @@ type provServer struct {
 	commonOK, macFileOK string
 }
 
-func startProvServer(t *testing.T) *provServer {
+func startProvServer(t testing.TB) *provServer {
 	t.Helper()
 	tier.Interop(t, "nginx")
 	dir := t.TempDir()
@@ -48,7 +48,7 @@ func startProvServer(t *testing.T) *provServer {
 
 // put writes a file on the server with its signature (sig: a signature of
 // other bytes, to make it bad).
-func (s *provServer) put(t *testing.T, name, data string, badSig bool) {
+func (s *provServer) put(t testing.TB, name, data string, badSig bool) {
 	t.Helper()
 	signed := data
 	if badSig {
@@ -61,7 +61,7 @@ func (s *provServer) put(t *testing.T, name, data string, badSig bool) {
 
 // phone starts phoned with an almost empty config: where to provision
 // from, and nothing else that matters.
-func (s *provServer) phone(t *testing.T, extra string) *phoneproc.Phone {
+func (s *provServer) phone(t testing.TB, extra string) *phoneproc.Phone {
 	t.Helper()
 	dir := t.TempDir()
 	sipPort, err := phoneproc.FreePort("udp")
@@ -110,7 +110,7 @@ func provResult(s phonedStatus) string {
 }
 
 // checkNow asks for a check and waits for its result.
-func checkNow(t *testing.T, p *phoneproc.Phone, want string) phonedStatus {
+func checkNow(t testing.TB, p *phoneproc.Phone, want string) phonedStatus {
 	t.Helper()
 	before, err := p.Status()
 	must(t, err)
