@@ -21,13 +21,12 @@ const provMAC = "00aabbccddee"
 // provServer is nginx serving a provisioning directory over HTTPS with
 // client-certificate checking, and the phone's side of the trust.
 type provServer struct {
-	ng                  *lab.Nginx
-	root                string // the directory served as /phones/
-	ca                  *lab.TestCA
-	client              lab.Issued
-	signer              ed25519.PrivateKey
-	signerPub           string
-	commonOK, macFileOK string
+	ng        *lab.Nginx
+	root      string // the directory served as /phones/
+	ca        *lab.TestCA
+	client    lab.Issued
+	signer    ed25519.PrivateKey
+	signerPub string
 }
 
 func startProvServer(t testing.TB) *provServer {
