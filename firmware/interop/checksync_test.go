@@ -14,14 +14,10 @@ import (
 
 // checkSyncPhone is phoned registered at a SIPp registrar on regPort,
 // provisioned from the file:// directory dir.
-func checkSyncPhone(t *testing.T, regPort int, dir string) *phoneproc.Phone {
+func checkSyncPhone(t *testing.T, regPort int, dir string) (*phoneproc.Phone, int) {
 	t.Helper()
-	home := t.TempDir()
-	sipPort, err := phoneproc.FreePort("udp")
-	must(t, err)
-	apiPort, err := phoneproc.FreePort("tcp")
-	must(t, err)
-	cfg := fmt.Sprintf(`schema = 1
+	p, sipPort := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
+		return fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%d"
 [account]
@@ -37,17 +33,10 @@ url = %q
 mac = %q
 boot_delay_max = "0s"
 `, sipPort, regPort, apiPort, "file://"+dir+"/", provMAC)
-	p, err := phoneproc.Start(phonedBin, home, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
-	must(t, err)
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("phoned log:\n%s", tail(p.Log(), 30))
-		}
 	})
-	_, err = p.Until(within, "the boot check", func(s phonedStatus) bool { return provResult(s) == "applied" })
+	_, err := p.Until(within, "the boot check", func(s phonedStatus) bool { return provResult(s) == "applied" })
 	must(t, err)
-	return p
+	return p, sipPort
 }
 
 func provFiles(t *testing.T, entry string) string {
@@ -67,14 +56,14 @@ func TestCheckSync(t *testing.T) {
 	must(t, err)
 	reg := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "registrar_checksync", LocalPort: regPort, Timeout: 20 * time.Second,
 		Params: map[string]string{"user": "1001", "password": "pw1001", "delay": "1000"}})
-	p := checkSyncPhone(t, regPort, dir)
+	p, sipPort := checkSyncPhone(t, regPort, dir)
 	st, err := p.Status()
 	must(t, err)
 	first := *st.Provisioning.LastCheck
 
 	// A stranger (another loopback host) first: 403, no check.
 	lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uac_checksync", LocalIP: netip.MustParseAddr("127.0.0.2"),
-		Target: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(phoneSIPPort(t, p))), Params: map[string]string{"user": "1001"}}).WaitOK(t)
+		Target: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)), Params: map[string]string{"user": "1001"}}).WaitOK(t)
 
 	// The registrar: after the file changed, its check-sync is applied.
 	must(t, os.WriteFile(filepath.Join(dir, "common.toml"), []byte("schema = 1\n[directory]\n\"5\" = \"sip:six@127.0.0.1:9\"\n"), 0o644))
@@ -95,7 +84,7 @@ func TestCheckSyncWrongPassword(t *testing.T) {
 	must(t, err)
 	reg := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "registrar_checksync", LocalPort: regPort, Timeout: 20 * time.Second,
 		Params: map[string]string{"user": "1001", "password": "not-it", "final": "403", "delay": "1000"}})
-	p := checkSyncPhone(t, regPort, dir)
+	p, _ := checkSyncPhone(t, regPort, dir)
 	st, err := p.Status()
 	must(t, err)
 	first := *st.Provisioning.LastCheck
@@ -105,19 +94,4 @@ func TestCheckSyncWrongPassword(t *testing.T) {
 	if !st.Provisioning.LastCheck.Equal(first) {
 		t.Fatalf("a refused check-sync made a check: %+v", st.Provisioning)
 	}
-}
-
-// phoneSIPPort reads the phone's SIP port from its config.
-func phoneSIPPort(t *testing.T, p *phoneproc.Phone) int {
-	t.Helper()
-	st, err := p.Status()
-	must(t, err)
-	_ = st
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(p.LogPath()), "phone.toml"))
-	must(t, err)
-	var port int
-	if _, err := fmt.Sscanf(string(b[len("schema = 1\n[sip]\nlisten = \"127.0.0.1:"):]), "%d", &port); err != nil {
-		t.Fatal(err)
-	}
-	return port
 }

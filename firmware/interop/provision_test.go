@@ -62,12 +62,8 @@ func (s *provServer) put(t testing.TB, name, data string, badSig bool) {
 // from, and nothing else that matters.
 func (s *provServer) phone(t testing.TB, extra string) *phoneproc.Phone {
 	t.Helper()
-	dir := t.TempDir()
-	sipPort, err := phoneproc.FreePort("udp")
-	must(t, err)
-	apiPort, err := phoneproc.FreePort("tcp")
-	must(t, err)
-	cfg := fmt.Sprintf(`schema = 1
+	p, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
+		return fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%d"
 [audio]
@@ -89,14 +85,7 @@ public_key = %q
 boot_delay_max = "0s"
 rollback_after = "10s"
 %s`, sipPort, lab.ToneWAV(t, 700, 2*time.Second), apiPort, s.ng.URL()+"/phones/", s.ca.CAFile, s.client.CertFile, s.client.KeyFile,
-		provMAC, s.signerPub, extra)
-	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
-	must(t, err)
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("phoned log:\n%s", tail(p.Log(), 40))
-		}
+			provMAC, s.signerPub, extra)
 	})
 	return p
 }

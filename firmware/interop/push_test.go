@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/deskphone/phoned/firmware/api"
 	"github.com/deskphone/phoned/firmware/phoneproc"
-	"github.com/deskphone/phoned/scripts/tier"
 )
 
 const pushPassword = "Push-Marker-8812"
@@ -20,12 +18,8 @@ const pushPassword = "Push-Marker-8812"
 // dir; env goes to the process.
 func pushPhone(t *testing.T, dir string, env []string) *phoneproc.Phone {
 	t.Helper()
-	tier.Interop(t)
-	sipPort, err := phoneproc.FreePort("udp")
-	must(t, err)
-	apiPort, err := phoneproc.FreePort("tcp")
-	must(t, err)
-	cfg := fmt.Sprintf(`schema = 1
+	p, _ := phonedWith(t, dir, env, func(sipPort, apiPort int) string {
+		return fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%d"
 [api]
@@ -36,16 +30,9 @@ state_dir = "state"
 [directory]
 "1" = "sip:one@127.0.0.1:9"
 `, sipPort, apiPort, pushPassword)
-	p, err := phoneproc.StartEnv(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort), env)
-	must(t, err)
-	p.Password = pushPassword
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("phoned log:\n%s", tail(p.Log(), 30))
-		}
 	})
-	_, err = p.Until(within, "the API", func(phonedStatus) bool { return true })
+	p.Password = pushPassword
+	_, err := p.Until(within, "the API", func(phonedStatus) bool { return true })
 	must(t, err)
 	return p
 }
@@ -61,10 +48,10 @@ func push(t *testing.T, p *phoneproc.Phone, ctype, body string) (int, api.PushRe
 	return resp.StatusCode, res, string(b)
 }
 
-// printConfig is what phoned -print-config says of the phone's files in dir.
-func printConfig(t *testing.T, dir string) string {
+// printConfig is what phoned -print-config says of the config file path.
+func printConfig(t *testing.T, path string) string {
 	t.Helper()
-	out, err := exec.Command(phonedBin, "-config", filepath.Join(dir, "phone.toml"), "-print-config").CombinedOutput()
+	out, err := exec.Command(phonedBin, "-config", path, "-print-config").CombinedOutput()
 	must(t, err)
 	return string(out)
 }
@@ -91,7 +78,7 @@ func TestPushConfig(t *testing.T) {
 		!strings.Contains(res.Problems[1], `did you mean "listen"`) {
 		t.Fatalf("bad file: %d %s", code, body)
 	}
-	if strings.Contains(printConfig(t, dir), "two@") {
+	if strings.Contains(printConfig(t, configPath(p)), "two@") {
 		t.Fatal("a refused file was kept")
 	}
 
@@ -110,7 +97,7 @@ func TestPushConfig(t *testing.T) {
 		return s.Config != nil && s.Config.Source == "push" && s.Config.AppliedAt != nil
 	})
 	must(t, err)
-	if out := printConfig(t, dir); !strings.Contains(out, `2 = "sip:two@127.0.0.1:9"`) || !strings.Contains(out, `1 = "sip:one@127.0.0.1:9"`) {
+	if out := printConfig(t, configPath(p)); !strings.Contains(out, `2 = "sip:two@127.0.0.1:9"`) || !strings.Contains(out, `1 = "sip:one@127.0.0.1:9"`) {
 		t.Fatalf("the pushed layer is not kept over the phone's own file:\n%s", out)
 	}
 }
@@ -127,7 +114,7 @@ func TestPushKilledAtEveryStep(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "exited") {
 				t.Fatalf("phoned was not killed at %s: %v", step, err)
 			}
-			out := printConfig(t, dir)
+			out := printConfig(t, configPath(p))
 			if !strings.Contains(out, `1 = "sip:one@127.0.0.1:9"`) {
 				t.Fatalf("after a kill at %s the config is not the old or the new one:\n%s", step, out)
 			}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskphone/phoned/firmware/phoneproc"
 	"github.com/deskphone/phoned/scripts/lab"
 )
 
@@ -33,11 +32,8 @@ func TestCredentialsNowhere(t *testing.T) {
 	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr(),
 		MicWAV: lab.ToneWAV(t, 1100, 60*time.Second)})
 	dir := t.TempDir()
-	sipPort, err := phoneproc.FreePort("udp")
-	must(t, err)
-	apiPort, err := phoneproc.FreePort("tcp")
-	must(t, err)
-	cfg := fmt.Sprintf(`schema = 1
+	p, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
+		return fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%d"
 [account]
@@ -54,15 +50,8 @@ listen = "127.0.0.1:%d"
 [log]
 level = "debug"
 `, sipPort, secretMarker, k.Addr().String(), lab.ToneWAV(t, 700, 2*time.Second), apiPort)
-	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
-	must(t, err)
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("phoned log:\n%s", tail(p.Log(), 30))
-		}
 	})
-	_, err = p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
 	must(t, err)
 
 	must(t, p.Hook(true))

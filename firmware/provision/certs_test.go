@@ -1,102 +1,47 @@
 package provision
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/deskphone/phoned/scripts/lab"
 )
 
-// testCA is a certificate authority made by a test.
+// testCA is scripts/lab's test CA with the paths and calls these tests use.
 type testCA struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
+	*lab.TestCA
 	CertPEM string // path of the CA certificate
 }
 
-var serial int64 = 1
-
-func newTestCA(t testing.TB, dir, name string) *testCA {
+func newTestCA(t testing.TB, _, name string) *testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{cert: cert, key: key, CertPEM: filepath.Join(dir, name+"-ca.pem")}
-	writePEM(t, ca.CertPEM, "CERTIFICATE", der)
-	return ca
+	ca := lab.NewTestCA(t, name)
+	return &testCA{TestCA: ca, CertPEM: ca.CAFile}
 }
 
-// issue makes a leaf certificate: a server one for hosts (IPs or names)
-// or, with client set, a client one. It returns the cert and key paths.
-func (ca *testCA) issue(t testing.TB, dir, name string, client bool, hosts ...string) (certPath, keyPath string) {
+// issue makes a leaf certificate for hosts (IPs or names); client says
+// what it is for (lab's certificates serve both). It returns the cert and
+// key paths.
+func (ca *testCA) issue(t testing.TB, _, name string, _ bool, hosts ...string) (certPath, keyPath string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
+	var ips []net.IP
+	var names []string
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			ips = append(ips, ip)
 		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
+			names = append(names, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath, keyPath = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
-	writePEM(t, certPath, "CERTIFICATE", der)
-	writePEM(t, keyPath, "EC PRIVATE KEY", kder)
-	return certPath, keyPath
+	is := ca.Issue(t, name, ips, names...)
+	return is.CertFile, is.KeyFile
 }
 
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
+func (ca *testCA) pool() *x509.CertPool { return ca.Pool() }
 
 func writePEM(t testing.TB, path, typ string, der []byte) {
 	t.Helper()
