@@ -174,18 +174,27 @@ func (u *UA) doRes(req *gosip.Request) (*gosip.Response, error) {
 		return nil, err
 	}
 	defer tx.Terminate()
+	res, _, err := finalOf(tx, req, nil)
+	return res, err
+}
+
+// finalOf waits for tx's final response to req. When abort closes first,
+// it returns aborted true and no response.
+func finalOf(tx gosip.ClientTransaction, req *gosip.Request, abort <-chan struct{}) (res *gosip.Response, aborted bool, err error) {
 	for {
 		select {
 		case res := <-tx.Responses():
 			if res.IsProvisional() {
 				continue
 			}
-			return res, nil
+			return res, false, nil
 		case <-tx.Done():
 			if err := tx.Err(); err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			return nil, fmt.Errorf("sip: %s transaction ended without a response", req.Method)
+			return nil, false, fmt.Errorf("sip: %s transaction ended without a response", req.Method)
+		case <-abort:
+			return nil, true, nil
 		}
 	}
 }

@@ -383,22 +383,11 @@ func (u *UA) roundTripFlow(req *gosip.Request, addr netip.AddrPort) (*gosip.Resp
 		return nil, tlsError("registrar", err)
 	}
 	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("sip: %s transaction ended without a response", req.Method)
-		case <-fc.closed:
-			return nil, fc.failure("registrar")
-		}
+	res, aborted, err := finalOf(tx, req, fc.closed)
+	if aborted {
+		return nil, fc.failure("registrar")
 	}
+	return res, err
 }
 
 // pingFlow sends the RFC 5626 §4.4.1 keep-alive on the flow to addr: a
