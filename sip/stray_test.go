@@ -158,25 +158,27 @@ func TestSpentCalls(t *testing.T) {
 
 // In-dialog requests must match the dialog: Call-ID, our tag and the
 // peer's tag (RFC 3261 §12.2.2). One with the right Call-ID but a wrong
-// tag gets 481 and leaves the call alone, whatever its method.
+// tag gets 481 and leaves the call alone, whatever its method; here they
+// come from another port than the peer's, as a spoofer's would.
 // Mutation: dropping the From-tag comparison in dialog.matches lets the
 // spoofed BYE end the call.
 func TestSpoofedInDialogRequests481(t *testing.T) {
 	p := newPhone(t, "1002", "Bob")
 	raw := newRawPeer(t)
 	id, tag, _ := rawCall(t, raw, p, "spoofme")
+	spoofer := newRawPeer(t)
 	for i, m := range []string{"BYE", "INFO", "UPDATE", "REFER", "NOTIFY", "INVITE"} {
 		for _, spoof := range []struct{ what, from, to string }{
 			{"wrong From tag", "tag=fromraw", "tag=other"},
 			{"wrong To tag", "tag=fromraw", "tag=" + tag + "x"},
 		} {
-			text := inDialogText(raw, p.UA, m, "spoofme", tag, 10+i, "", "")
+			text := inDialogText(spoofer, p.UA, m, "spoofme", tag, 10+i, "", "")
 			text = strings.Replace(text, "tag=fromraw", spoof.to, 1)
 			if spoof.what == "wrong To tag" {
-				text = strings.Replace(inDialogText(raw, p.UA, m, "spoofme", tag+"x", 10+i, "", ""), "tag=fromraw", spoof.from, 1)
+				text = strings.Replace(inDialogText(spoofer, p.UA, m, "spoofme", tag+"x", 10+i, "", ""), "tag=fromraw", spoof.from, 1)
 			}
-			raw.sendText(p.Addr(), text)
-			res := raw.read(m+" "+spoof.what, func(msg gosip.Message) bool {
+			spoofer.sendText(p.Addr(), text)
+			res := spoofer.read(m+" "+spoof.what, func(msg gosip.Message) bool {
 				r, ok := msg.(*gosip.Response)
 				return ok && r.CSeq().MethodName == gosip.RequestMethod(m) && r.StatusCode >= 200
 			}).msg.(*gosip.Response)
