@@ -164,6 +164,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	v.text(p("audio", "pulse", "sink"), au.Pulse.Sink)
 	v.text(p("audio", "pulse", "source"), au.Pulse.Source)
 	v.validateSound(c)
+	v.validateSRTP(c)
 
 	// [phone]
 	for _, t := range []struct {
