@@ -45,6 +45,7 @@ type CallInfo struct {
 	Codec        string  `json:"codec,omitempty"`
 	Duration     float64 `json:"duration_s"`
 	LocalDir     string  `json:"media_direction,omitempty"` // our SDP direction after our last re-INVITE
+	SRTP         string  `json:"srtp"`                      // the SRTP suite (RFC 4568 name), "" for plain RTP
 }
 
 // AudioInfo is the sound device's part of Status.
@@ -71,6 +72,7 @@ type CallStatus struct {
 	Remote    string    `json:"remote"`
 	Direction string    `json:"direction,omitempty"`
 	Codec     string    `json:"codec,omitempty"`
+	SRTP      string    `json:"srtp,omitempty"` // the SRTP suite; absent for plain RTP
 	Duration  float64   `json:"duration_s"`
 	Held      bool      `json:"held,omitempty"`          // the far end put the call on hold
 	DTMF      string    `json:"dtmf_received,omitempty"` // digits the far end sent
@@ -122,6 +124,12 @@ type RTPCounts struct {
 	Sent     uint64 `json:"sent"`
 	Received uint64 `json:"received"`
 	Lost     uint64 `json:"lost"`
+	// Dropped: packets (RTP and RTCP) from a source other than the
+	// latched or signalled one, and SRTP/SRTCP packets that failed
+	// authentication or were replays (RFC 3711 §3.3).
+	Filtered   uint64 `json:"filtered,omitempty"`
+	AuthFailed uint64 `json:"srtp_auth_failed,omitempty"`
+	Replayed   uint64 `json:"srtp_replayed,omitempty"`
 }
 
 // snapshot is what publish copies out of the loop for other goroutines.
@@ -136,7 +144,9 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Mic
 
 // fillMedia puts a stream's counters into cs.
 func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
-	cs.RTP = RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost}
+	cs.RTP = RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost,
+		Filtered: st.PacketsFiltered + st.RTCPFiltered, AuthFailed: st.SRTPAuthFailed + st.SRTCPFailed, Replayed: st.SRTPReplayed}
+	cs.SRTP = st.SRTP
 	q := st.Quality()
 	cs.Quality = &q
 	p := st.Playout
@@ -194,6 +204,7 @@ func (d *Daemon) Status() Status {
 			info.Codec = dc.media.Codec.String()
 			info.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
 			info.LocalDir = dc.localDir
+			info.SRTP = string(dc.legKeys.Suite)
 		}
 		st.Calls = append(st.Calls, info)
 	}

@@ -296,3 +296,26 @@ func FuzzParseCrypto(f *testing.F) {
 		}
 	})
 }
+
+// A logger through MaskHandler never shows an inline key, whether the SDP
+// is the message, a string, an error, a stringer or in a group.
+func TestMaskHandler(t *testing.T) {
+	keys, _ := NewKeys(OfferSuites)
+	body := Offer(Media{Addr: local.Addr, Codecs: local.Codecs, SRTP: SRTPOptional, Crypto: keys}, 9)
+	raw := base64.StdEncoding.EncodeToString(keys[0].Key)
+	if !strings.Contains(string(body), raw) {
+		t.Fatal("no key in the offer")
+	}
+	var out bytes.Buffer
+	log := slog.New(MaskHandler(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log = log.With("pre", string(body))
+	log.Debug("sent:\n"+string(body), "body", string(body), "err", fmt.Errorf("bad: %s", body),
+		slog.Group("g", "b", body, "s", strings.NewReader(string(body))))
+	log.WithGroup("grp").Info("x", "body", string(body))
+	if strings.Contains(out.String(), raw) || strings.Contains(out.String(), raw[:12]) {
+		t.Fatalf("a key got through:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "inline:[key]") {
+		t.Fatalf("nothing masked:\n%s", out.String())
+	}
+}

@@ -143,6 +143,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		Credentials:   creds,
 		OutboundProxy: proxy,
 		Transport:     cfg.SIP.Transport,
+		SRTP:          srtpMode(cfg),
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
@@ -193,6 +194,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		MediaTimeout: cfg.Audio.RTPTimeout.Duration,
 		DSCP:         cfg.Audio.DSCP,
 		Latch:        cfg.Audio.SymmetricRTP,
+		SRTP:         srtpMode(cfg),
 		Ptime:        int(cfg.Audio.Ptime.Milliseconds()),
 		JitterMin:    cfg.Audio.JitterMin.Duration,
 		JitterMax:    cfg.Audio.JitterMax.Duration,
