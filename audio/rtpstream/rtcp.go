@@ -184,7 +184,11 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort) {
 		if b, err = s.srtp.rxRTCP.DecryptRTCP(nil, b, nil); err != nil {
 			s.rtcpMu.Lock()
 			s.rtcpSt.srtcpFailed++
+			n := s.rtcpSt.srtcpFailed
 			s.rtcpMu.Unlock()
+			if n == 1 { // the first; the count is in the stats
+				s.log.Debug("srtcp packet dropped", "from", from, "err", err)
+			}
 			return
 		}
 	}

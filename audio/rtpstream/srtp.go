@@ -138,6 +138,10 @@ func (s *Stream) unprotect(b []byte) ([]byte, bool) {
 	default:
 		s.stats.PacketsInvalid++ // too short for its tag, unreadable header
 	}
+	first := s.stats.SRTPAuthFailed+s.stats.SRTPReplayed == 1
 	s.mu.Unlock()
+	if first { // the first; the counts are in the stats
+		s.log.Debug("srtp packet dropped", "err", err)
+	}
 	return nil, false
 }

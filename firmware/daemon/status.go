@@ -114,6 +114,10 @@ type Playout struct {
 type RTCPStatus struct {
 	Sent     uint64 `json:"sent"`
 	Received uint64 `json:"received"`
+	// Dropped: reports from another source than the peer's, and SRTCP
+	// packets failing authentication or replayed (RFC 3711 §3.4).
+	Filtered    uint64 `json:"filtered,omitempty"`
+	SRTCPFailed uint64 `json:"srtcp_failed,omitempty"`
 	// The peer's last report block about our stream, if one came.
 	RemoteLossPct  *float64 `json:"remote_loss_pct,omitempty"` // fraction lost in its last interval
 	RemoteJitterMs *float64 `json:"remote_jitter_ms,omitempty"`
@@ -124,9 +128,9 @@ type RTPCounts struct {
 	Sent     uint64 `json:"sent"`
 	Received uint64 `json:"received"`
 	Lost     uint64 `json:"lost"`
-	// Dropped: packets (RTP and RTCP) from a source other than the
-	// latched or signalled one, and SRTP/SRTCP packets that failed
-	// authentication or were replays (RFC 3711 §3.3).
+	// Dropped: RTP from a source other than the latched or signalled
+	// one, and SRTP packets that failed authentication or were replays
+	// (RFC 3711 §3.3).
 	Filtered   uint64 `json:"filtered,omitempty"`
 	AuthFailed uint64 `json:"srtp_auth_failed,omitempty"`
 	Replayed   uint64 `json:"srtp_replayed,omitempty"`
@@ -145,14 +149,14 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Mic
 // fillMedia puts a stream's counters into cs.
 func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
 	cs.RTP = RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost,
-		Filtered: st.PacketsFiltered + st.RTCPFiltered, AuthFailed: st.SRTPAuthFailed + st.SRTCPFailed, Replayed: st.SRTPReplayed}
+		Filtered: st.PacketsFiltered, AuthFailed: st.SRTPAuthFailed, Replayed: st.SRTPReplayed}
 	cs.SRTP = st.SRTP
 	q := st.Quality()
 	cs.Quality = &q
 	p := st.Playout
 	cs.Playout = &Playout{TargetMs: ms(p.Target), CurrentMs: ms(p.Current), Late: p.Late, Duplicate: p.Duplicate,
 		Lost: p.Lost, Concealed: p.Concealed, Inserted: p.Inserted, Dropped: p.Dropped, Underruns: p.Underruns, Resyncs: p.Resyncs}
-	cs.RTCP = &RTCPStatus{Sent: st.RTCPSent, Received: st.RTCPReceived}
+	cs.RTCP = &RTCPStatus{Sent: st.RTCPSent, Received: st.RTCPReceived, Filtered: st.RTCPFiltered, SRTCPFailed: st.SRTCPFailed}
 	cs.Media = &MediaStatus{Local: st.Local.String(), Remote: st.Remote.String(), RemoteRTCP: st.RemoteRTCP.String(),
 		Latched: st.Latched, PtimeMs: int(st.Ptime.Milliseconds())}
 	if st.RemoteReported {
