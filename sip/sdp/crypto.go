@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -98,7 +97,18 @@ const (
 	maxLifetime = 1 << 48
 )
 
-var tagRe = regexp.MustCompile(`^[0-9]{1,9}$`)
+// isTag reports whether s is 1*9DIGIT (RFC 4568 §9.1).
+func isTag(s string) bool {
+	if len(s) == 0 || len(s) > 9 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // NewCrypto makes a fresh key for suite from crypto/rand.
 func NewCrypto(tag uint32, suite Suite) (Crypto, error) {
@@ -163,7 +173,7 @@ func ParseCrypto(v string) (Crypto, error) {
 	if len(f) > 3 {
 		return Crypto{}, fmt.Errorf("%w: session parameters not supported (%d extra fields)", ErrCrypto, len(f)-3)
 	}
-	if !tagRe.MatchString(f[0]) {
+	if !isTag(f[0]) {
 		return Crypto{}, fmt.Errorf("%w: tag %q", ErrCrypto, truncate(f[0]))
 	}
 	tag, _ := strconv.ParseUint(f[0], 10, 32) // 9 digits fit
@@ -237,6 +247,17 @@ func parseLifetime(s string) (uint64, error) {
 	return lt, nil
 }
 
+// asciiLower lowers A-Z only, byte for byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // truncate keeps what an error quotes short.
 func truncate(s string) string {
 	if len(s) > 32 {
@@ -245,12 +266,31 @@ func truncate(s string) string {
 	return s
 }
 
-// inlineKey matches the key of an inline: key parameter.
-var inlineKey = regexp.MustCompile(`(?i)(inline:)[^|;\s]+`)
-
 // MaskKeys returns an SDP body (or a whole SIP message) with every
-// a=crypto inline key replaced by "[key]": what a log may show. A key in
-// a body is a credential (RFC 4568 §8.1).
+// inline key (what follows "inline:", any case, up to '|', ';' or white
+// space) replaced by "[key]": what a log may show. A key in a body is a
+// credential (RFC 4568 §8.1). (No regexp: the package would cost the
+// firmware 100 KiB.)
 func MaskKeys(b []byte) string {
-	return inlineKey.ReplaceAllString(string(b), "${1}"+keyShown)
+	const prefix = "inline:"
+	s := string(b)
+	lower := asciiLower(s) // same length as s, unlike strings.ToLower
+	var out strings.Builder
+	for {
+		i := strings.Index(lower, prefix)
+		if i < 0 {
+			out.WriteString(s)
+			return out.String()
+		}
+		i += len(prefix)
+		out.WriteString(s[:i])
+		j := i
+		for j < len(s) && !strings.ContainsRune("|; \t\r\n", rune(s[j])) {
+			j++
+		}
+		if j > i {
+			out.WriteString(keyShown)
+		}
+		s, lower = s[j:], lower[j:]
+	}
 }

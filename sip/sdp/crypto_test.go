@@ -319,3 +319,27 @@ func TestMaskHandler(t *testing.T) {
 		t.Fatalf("nothing masked:\n%s", out.String())
 	}
 }
+
+func FuzzMaskKeys(f *testing.F) {
+	f.Add([]byte("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + "|2^31\r\n"))
+	f.Add([]byte("INLINE:abc;inline:def inline: inline:\u0130\u0130x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := MaskKeys(b)
+		if MaskKeys([]byte(m)) != m {
+			t.Fatalf("not idempotent: %q", m)
+		}
+		// Nothing but "[key]" follows an inline: prefix.
+		l := asciiLower(m)
+		for i := strings.Index(l, "inline:"); i >= 0; {
+			rest := m[i+len("inline:"):]
+			if rest != "" && !strings.HasPrefix(rest, keyShown) && !strings.ContainsRune("|; \t\r\n", rune(rest[0])) {
+				t.Fatalf("unmasked key in %q", m)
+			}
+			next := strings.Index(l[i+1:], "inline:")
+			if next < 0 {
+				break
+			}
+			i += 1 + next
+		}
+	})
+}

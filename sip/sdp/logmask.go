@@ -37,7 +37,7 @@ func (m maskHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (m maskHandler) WithGroup(name string) slog.Handler { return maskHandler{m.h.WithGroup(name)} }
 
 func maskString(s string) string {
-	if !strings.Contains(strings.ToLower(s), "inline:") {
+	if !strings.Contains(asciiLower(s), "inline:") {
 		return s
 	}
 	return MaskKeys([]byte(s))
@@ -61,7 +61,7 @@ func maskAttr(a slog.Attr) slog.Attr {
 		if b, ok := v.Any().([]byte); ok {
 			return slog.String(a.Key, maskString(string(b)))
 		}
-		if s := fmt.Sprint(v.Any()); strings.Contains(strings.ToLower(s), "inline:") {
+		if s := fmt.Sprint(v.Any()); strings.Contains(asciiLower(s), "inline:") {
 			return slog.String(a.Key, MaskKeys([]byte(s)))
 		}
 	}
