@@ -126,11 +126,13 @@ func TestRelatchOnlyOnNewRemote(t *testing.T) {
 		t.Fatalf("after hold/resume: latched %t to %v, filtered %d", st.Latched, st.Remote, st.PacketsFiltered)
 	}
 	s.Redirect(moved, netip.AddrPort{}, true) // the peer moved (re-INVITE)
-	send(natted)                              // stale source: may be taken, but latches nothing alone
-	send(moved)                               // the signalled address latches at once
-	send(natted)
+	send(moved)                               // taken, and the signalled address latches at once
+	if st := s.Stats(); st.PacketsReceived != 3 || st.PacketsFiltered != 1 {
+		t.Fatalf("the moved peer's packet: received %d, filtered %d; want 3 and 1", st.PacketsReceived, st.PacketsFiltered)
+	}
+	send(natted) // the old source is now the stranger
 	st := s.Stats()
-	if !st.Latched || st.Remote != moved || st.PacketsFiltered != 2 {
-		t.Fatalf("after the move: latched %t to %v, filtered %d", st.Latched, st.Remote, st.PacketsFiltered)
+	if !st.Latched || st.Remote != moved || st.PacketsFiltered != 2 || st.PacketsReceived != 3 {
+		t.Fatalf("after the move: latched %t to %v, filtered %d, received %d", st.Latched, st.Remote, st.PacketsFiltered, st.PacketsReceived)
 	}
 }
