@@ -107,6 +107,7 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	}
 	log := newLogger(cfg, logOut)
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
+	warnSRTP(log, cfg)
 
 	clk := clock.Real{}
 	front, err := openPanel(brd, clk, log.With("part", "board"))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"log/slog"
+
 	"github.com/deskphone/phoned/firmware/config"
 	"github.com/deskphone/phoned/sip/sdp"
 )
@@ -15,4 +17,13 @@ func srtpMode(cfg *config.Config) sdp.SRTPMode {
 	}
 	m, _ := sdp.ParseSRTPMode(cfg.Audio.SRTP) // validated
 	return m
+}
+
+// warnSRTP says when audio.srtp = "optional" is not applied: keys may
+// not travel over this signalling, so calls are plain RTP.
+func warnSRTP(log *slog.Logger, cfg *config.Config) {
+	if cfg.Audio.SRTP == "optional" && srtpMode(cfg) == sdp.SRTPOff {
+		log.Warn("audio.srtp = \"optional\" not applied: SRTP keys would travel in clear over sip.transport "+
+			cfg.SIP.Transport+"; calls use plain RTP (use sip.transport = \"tls\", or audio.srtp_allow_plain_sip = true)")
+	}
 }
