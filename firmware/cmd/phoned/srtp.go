@@ -23,7 +23,7 @@ func srtpMode(cfg *config.Config) sdp.SRTPMode {
 // not travel over this signalling, so calls are plain RTP.
 func warnSRTP(log *slog.Logger, cfg *config.Config) {
 	if cfg.Audio.SRTP == "optional" && srtpMode(cfg) == sdp.SRTPOff {
-		log.Warn("audio.srtp = \"optional\" not applied: SRTP keys would travel in clear over sip.transport "+
-			cfg.SIP.Transport+"; calls use plain RTP (use sip.transport = \"tls\", or audio.srtp_allow_plain_sip = true)")
+		log.Warn("audio.srtp = \"optional\" not applied: SRTP keys would travel in clear over sip.transport " +
+			cfg.SIP.Transport + "; calls use plain RTP (use sip.transport = \"tls\", or audio.srtp_allow_plain_sip = true)")
 	}
 }
