@@ -88,7 +88,6 @@ type Crypto struct {
 
 // Attribute limits, RFC 4568 §6.1 and §6.2.1.
 const (
-	maxTag = 999999999
 	// minLifetime is the shortest lifetime we accept: 2^31 packets,
 	// 497 days of 20 ms packets. We never rekey (no MKI), so a shorter
 	// one is a lifetime we cannot honour (RFC 4568 §6.1: the key MUST NOT
