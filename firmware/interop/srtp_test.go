@@ -110,6 +110,15 @@ func TestSRTPWeCallBaresip(t *testing.T) {
 	wait(t, p, "talking")
 	b.WaitEvent(t, "CALL_ESTABLISHED", within)
 	checkSRTPCall(t, p, ear, since)
+	// RFC 4733 events travel as SRTP like the audio, both ways.
+	must(t, p.Keys("42"))
+	if got := b.WaitDTMF(t, 2, within); got != "42" {
+		t.Errorf("baresip received DTMF %q, want 42", got)
+	}
+	must(t, b.SendDTMF("7#", 0))
+	if _, err := p.Until(within, "baresip's digits", func(s phonedStatus) bool { return s.Call != nil && s.Call.DTMF == "7#" }); err != nil {
+		t.Error(err)
+	}
 	must(t, p.Hook(false))
 	b.WaitEvent(t, "CALL_CLOSED", within)
 	must(t, p.Stop())
