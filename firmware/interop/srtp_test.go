@@ -228,3 +228,26 @@ func TestSRTPOptional(t *testing.T) {
 		})
 	}
 }
+
+// With audio.srtp = "required", a peer that answers our RTP/SAVP offer
+// with plain RTP (SIPp's built-in uas answers RTP/AVP whatever it is
+// offered) is hung up at once: ACK, then BYE, and the call shows failed
+// with the reason (RFC 4568 §7.1.3, RFC 3264 §6).
+func TestSRTPRequiredHangsUpPlainAnswer(t *testing.T) {
+	tier.Interop(t, "sipp")
+	s := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uas"})
+	p := startPhoneAudio(t, srtpRequired, lab.ToneWAV(t, 700, 10*time.Second),
+		fmt.Sprintf("[directory]\n\"2000\" = \"sip:2000@%s\"\n", s.Addr()))
+	must(t, p.Hook(true))
+	must(t, p.Keys("2000#"))
+	st, err := p.Until(within, "the call failed", func(s phonedStatus) bool { return s.Reason != "" })
+	must(t, err)
+	if !strings.Contains(st.Reason, "488") || !strings.Contains(st.Reason, "SRTP") || st.State == "talking" {
+		t.Fatalf("state %q, reason %q: want the call failed with 488 and the SRTP reason", st.State, st.Reason)
+	}
+	t.Logf("state %q, reason %q, display %q", st.State, st.Reason, st.Display)
+	s.WaitOK(t) // SIPp got its ACK and our BYE
+	if msgs := s.Messages(); !strings.Contains(msgs, "RTP/SAVP") || !strings.Contains(msgs, "a=crypto:") {
+		t.Fatalf("our offer in SIPp's trace lacks RTP/SAVP and a=crypto:\n%s", tail(msgs, 60))
+	}
+}
