@@ -237,7 +237,7 @@ func TestSRTPRequiredHangsUpPlainAnswer(t *testing.T) {
 	tier.Interop(t, "sipp")
 	s := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uas"})
 	p := startPhoneAudio(t, srtpRequired, lab.ToneWAV(t, 700, 10*time.Second),
-		fmt.Sprintf("[directory]\n\"2000\" = \"sip:2000@%s\"\n", s.Addr()))
+		fmt.Sprintf("[directory]\n\"2000\" = \"sip:2000@%s\"\n[log]\nlevel = \"debug\"\n", s.Addr()))
 	must(t, p.Hook(true))
 	must(t, p.Keys("2000#"))
 	st, err := p.Until(within, "the call failed", func(s phonedStatus) bool { return s.Reason != "" })
@@ -247,7 +247,28 @@ func TestSRTPRequiredHangsUpPlainAnswer(t *testing.T) {
 	}
 	t.Logf("state %q, reason %q, display %q", st.State, st.Reason, st.Display)
 	s.WaitOK(t) // SIPp got its ACK and our BYE
-	if msgs := s.Messages(); !strings.Contains(msgs, "RTP/SAVP") || !strings.Contains(msgs, "a=crypto:") {
+	msgs := s.Messages()
+	if !strings.Contains(msgs, "RTP/SAVP") || !strings.Contains(msgs, "a=crypto:") {
 		t.Fatalf("our offer in SIPp's trace lacks RTP/SAVP and a=crypto:\n%s", tail(msgs, 60))
+	}
+	// The keys our offer carried are in no line of the phone's log, at
+	// debug level (a key in the SDP is a credential).
+	keys := 0
+	for _, line := range strings.Split(msgs, "\n") {
+		_, key, ok := strings.Cut(line, "inline:")
+		if !ok {
+			continue
+		}
+		key, _, _ = strings.Cut(strings.TrimSpace(key), "|")
+		if len(key) < 20 {
+			t.Fatalf("short key in %q", line)
+		}
+		keys++
+		if strings.Contains(p.Log(), key) || strings.Contains(p.Log(), key[:16]) {
+			t.Errorf("the phone's log holds an SRTP key it offered")
+		}
+	}
+	if keys == 0 {
+		t.Fatal("no inline key in SIPp's trace")
 	}
 }
