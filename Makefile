@@ -30,7 +30,7 @@ CONFIG      ?= configs/phoned.toml
 FUZZTIME    ?= 30s
 export CGO_ENABLED ?= 0
 
-.PHONY: help build cross run demo test check unit race test-arm test-repeat lint bench figures media-figures fuzz deps clean
+.PHONY: help build cross run demo test check unit race test-arm test-repeat lint bench figures media-figures srtp-figures fuzz deps clean
 
 help:
 	@echo "make run     run the phone on the simulated board (terminal keypad, CONFIG=$(CONFIG))"
@@ -43,6 +43,7 @@ help:
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make figures sound figures on a private PulseAudio: round trip, off-hook to dial tone, idle CPU"
 	@echo "make media-figures  a 60 s call each way with baresip: RTP send pacing on the wire, CPU, peak RSS"
+	@echo "make srtp-figures   a 60 s plain and a 60 s SRTP call with baresip: phoned's CPU in each"
 	@echo "make fuzz    run every fuzz target for FUZZTIME=$(FUZZTIME)"
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make test-arm  the test suite for linux/arm (v7) and arm64 under qemu-user"
@@ -110,6 +111,10 @@ figures: deps
 # Issue 4's media figures, phoned and baresip side by side (PHONED_FIGURE_CALL=10s for a short try).
 media-figures: deps
 	$(GO) test -run='^$$' -bench=MediaFigures -benchtime=1x -timeout 10m ./firmware/interop/
+
+# Issue 12's SRTP figure: phoned's CPU in a plain and an SRTP call with baresip, same run.
+srtp-figures: deps
+	$(GO) test -run='^$$' -bench=SRTPFigures -benchtime=1x -timeout 10m ./firmware/interop/
 
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \

@@ -56,6 +56,9 @@ type Config struct {
 	// an offer with no common codec (488) before the firmware sees it.
 	// Default: PCMU, PCMA.
 	Codecs []sdp.Codec
+	// SRTP is the SRTP policy incoming offers are checked against before
+	// ringing: one we cannot answer gets 488 (RFC 4568 §7.1.2).
+	SRTP sdp.SRTPMode
 	// Logger receives the UA's logs (and sipgo's). Default: slog.Default().
 	Logger *slog.Logger
 	// Credentials answer 401/407 challenges to our INVITEs (RFC 3261
@@ -215,6 +218,9 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// SDES keys in SDP bodies are credentials: masked in whatever the UA
+	// or sipgo logs (RFC 4568 §8.1).
+	cfg.Logger = slog.New(sdp.MaskHandler(cfg.Logger.Handler()))
 	if len(cfg.Codecs) == 0 {
 		cfg.Codecs = []sdp.Codec{sdp.PCMU, sdp.PCMA}
 	}

@@ -131,7 +131,7 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	// Offerless INVITEs (offer in the ACK) are not supported yet: 488 too.
 	offer, err := sdp.Parse(req.Body())
 	if err == nil {
-		_, _, err = sdp.Answer(offer, sdp.Media{Codecs: u.cfg.Codecs})
+		_, _, err = sdp.Answer(offer, sdp.Media{Codecs: u.cfg.Codecs, SRTP: u.cfg.SRTP})
 	}
 	if len(req.Body()) == 0 {
 		err = fmt.Errorf("offerless INVITE not supported")

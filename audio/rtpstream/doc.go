@@ -20,7 +20,20 @@
 //     (RFC 3550 §5.1, §8.1), sequence +1 and timestamp + samples per packet,
 //     marker bit on the first packet of the stream and of each talkspurt
 //     (RFC 3551 §4.1). It reuses its buffers and does not allocate.
-//   - The receiver accepts packets from any source address. It drops,
+//   - Source filtering (source.go): once latched (Params.Latch), or from
+//     the start without latching (the signalled address), RTP and RTCP
+//     from any other address:port are dropped before parsing, counted
+//     (PacketsFiltered, RTCPFiltered) and logged at debug at most once per
+//     10 s. Only Redirect to a new remote address lets the stream latch
+//     again; a packet from the signalled address latches at once.
+//   - SRTP (srtp.go, Params.SRTP, RFC 3711 with pion/srtp): RTP and RTCP
+//     are protected with the SDES keys, replay protection on (a 128-packet
+//     window); a received packet is authenticated before it is parsed,
+//     and one failing authentication or replayed is dropped and counted
+//     (SRTPAuthFailed, SRTPReplayed, SRTCPFailed), never played, never
+//     latched to. DTMF events are RTP packets like the audio, protected
+//     alike. Send still does not allocate. The keys never print.
+//   - The receiver accepts packets from the peer's source. It drops,
 //     counts and never panics on datagrams that are not RTP version 2, are
 //     too short, have another payload type or an empty payload; it copies
 //     (decodes) the payload out of the read buffer before queuing it. An

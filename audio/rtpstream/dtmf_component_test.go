@@ -31,7 +31,8 @@ func TestDTMFBetweenStreams(t *testing.T) {
 	ca, cb := listen(t), listen(t)
 	var mu sync.Mutex
 	var digits []byte
-	b, err := rtpstream.New(rtpstream.Params{Conn: cb, Remote: addr(ca), PayloadType: 0, Clock: clock.Real{}, Logger: quiet,
+	// B's peer, as its SDP would say, is the relay A's packets come from.
+	b, err := rtpstream.New(rtpstream.Params{Conn: cb, Remote: addr(mid), PayloadType: 0, Clock: clock.Real{}, Logger: quiet,
 		DTMFPayloadType: pt, OnDTMF: func(d byte) { mu.Lock(); digits = append(digits, d); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)

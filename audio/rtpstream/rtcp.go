@@ -22,11 +22,13 @@ type rtcpState struct {
 	// latched: reports go where the peer's reports come from (symmetric
 	// RTCP, RFC 4961), set once.
 	latched bool
+	source  netip.AddrPort // where the latched reports come from
 	// sentAt holds our packet count at the last two reports: an SR is
 	// sent while we sent RTP since the second-to-last one (RFC 3550 §6.4).
 	sentAt [2]uint64
 
 	sent, received, invalid uint64
+	srtcpFailed             uint64 // failed SRTCP authentication or replay
 	rtt                     time.Duration
 	remote                  pionrtcp.ReceptionReport // the peer's last block about our stream
 	remoteOK                bool
@@ -114,6 +116,14 @@ func (s *Stream) sendReport(now time.Time, bye bool) int {
 	if to.Addr().IsUnspecified() || to.Port() == 0 {
 		return 0
 	}
+	if s.srtp != nil {
+		// RFC 3711 §3.4: SRTCP, encrypted and authenticated (with the
+		// 80-bit tag whatever the SRTP tag, RFC 4568 §6.2.2).
+		if b, err = s.srtp.txRTCP.EncryptRTCP(nil, b, nil); err != nil {
+			s.log.Warn("srtcp protect failed", "err", err)
+			return 0
+		}
+	}
 	if _, err := s.rtcpConn.WriteToUDPAddrPort(b, to); err != nil {
 		s.log.Debug("rtcp send failed", "to", to, "err", err)
 		return 0
@@ -165,6 +175,23 @@ func (s *Stream) readRTCP() {
 // block's LSR/DLSR, its block about us for the round trip (RFC 3550
 // §6.4.1), its BYE.
 func (s *Stream) handleRTCP(b []byte, from netip.AddrPort) {
+	if !s.rtcpFromPeer(from) {
+		return
+	}
+	if s.srtp != nil {
+		// RFC 3711 §3.4: authenticate and check the SRTCP index first.
+		var err error
+		if b, err = s.srtp.rxRTCP.DecryptRTCP(nil, b, nil); err != nil {
+			s.rtcpMu.Lock()
+			s.rtcpSt.srtcpFailed++
+			n := s.rtcpSt.srtcpFailed
+			s.rtcpMu.Unlock()
+			if n == 1 { // the first; the count is in the stats
+				s.log.Debug("srtcp packet dropped", "from", from, "err", err)
+			}
+			return
+		}
+	}
 	in, err := rtcp.Parse(b)
 	if err != nil {
 		s.rtcpMu.Lock()
@@ -200,6 +227,7 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort) {
 	if s.latch && !s.rtcpSt.latched && from.IsValid() && peer != 0 && reporter(in) == peer {
 		s.rtcpSt.latched = true
 		to := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		s.rtcpSt.source = to
 		if cur := *s.rtcpRemote.Load(); cur != to && !cur.Addr().IsUnspecified() {
 			s.rtcpRemote.Store(&to)
 			s.log.Info("rtcp latched to the peer's source address", "signalled", cur, "source", to)
@@ -225,12 +253,16 @@ func reporter(in *rtcp.Incoming) uint32 {
 // redirectRTCP follows a new RTP destination: reports go to rtcp (the
 // SDP's a=rtcp, RFC 3605) or, when that is zero, the RTP port + 1 (RFC
 // 3550 §11), unless they latched to the peer's source.
-func (s *Stream) redirectRTCP(rtp, rtcp netip.AddrPort) {
+// A moved remote (new media address) lets the reports latch again.
+func (s *Stream) redirectRTCP(rtp, rtcp netip.AddrPort, moved bool) {
 	if s.rtcpConn == nil {
 		return
 	}
 	s.rtcpMu.Lock()
 	defer s.rtcpMu.Unlock()
+	if moved {
+		s.rtcpSt.latched, s.rtcpSt.source = false, netip.AddrPort{}
+	}
 	if s.rtcpSt.latched {
 		return
 	}
@@ -260,4 +292,5 @@ func (s *Stream) rtcpStats(st *Stats) {
 		st.RemoteFractionLost = 100 * float64(r.FractionLost) / 256
 	}
 	st.RTCPInvalid = s.rtcpSt.invalid
+	st.SRTCPFailed = s.rtcpSt.srtcpFailed
 }

@@ -167,7 +167,9 @@ func TestRTCPReportsRoundTripAndBye(t *testing.T) {
 }
 
 // Reports follow a re-INVITE's new address (port + 1), and with latching
-// they go where the peer's reports come from (RFC 4961).
+// they go where the peer's reports come from (RFC 4961). Without
+// latching, RTP and RTCP from anywhere but the signalled addresses are
+// dropped (source.go).
 func TestRTCPRedirectAndLatch(t *testing.T) {
 	for _, latch := range []bool{false, true} {
 		s, clk, _, peerRTCP := rtcpStream(t, latch)
@@ -189,21 +191,35 @@ func TestRTCPRedirectAndLatch(t *testing.T) {
 		for i := uint16(0); i < 2; i++ {
 			rtpPeer.WriteToUDP(packet(t, 0, i, uint32(i)*160, 7, 100, 160), s.conn.LocalAddr().(*net.UDPAddr))
 		}
-		waitStats(t, s, "the peer's RTP", func(st Stats) bool { return st.PacketsReceived == 2 })
+		if latch {
+			waitStats(t, s, "the peer's RTP", func(st Stats) bool { return st.PacketsReceived == 2 })
+		} else {
+			waitStats(t, s, "RTP from an unsignalled source dropped", func(st Stats) bool {
+				return st.PacketsFiltered == 2 && st.PacketsReceived == 0
+			})
+		}
 		stray, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 8}, "stray")
 		if err != nil {
 			t.Fatal(err)
 		}
 		intruder := udpPeer(t)
 		intruder.WriteToUDP(stray, s.rtcpConn.LocalAddr().(*net.UDPAddr))
-		waitStats(t, s, "the stray report", func(st Stats) bool { return st.RTCPReceived == 1 })
+		if latch {
+			waitStats(t, s, "the stray report", func(st Stats) bool { return st.RTCPReceived == 1 })
+		} else {
+			waitStats(t, s, "the stray report dropped", func(st Stats) bool { return st.RTCPFiltered == 1 })
+		}
 		untilRTCP(t, clk, other)
 		b, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 7}, "peer")
 		if err != nil {
 			t.Fatal(err)
 		}
 		peerRTCP.WriteToUDP(b, s.rtcpConn.LocalAddr().(*net.UDPAddr))
-		waitStats(t, s, "the report", func(st Stats) bool { return st.RTCPReceived == 2 })
+		if latch {
+			waitStats(t, s, "the report", func(st Stats) bool { return st.RTCPReceived == 2 })
+		} else {
+			waitStats(t, s, "the unsignalled report dropped", func(st Stats) bool { return st.RTCPFiltered == 2 && st.RTCPReceived == 0 })
+		}
 		target := other
 		if latch {
 			target = peerRTCP

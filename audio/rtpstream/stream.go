@@ -102,6 +102,9 @@ type Params struct {
 	// with itself. It must return quickly (post an event and return) and
 	// must not call Close. nil ignores received digits.
 	OnDTMF func(digit byte)
+	// SRTP, when set, protects RTP and RTCP (RFC 3711, srtp.go) with the
+	// keys SDES negotiated; nil is plain RTP.
+	SRTP *SRTP
 }
 
 // Stats are the stream's counters.
@@ -119,8 +122,17 @@ type Stats struct {
 	Jitter time.Duration
 
 	PacketsInvalid uint64 // not RTP v2, too short, wrong payload type, empty
-	SSRC           uint32 // ours
-	RemoteSSRC     uint32 // the peer's, once a packet arrived
+	// Dropped by source filtering (source.go): RTP and RTCP from an
+	// address other than the latched or signalled one.
+	PacketsFiltered, RTCPFiltered uint64
+	// SRTP (RFC 3711): the suite ("" for plain RTP), and received packets
+	// dropped for a failed authentication tag or a replayed index;
+	// SRTCPFailed counts SRTCP packets dropped for either.
+	SRTP                         string
+	SRTPAuthFailed, SRTPReplayed uint64
+	SRTCPFailed                  uint64
+	SSRC                         uint32 // ours
+	RemoteSSRC                   uint32 // the peer's, once a packet arrived
 
 	// Where the media goes: our RTP socket, where RTP and RTCP are sent
 	// now (after a re-INVITE or latching), whether the stream latched to
@@ -187,7 +199,14 @@ type Stream struct {
 	marker  atomic.Bool
 	payload [maxPayload]byte
 	out     [headerSize + maxPayload]byte
-	tx      *rtcp.Sender // counts what was sent, for Stats and the SR
+	sout    [headerSize + maxPayload + srtpOverhead]byte // out, SRTP-protected
+	encHdr  rtp.Header                                   // scratch for protect
+
+	// srtp is nil for plain RTP.
+	srtp   *srtpContexts
+	plain  [readBufSize]byte // the read goroutine's decrypted packet
+	decHdr rtp.Header
+	tx     *rtcp.Sender // counts what was sent, for Stats and the SR
 
 	// DTMF send side: dtmfBusy is the one atomic the media loop loads per
 	// frame; the sender itself is guarded by dtmfMu (StartDTMF and
@@ -226,7 +245,11 @@ type Stream struct {
 	latchFrom  netip.AddrPort
 	latchCount int
 	latched    bool
-	stats      Stats // receive-side counters
+	// signalled is the remote address the SDP gave (Params.Remote, then
+	// Redirect); filterLogAt rate-limits the log of filtered packets.
+	signalled   netip.AddrPort
+	filterLogAt time.Time
+	stats       Stats // receive-side counters
 
 	closed  atomic.Bool
 	closing chan struct{}
@@ -249,7 +272,7 @@ func New(p Params) (*Stream, error) {
 	s.conn = p.Conn
 	s.log.Info("rtp stream started", "local", p.Conn.LocalAddr(), "remote", *s.remote.Load(),
 		"codec", s.codec.String(), "ptime", audio.Duration(s.frame),
-		"ssrc", s.localSSRC, "rtcp", p.RTCPConn != nil)
+		"ssrc", s.localSSRC, "rtcp", p.RTCPConn != nil, "srtp", s.stats.SRTP)
 	go s.readLoop()
 	if p.RTCPConn != nil {
 		s.startRTCP(p)
@@ -304,6 +327,13 @@ func newStream(p Params) (*Stream, error) {
 	}
 	remote := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
 	s.remote.Store(&remote)
+	s.signalled = remote
+	if p.SRTP != nil {
+		if s.srtp, err = newSRTP(p.SRTP); err != nil {
+			return nil, err
+		}
+		s.stats.SRTP = s.srtp.suite
+	}
 	s.hdr = rtp.Header{
 		Version:        rtpVersion,
 		PayloadType:    c.PayloadType,
@@ -374,7 +404,7 @@ func (s *Stream) Send(frame []int16) error {
 	// timestamp reflects the sampling instant).
 	s.hdr.SequenceNumber++
 	s.hdr.Timestamp += uint32(n)
-	if _, err := s.conn.WriteToUDPAddrPort(s.out[:h+n], remote); err != nil {
+	if err := s.writeRTP(h+n, remote); err != nil {
 		if s.closed.Load() {
 			return ErrClosed
 		}
@@ -419,7 +449,7 @@ func (s *Stream) sendDTMF(samples int, remote netip.AddrPort) (bool, error) {
 	}
 	s.hdr.SequenceNumber++
 	s.hdr.Timestamp += uint32(samples)
-	if _, err := s.conn.WriteToUDPAddrPort(s.out[:n+m], remote); err != nil {
+	if err := s.writeRTP(n+m, remote); err != nil {
 		if s.closed.Load() {
 			return true, ErrClosed
 		}
@@ -592,11 +622,21 @@ func (s *Stream) pause(d time.Duration) bool {
 // handle validates one datagram and queues its audio. It runs on the read
 // goroutine; b is the read buffer, reused for the next datagram.
 func (s *Stream) handle(b []byte, from netip.AddrPort) {
+	// Only the peer's source, once known (source.go).
+	if !s.rtpFromPeer(from) {
+		return
+	}
 	// RFC 3550 §A.1 header validity checks: version 2, length at least
 	// the fixed header (CSRC, extension and padding lengths are checked by
 	// Unmarshal).
 	if len(b) < headerSize || b[0]>>6 != rtpVersion {
 		s.invalid()
+		return
+	}
+	// RFC 3711 §3.3: authenticate (and check for replay) before anything
+	// in the packet is believed.
+	b, ok := s.unprotect(b)
+	if !ok {
 		return
 	}
 	if err := s.rx.Unmarshal(b); err != nil {
@@ -733,7 +773,9 @@ func (s *Stream) maybeLatch(from netip.AddrPort) {
 		s.latchFrom, s.latchCount = from, 0
 	}
 	s.latchCount++
-	if s.latchCount < latchAfter {
+	// A packet from the signalled address needs no second one: that is
+	// where the SDP said the peer is.
+	if s.latchCount < latchAfter && from != s.signalled {
 		return
 	}
 	s.latched = true
@@ -748,9 +790,22 @@ func (s *Stream) maybeLatch(from netip.AddrPort) {
 // a session changed mid-call (re-INVITE or UPDATE, RFC 3264 §8): a new
 // remote address (and RTCP address; zero means its port + 1), or
 // send=false while the far end holds the call.
+//
+// A new remote address is the only thing that lets a latched stream
+// latch again (source.go): a same-address Redirect (hold, resume) keeps
+// the latched source and its filter.
 func (s *Stream) Redirect(remote, rtcp netip.AddrPort, send bool) {
 	r := netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	s.remote.Store(&r)
+	s.mu.Lock()
+	moved := r != s.signalled
+	if moved {
+		s.signalled = r
+		s.latched, s.latchFrom, s.latchCount = false, netip.AddrPort{}, 0
+	}
+	s.mu.Unlock()
+	if moved || !s.latch {
+		s.remote.Store(&r)
+	}
 	s.muted.Store(!send)
-	s.redirectRTCP(r, rtcp)
+	s.redirectRTCP(r, rtcp, moved)
 }

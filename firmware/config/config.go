@@ -120,6 +120,10 @@ type Audio struct {
 	StateDir     string   // where volume.json is kept; "" keeps volumes in memory
 	Latency      Duration // Pulse playback target latency, MinLatency..MaxLatency
 	RingerVolume int      // 0..100 percent
+	// SRTP keys (srtp.go): "off", "optional" or "required", and whether
+	// SDES keys may travel over plain UDP/TCP signalling.
+	SRTP              string
+	SRTPAllowPlainSIP bool
 }
 
 // WAV is [audio.wav]. Load makes relative paths absolute against the
@@ -186,6 +190,7 @@ func Default() *Config {
 			RTPTimeout:   Duration{30 * time.Second},
 			DSCP:         46,
 			SymmetricRTP: true,
+			SRTP:         "off",
 			Ptime:        Duration{20 * time.Millisecond},
 			JitterMin:    Duration{40 * time.Millisecond},
 			JitterMax:    Duration{200 * time.Millisecond},

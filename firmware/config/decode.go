@@ -66,8 +66,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.duration(t, p, "keepalive", &c.Account.KeepAlive)
 	}
 	if t, p := d.Table(tree, nil, "audio"); t != nil {
-		d.Unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "rtp_timeout", "dscp", "symmetric_rtp", "ptime", "jitter_min", "jitter_max", "wav", "pulse", "state_dir", "latency", "ringer_volume")
+		d.Unknown(t, p, "device", "codecs", "rtp_port_min", "rtp_port_max", "rtp_timeout", "dscp", "symmetric_rtp", "ptime", "jitter_min", "jitter_max", "wav", "pulse", "state_dir", "latency", "ringer_volume", "srtp", "srtp_allow_plain_sip")
 		d.decodeAudioSound(t, p, c)
+		d.decodeAudioSRTP(t, p, c)
 		d.Str(t, p, "device", &c.Audio.Device)
 		d.Strings(t, p, "codecs", &c.Audio.Codecs)
 		d.Int(t, p, "rtp_port_min", &c.Audio.RTPPortMin)

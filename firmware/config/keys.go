@@ -78,6 +78,8 @@ var Keys = []Key{
 	{Path: "account.keepalive", Apply: Reregister, get: func(c *Config) any { return c.Account.KeepAlive }},
 	{Path: "audio.device", Apply: RestartIdle, get: func(c *Config) any { return c.Audio.Device }},
 	{Path: "audio.codecs", Apply: RestartIdle, get: func(c *Config) any { return c.Audio.Codecs }},
+	{Path: "audio.srtp", Apply: RestartIdle, get: func(c *Config) any { return c.Audio.SRTP }},
+	{Path: "audio.srtp_allow_plain_sip", Apply: RestartIdle, get: func(c *Config) any { return c.Audio.SRTPAllowPlainSIP }},
 	{Path: "audio.rtp_port_min", Apply: Hot, get: func(c *Config) any { return c.Audio.RTPPortMin }},
 	{Path: "audio.rtp_port_max", Apply: Hot, get: func(c *Config) any { return c.Audio.RTPPortMax }},
 	{Path: "audio.rtp_timeout", Apply: Hot, get: func(c *Config) any { return c.Audio.RTPTimeout }},

@@ -166,6 +166,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	v.text(p("audio", "pulse", "source"), au.Pulse.Source)
 	v.validateSound(c)
 	v.validateProvisioning(c)
+	v.validateSRTP(c)
 
 	// [phone]
 	for _, t := range []struct {

@@ -122,6 +122,9 @@ type Options struct {
 	DSCP int
 	// Latch turns on symmetric RTP (send where the peer's RTP comes from).
 	Latch bool
+	// SRTP is the SRTP policy of our SDP (srtp.go); SRTPOff when keys may
+	// not travel in this signalling.
+	SRTP sdp.SRTPMode
 	// Ptime is the packet time our SDP asks for, in ms (0: 20).
 	Ptime int
 	// JitterMin and JitterMax bound the jitter buffer (0: its defaults).
@@ -160,6 +163,7 @@ type call struct {
 	local    sdp.Media    // our SDP, the base of re-INVITEs
 	localDir string       // the direction of our last re-INVITE ("" = sendrecv)
 	media    sdp.Negotiated
+	legKeys  sdp.SRTPKeys // the SRTP keys the running leg uses (srtp.go)
 	answered time.Time
 	streamed bool
 }
@@ -401,6 +405,9 @@ func (d *Daemon) apply(e phone.Effect) {
 		d.stopMedia(e.Call)
 	case phone.UpdateMedia:
 		if c := d.calls[e.Call]; c != nil && c.streamed {
+			if d.rekey(c) {
+				break
+			}
 			d.media.RedirectLeg(string(e.Call), c.media.Remote, c.media.RTCP, e.Send)
 			d.log.Info("call media changed", "call", string(e.Call), "remote", c.media.Remote.String(), "send", e.Send)
 		}
@@ -623,12 +630,20 @@ func (d *Daemon) openRTP() (mediaSockets, sdp.Media, error) {
 		DTMF:   d.opts.DTMF,
 		Ptime:  d.opts.Ptime,
 	}
+	if err := d.srtpKeys(&local); err != nil {
+		rtp.Close()
+		rtcp.Close()
+		return mediaSockets{}, sdp.Media{}, err
+	}
 	return mediaSockets{rtp, rtcp}, local, nil
 }
 
 func (d *Daemon) startMedia(ref phone.CallRef) {
 	c := d.calls[ref]
 	if c != nil && c.streamed {
+		if d.rekey(c) { // the final answer's keys differ from the early media's
+			return
+		}
 		// Early media ran already: follow the final answer's media.
 		d.media.RedirectLeg(string(ref), c.media.Remote, c.media.RTCP, true)
 		c.answered = d.clk.Now()
@@ -649,6 +664,7 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 		PayloadType:     uint8(c.media.Codec),
 		DTMFPayloadType: c.media.DTMF,
 		Latch:           d.opts.Latch,
+		SRTP:            legSRTP(c.media.SRTP),
 		// From the leg's receive goroutine into the loop.
 		OnDTMF: func(digit byte) {
 			if err := d.Post(phone.DTMFReceived{Call: ref, Digit: digit}); err != nil {
@@ -664,7 +680,9 @@ func (d *Daemon) startMedia(ref phone.CallRef) {
 	}
 	c.streamed = true
 	c.answered = d.clk.Now()
-	d.log.Info("call connected", "call", string(ref), "remote", c.media.Remote.String(), "codec", c.media.Codec.String())
+	c.legKeys = c.media.SRTP
+	d.log.Info("call connected", "call", string(ref), "remote", c.media.Remote.String(), "codec", c.media.Codec.String(),
+		"srtp", string(c.media.SRTP.Suite))
 }
 
 // checkMedia answers the machine's CheckMedia: how long the call has had

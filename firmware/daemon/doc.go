@@ -19,6 +19,12 @@
 //     the mix and the lamps are the machine's (phone.RemoteHold,
 //     phone.CheckMedia/MediaSilence, phone.RingAtOnce, phone.SetMix,
 //     phone.SetLamp). The loop only reports facts and carries out effects.
+//   - SRTP (srtp.go): each call's SDP gets the policy (Options.SRTP) and
+//     fresh keys from crypto/rand, one per suite; the SIP layer negotiates
+//     (sip/sdp), and the call's leg runs with the keys it negotiated. A
+//     re-INVITE or UPDATE that changes them restarts the leg on its own
+//     sockets; the status shows the suite (CallInfo.SRTP). Keys are
+//     never logged.
 //
 // Its consumer interfaces name the issue 11 contract's methods: on the UA
 // Dial, DialWith, Ring, Answer, Reject, Hangup, Reinvite, Refer,

@@ -51,6 +51,7 @@ type CallInfo struct {
 	Codec        string  `json:"codec,omitempty"`
 	Duration     float64 `json:"duration_s"`
 	LocalDir     string  `json:"media_direction,omitempty"` // our SDP direction after our last re-INVITE
+	SRTP         string  `json:"srtp"`                      // the SRTP suite (RFC 4568 name), "" for plain RTP
 }
 
 // AudioInfo is the sound device's part of Status.
@@ -77,6 +78,7 @@ type CallStatus struct {
 	Remote    string    `json:"remote"`
 	Direction string    `json:"direction,omitempty"`
 	Codec     string    `json:"codec,omitempty"`
+	SRTP      string    `json:"srtp,omitempty"` // the SRTP suite; absent for plain RTP
 	Duration  float64   `json:"duration_s"`
 	Held      bool      `json:"held,omitempty"`          // the far end put the call on hold
 	DTMF      string    `json:"dtmf_received,omitempty"` // digits the far end sent
@@ -118,6 +120,10 @@ type Playout struct {
 type RTCPStatus struct {
 	Sent     uint64 `json:"sent"`
 	Received uint64 `json:"received"`
+	// Dropped: reports from another source than the peer's, and SRTCP
+	// packets failing authentication or replayed (RFC 3711 §3.4).
+	Filtered    uint64 `json:"filtered,omitempty"`
+	SRTCPFailed uint64 `json:"srtcp_failed,omitempty"`
 	// The peer's last report block about our stream, if one came.
 	RemoteLossPct  *float64 `json:"remote_loss_pct,omitempty"` // fraction lost in its last interval
 	RemoteJitterMs *float64 `json:"remote_jitter_ms,omitempty"`
@@ -128,6 +134,12 @@ type RTPCounts struct {
 	Sent     uint64 `json:"sent"`
 	Received uint64 `json:"received"`
 	Lost     uint64 `json:"lost"`
+	// Dropped: RTP from a source other than the latched or signalled
+	// one, and SRTP packets that failed authentication or were replays
+	// (RFC 3711 §3.3).
+	Filtered   uint64 `json:"filtered,omitempty"`
+	AuthFailed uint64 `json:"srtp_auth_failed,omitempty"`
+	Replayed   uint64 `json:"srtp_replayed,omitempty"`
 }
 
 // snapshot is what publish copies out of the loop for other goroutines.
@@ -145,13 +157,15 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Mic
 
 // fillMedia puts a stream's counters into cs.
 func (cs *CallStatus) fillMedia(st rtpstream.Stats) {
-	cs.RTP = RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost}
+	cs.RTP = RTPCounts{Sent: st.PacketsSent, Received: st.PacketsReceived, Lost: st.PacketsLost,
+		Filtered: st.PacketsFiltered, AuthFailed: st.SRTPAuthFailed, Replayed: st.SRTPReplayed}
+	cs.SRTP = st.SRTP
 	q := st.Quality()
 	cs.Quality = &q
 	p := st.Playout
 	cs.Playout = &Playout{TargetMs: ms(p.Target), CurrentMs: ms(p.Current), Late: p.Late, Duplicate: p.Duplicate,
 		Lost: p.Lost, Concealed: p.Concealed, Inserted: p.Inserted, Dropped: p.Dropped, Underruns: p.Underruns, Resyncs: p.Resyncs}
-	cs.RTCP = &RTCPStatus{Sent: st.RTCPSent, Received: st.RTCPReceived}
+	cs.RTCP = &RTCPStatus{Sent: st.RTCPSent, Received: st.RTCPReceived, Filtered: st.RTCPFiltered, SRTCPFailed: st.SRTCPFailed}
 	cs.Media = &MediaStatus{Local: st.Local.String(), Remote: st.Remote.String(), RemoteRTCP: st.RemoteRTCP.String(),
 		Latched: st.Latched, PtimeMs: int(st.Ptime.Milliseconds())}
 	if st.RemoteReported {
@@ -215,6 +229,7 @@ func (d *Daemon) Status() Status {
 			info.Codec = dc.media.Codec.String()
 			info.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
 			info.LocalDir = dc.localDir
+			info.SRTP = string(dc.legKeys.Suite)
 		}
 		st.Calls = append(st.Calls, info)
 	}

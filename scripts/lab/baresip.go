@@ -53,6 +53,10 @@ type BaresipOptions struct {
 	// RecordDir, when set, loads the sndfile module: every call writes
 	// what baresip heard as *-dec.wav and what it sent as *-enc.wav there.
 	RecordDir string
+	// MediaEnc, when set, loads the srtp module and puts it on the account
+	// as ;mediaenc=: "srtp" (best effort: RTP/AVP with a=crypto),
+	// "srtp-mand" (RTP/SAVP, SDES keys required) or "srtp-mandf".
+	MediaEnc string
 	// Extra lines appended to baresip's config.
 	Extra []string
 	// Binary overrides "baresip".
@@ -114,6 +118,11 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	}
 	if !userRe.MatchString(o.User) || !passRe.MatchString(o.Password) {
 		t.Fatalf("lab: %v: baresip user %q or its password", ErrOption, o.User)
+	}
+	switch o.MediaEnc {
+	case "", "srtp", "srtp-mand", "srtp-mandf":
+	default:
+		t.Fatalf("lab: %v: MediaEnc %q, want srtp, srtp-mand or srtp-mandf", ErrOption, o.MediaEnc)
 	}
 	switch o.AnswerMode {
 	case "":
@@ -179,6 +188,9 @@ func startBaresip(t testing.TB, bin, dir string, o BaresipOptions) (*Baresip, er
 	if o.RecordDir != "" {
 		cfg = append(cfg, "module sndfile.so", "snd_path "+o.RecordDir)
 	}
+	if o.MediaEnc != "" {
+		cfg = append(cfg, "module srtp.so")
+	}
 	cfg = append(cfg,
 		"module_app account.so",
 		"module_app menu.so",
@@ -196,6 +208,9 @@ func startBaresip(t testing.TB, bin, dir string, o BaresipOptions) (*Baresip, er
 		account += ";regint=0"
 	}
 	account += ";answermode=" + o.AnswerMode
+	if o.MediaEnc != "" {
+		account += ";mediaenc=" + o.MediaEnc
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Join(cfg, "\n")+"\n"), 0o600); err != nil {
 		return nil, err
 	}

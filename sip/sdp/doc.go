@@ -22,6 +22,20 @@
 //     inactive while we hold the far end ourselves.
 //   - [OfferOrigin] and [AnswerOrigin] take the o= session id and version,
 //     for a new SDP within a session (same id, version + 1, RFC 3264 §8).
+//   - SDES (RFC 4568, crypto.go, srtp.go): [Media].SRTP is the policy and
+//     [Media].Crypto our keys ([NewKeys], crypto/rand, fresh per call).
+//     "optional" offers RTP/AVP with a=crypto lines (best-effort SRTP, as
+//     baresip and most desk phones do), "required" offers RTP/SAVP; one
+//     line per suite of [OfferSuites] in preference order. An answer picks
+//     the first offered suite we have a key for (AEAD_AES_128_GCM too)
+//     and answers one a=crypto with the offer's tag and the offer's
+//     profile. RTP/SAVP without a usable line, or "required" without
+//     SRTP, is [ErrNoSRTP] (488, or a hang-up after an answer).
+//     [ParseCrypto] is strict (one inline key of the suite's length, a
+//     lifetime of 2^31 to 2^48 packets, no MKI, no session parameters) and
+//     fuzzed (FuzzParseCrypto). Keys never print ([Key], [Crypto] and
+//     [SRTPKeys] mask them for fmt and slog); [MaskKeys] masks inline keys
+//     in a body before it is logged.
 //
 // Scope and limits: only the first m=audio line is used; other streams are
 // ignored (the answer contains only the audio stream, which is a deviation

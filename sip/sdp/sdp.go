@@ -72,6 +72,11 @@ type Media struct {
 	// "" or sendrecv, sendonly (we hold the far end), recvonly, or
 	// inactive (we hold a far end that holds us).
 	Direction string
+	// SRTP is our SRTP policy and Crypto our keys (srtp.go): an offer
+	// carries the ones of OfferSuites as a=crypto lines; an answer picks
+	// the key of the suite it accepts. Make them fresh per call (NewKeys).
+	SRTP   SRTPMode
+	Crypto []Crypto
 }
 
 // ValidDirection reports whether d is "" or one of the four direction
@@ -97,6 +102,12 @@ type Session struct {
 	MaxPtime    int    // a=maxptime in ms (RFC 4566 §6), 0 if absent
 	// RTCP is the address of a=rtcp (RFC 3605), invalid if absent.
 	RTCP netip.AddrPort
+	// Proto is the m= line's profile, e.g. RTP/AVP or RTP/SAVP.
+	Proto string
+	// Crypto are the audio stream's usable a=crypto lines in order (RFC
+	// 4568); CryptoRefused counts the lines ParseCrypto refused.
+	Crypto        []Crypto
+	CryptoRefused int
 }
 
 // Rejected reports whether the audio stream has port 0 (RFC 3264 §6).
@@ -138,9 +149,10 @@ type Negotiated struct {
 	Remote    netip.AddrPort // where to send RTP
 	RTCP      netip.AddrPort // where to send RTCP: a=rtcp, else the RTP port + 1 (RFC 3550 §11)
 	Codec     Codec
-	DTMF      uint8  // negotiated telephone-event PT, 0 if none
-	Ptime     int    // packet time to send with, ms: 10, 20, 30 or 40 (SendPtime)
-	Direction string // our direction, from our point of view
+	DTMF      uint8    // negotiated telephone-event PT, 0 if none
+	Ptime     int      // packet time to send with, ms: 10, 20, 30 or 40 (SendPtime)
+	Direction string   // our direction, from our point of view
+	SRTP      SRTPKeys // the SDES outcome; zero for plain RTP
 }
 
 // Packet times we send, in ms.
@@ -188,10 +200,11 @@ func Offer(local Media, sessionID uint64) []byte {
 // session (re-INVITE, e.g. hold) keeps the session id and has the previous
 // version plus one (RFC 3264 §8). The direction is local.Direction.
 func OfferOrigin(local Media, sessionID, version uint64) []byte {
-	return build(local, sessionID, version, local.Codecs, local.DTMF, local.direction())
+	proto, lines := local.offerCrypto()
+	return build(local, sessionID, version, local.Codecs, local.DTMF, local.direction(), proto, lines)
 }
 
-func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, dir string) []byte {
+func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, dir, proto string, crypto []Crypto) []byte {
 	ip := local.Addr.Addr().Unmap()
 	at := "IP4"
 	if ip.Is6() {
@@ -203,7 +216,7 @@ func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, d
 	b.WriteString("s=-\r\n")
 	fmt.Fprintf(&b, "c=IN %s %s\r\n", at, ip)
 	b.WriteString("t=0 0\r\n")
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP", local.Addr.Port())
+	fmt.Fprintf(&b, "m=audio %d %s", local.Addr.Port(), proto)
 	for _, c := range codecs {
 		fmt.Fprintf(&b, " %d", c)
 	}
@@ -227,6 +240,10 @@ func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, d
 	}
 	fmt.Fprintf(&b, "a=ptime:%d\r\n", ptime)
 	fmt.Fprintf(&b, "a=%s\r\n", dir)
+	for _, c := range crypto {
+		// RFC 4568 §9.1.
+		fmt.Fprintf(&b, "a=crypto:%s\r\n", c.attribute())
+	}
 	return []byte(b.String())
 }
 
@@ -284,6 +301,7 @@ func Parse(body []byte) (s Session, err error) {
 		ip = netip.IPv4Unspecified()
 	}
 	s.Addr = netip.AddrPortFrom(ip, uint16(port))
+	s.Proto = strings.Join(m.MediaName.Protos, "/")
 
 	s.RTPMap = make(map[uint8]string)
 	for _, f := range m.MediaName.Formats {
@@ -329,6 +347,13 @@ func Parse(body []byte) (s Session, err error) {
 			}
 		case a.Key == "rtcp":
 			s.RTCP = parseRTCP(a.Value, ip)
+		case a.Key == "crypto":
+			// RFC 4568 §7.1.2: lines we cannot use are ignored.
+			if c, perr := ParseCrypto(a.Value); perr == nil {
+				s.Crypto = append(s.Crypto, c)
+			} else {
+				s.CryptoRefused++
+			}
 		}
 	}
 	return s, nil
@@ -429,8 +454,17 @@ func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte
 		// RFC 3264 §6.1: the answer uses the offerer's payload type numbers.
 		dtmf = offer.DTMF
 	}
+	proto, line, keys, err := answerCrypto(offer, local)
+	if err != nil {
+		return nil, Negotiated{}, err
+	}
+	var lines []Crypto
+	if line != nil {
+		lines = []Crypto{*line}
+	}
 	dir := answerDirectionFor(offer.Direction, local.Direction)
 	n := Negotiated{
+		SRTP:      keys,
 		Remote:    offer.Addr,
 		RTCP:      offer.rtcpAddr(),
 		Codec:     chosen,
@@ -438,7 +472,7 @@ func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte
 		Ptime:     SendPtime(offer.Ptime, offer.MaxPtime),
 		Direction: dir,
 	}
-	body := build(local, sessionID, version, []Codec{chosen}, dtmf, dir)
+	body := build(local, sessionID, version, []Codec{chosen}, dtmf, dir, proto, lines)
 	return body, n, nil
 }
 
@@ -468,5 +502,10 @@ func Accept(answer Session, local Media) (Negotiated, error) {
 	if local.DTMF != 0 && answer.DTMF != 0 {
 		n.DTMF = answer.DTMF
 	}
+	keys, err := acceptCrypto(answer, local)
+	if err != nil {
+		return Negotiated{}, err
+	}
+	n.SRTP = keys
 	return n, nil
 }

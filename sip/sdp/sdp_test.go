@@ -361,6 +361,13 @@ func FuzzParse(f *testing.F) {
 	f.Add(crlf("v=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1/127\nt=0 0\nm=audio 99999 RTP/AVP 300\na=rtpmap:300 x\n"))
 	f.Add([]byte("v=0\n"))
 	f.Add([]byte{})
+	if keys, err := NewKeys([]Suite{AESCM128SHA1_80, AESCM128SHA1_32}); err == nil {
+		f.Add(Offer(Media{Addr: local.Addr, Codecs: local.Codecs, SRTP: SRTPRequired, Crypto: keys}, 3))
+	}
+	f.Add(crlf("v=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 5 RTP/SAVP 0\na=crypto:1 AEAD_AES_128_GCM inline:x|2^31|1:4\n"))
+	srtpLocal := local
+	srtpLocal.SRTP = SRTPOptional
+	srtpLocal.Crypto, _ = NewKeys([]Suite{AESCM128SHA1_80, AEADAES128GCM})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s, err := Parse(body)
 		if err != nil {
@@ -369,6 +376,8 @@ func FuzzParse(f *testing.F) {
 		// Whatever parses must be answerable without panicking.
 		_, _, _ = Answer(s, local)
 		_, _ = Accept(s, local)
+		_, _, _ = Answer(s, srtpLocal)
+		_, _ = Accept(s, srtpLocal)
 	})
 }
 

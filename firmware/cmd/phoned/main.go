@@ -172,6 +172,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	logLevel.Set(cfg.LogLevel())
 	log := newLogger(cfg, logOut, logLevel)
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
+	warnSRTP(log, cfg)
 
 	clk := clock.Real{}
 	front, err := openPanel(brd, clk, log.With("part", "board"))
@@ -215,6 +216,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 		OutboundProxy: proxy,
 		Transport:     cfg.SIPTransport(),
 		TLS:           sipTLS,
+		SRTP:          srtpMode(cfg),
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
@@ -376,6 +378,7 @@ func daemonOptions(cfg *config.Config, clk clock.Clock, log *slog.Logger) daemon
 		MediaTimeout: cfg.Audio.RTPTimeout.Duration,
 		DSCP:         cfg.Audio.DSCP,
 		Latch:        cfg.Audio.SymmetricRTP,
+		SRTP:         srtpMode(cfg),
 		Ptime:        int(cfg.Audio.Ptime.Milliseconds()),
 		JitterMin:    cfg.Audio.JitterMin.Duration,
 		JitterMax:    cfg.Audio.JitterMax.Duration,
