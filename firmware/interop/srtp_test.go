@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskphone/phoned/firmware/phoneproc"
 	"github.com/deskphone/phoned/scripts/lab"
 	"github.com/deskphone/phoned/scripts/tier"
 )
@@ -24,13 +23,8 @@ const srtpRequired = "srtp = \"required\"\nsrtp_allow_plain_sip = true\n"
 // audioExtra in its [audio] table.
 func startPhoneAudio(t testing.TB, audioExtra, mic, extra string) *ourPhone {
 	t.Helper()
-	tier.Interop(t)
-	dir := t.TempDir()
-	sipPort, err := phoneproc.FreePort("udp")
-	must(t, err)
-	apiPort, err := phoneproc.FreePort("tcp")
-	must(t, err)
-	cfg := fmt.Sprintf(`schema = 1
+	p, sipPort := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
+		return fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%[1]d"
 [account]
@@ -46,20 +40,13 @@ output = "speaker.wav"
 [api]
 listen = "127.0.0.1:%[4]d"
 %[5]s`, sipPort, audioExtra, mic, apiPort, extra)
-	p, err := phoneproc.Start(phonedBin, dir, "phone", cfg, fmt.Sprintf("127.0.0.1:%d", apiPort))
-	must(t, err)
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("phoned log:\n%s", tail(p.Log(), 80))
-		}
 	})
 	if tt, ok := t.(*testing.T); ok {
 		lab.StartTrace(tt, sipPort)
 	}
-	_, err = p.Until(within, "the API", func(phonedStatus) bool { return true })
+	_, err := p.Until(within, "the API", func(phonedStatus) bool { return true })
 	must(t, err)
-	return &ourPhone{Phone: p, dir: dir, sipPort: sipPort}
+	return &ourPhone{Phone: p, dir: filepath.Dir(p.LogPath()), sipPort: sipPort}
 }
 
 // checkSRTPCall checks a talking SRTP call: the status names the suite,
