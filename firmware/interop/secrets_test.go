@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +19,20 @@ import (
 // that cannot appear by chance.
 const secretMarker = "Mk7-never-print-this-9qZ"
 
+// apiMarker and provMarker are the API's and the provisioning server's
+// passwords in the same test.
+const (
+	apiMarker  = "Api7-never-print-this-2wX"
+	provMarker = "Prv7-never-print-this-5tQ"
+)
+
 // Credentials appear nowhere (issue 12, item 7): the phone registers with
 // digest auth at Kamailio and calls baresip through it (its INVITE
 // challenged too) with every log level on, a wrong-typed password makes a
-// config error, the status is read, and a SIGQUIT dumps every goroutine;
-// the marker password is in none of it, nor are its hex or base64 forms.
+// config error, the status is read, -print-config and -check run, a
+// provisioning check fails (its server is not there), and a SIGQUIT dumps
+// every goroutine; none of the three passwords (account, API,
+// provisioning) is in any of it, nor are their hex or base64 forms.
 // Mutation: a debug line in main.go with fmt.Sprintf("%x",
 // cfg.Account.Password.Reveal()) makes this fail.
 func TestCredentialsNowhere(t *testing.T) {
@@ -47,10 +55,17 @@ input = %q
 output = "speaker.wav"
 [api]
 listen = "127.0.0.1:%d"
+password = %q
+[provisioning]
+url = "http://127.0.0.1:9/phones/"
+user = "phone"
+password = %q
+boot_delay_max = "0s"
 [log]
 level = "debug"
-`, sipPort, secretMarker, k.Addr().String(), lab.ToneWAV(t, 700, 2*time.Second), apiPort)
+`, sipPort, secretMarker, k.Addr().String(), lab.ToneWAV(t, 700, 2*time.Second), apiPort, apiMarker, provMarker)
 	})
+	p.Password = apiMarker
 	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
 	must(t, err)
 
@@ -64,10 +79,20 @@ level = "debug"
 	_, err = p.Wait("idle", within)
 	must(t, err)
 
-	res, err := http.Get("http://" + p.APIAddr + "/api/status")
+	st, err := p.Until(within, "the failed provisioning check", func(s phonedStatus) bool {
+		return s.Provisioning != nil && s.Provisioning.LastResult == "failed"
+	})
+	must(t, err)
+	if st.Provisioning.Error == "" {
+		t.Fatal("no reason for the failed check")
+	}
+	res, err := p.Do("GET", "/api/v1/status", "", "")
 	must(t, err)
 	status, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	printed, err := exec.Command(phonedBin, "-config", configPath(p), "-print-config").CombinedOutput()
+	must(t, err)
+	checked, _ := exec.Command(phonedBin, "-check", configPath(p)).CombinedOutput()
 
 	// Crash output: SIGQUIT makes the Go runtime dump every goroutine.
 	must(t, syscall.Kill(p.Pid(), syscall.SIGQUIT))
@@ -89,10 +114,14 @@ level = "debug"
 		t.Fatalf("the config error does not name account.password:\n%s", cfgErr)
 	}
 
-	for what, text := range map[string]string{"log": log, "status": string(status), "config error": string(cfgErr)} {
-		for _, form := range secretForms(secretMarker) {
-			if strings.Contains(text, form) {
-				t.Errorf("the password (as %q) is in the %s", form, what)
+	outputs := map[string]string{"log": log, "status": string(status), "config error": string(cfgErr),
+		"-print-config": string(printed), "-check": string(checked)}
+	for what, text := range outputs {
+		for _, pw := range []string{secretMarker, apiMarker, provMarker} {
+			for _, form := range secretForms(pw) {
+				if strings.Contains(text, form) {
+					t.Errorf("a password (as %q) is in the %s", form, what)
+				}
 			}
 		}
 	}
