@@ -37,7 +37,7 @@ type RegConfig struct {
 	// checks whether the local address changed, and re-registers if so.
 	KeepAlive time.Duration
 	Clock     clock.Clock
-	Resolver  resolver // default net.DefaultResolver
+	Resolver  resolver // default Config.Resolver of the UA, else Go's
 }
 
 // RegState is where registration stands.
@@ -107,7 +107,7 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Resolver == nil {
-		cfg.Resolver = net.DefaultResolver
+		cfg.Resolver = u.resolver()
 	}
 	r := &registrar{
 		u: u, cfg: cfg, callID: newCallID(),
@@ -220,6 +220,14 @@ func (r *registrar) cycle() time.Duration {
 		}
 	}
 	return r.failed(last)
+}
+
+// inUse is the index of the registrar we are registered at and its
+// address; -1 when not registered.
+func (r *registrar) inUse() (int, netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.activeT, r.active
 }
 
 func failure(reg string, res *gosip.Response, err error) Registration {

@@ -127,11 +127,9 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 	sipEvents := make(chan sip.Event, 64)
 	creds := sip.Credentials{User: cfg.AuthUser(), Password: cfg.Account.Password.Reveal()}
 	// Calls go through the outbound proxy, or, like desk phones do, through
-	// the registrar when there is no proxy.
+	// the registrar in use when there is no proxy (the UA follows the
+	// registration's fail-over and fail-back, sip/dial.go).
 	proxy := cfg.OutboundProxyURI()
-	if proxy == "" {
-		proxy = cfg.RegistrarURI()
-	}
 	ua, err := sip.New(sip.Config{
 		Listen:        cfg.SIPListen(),
 		User:          cfg.Account.User,
