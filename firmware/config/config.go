@@ -71,6 +71,7 @@ type SIP struct {
 	Listen    string // UDP host:port, IP literal only; see Config.SIPListen
 	Transport string // "udp" or "tcp"
 	UserAgent string // "" means "phoned/<version>"; see Config.UserAgent
+	DNS       []string // name servers "IP[:port]"; empty: /etc/resolv.conf. See dns.go
 }
 
 // Account is [account]. Its String, Format and LogValue never show the

@@ -35,6 +35,7 @@ import (
 	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/firmware/phone"
 	"github.com/deskphone/phoned/sip"
+	"github.com/deskphone/phoned/sip/dnscache"
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
@@ -141,6 +142,8 @@ func serve(cfg *config.Config, useTerminal bool, stdin *os.File, stdout, stderr 
 		Credentials:   creds,
 		OutboundProxy: proxy,
 		Transport:     cfg.SIP.Transport,
+		// DNS answers cached for their TTL (sip.dns, else resolv.conf).
+		Resolver: dnscache.New(dnscache.Config{Servers: cfg.DNSServers(), Clock: clk}),
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
