@@ -68,9 +68,9 @@ type Board struct {
 
 // SIP is [sip].
 type SIP struct {
-	Listen    string // UDP host:port, IP literal only; see Config.SIPListen
-	Transport string // "udp" or "tcp"
-	UserAgent string // "" means "phoned/<version>"; see Config.UserAgent
+	Listen    string   // UDP host:port, IP literal only; see Config.SIPListen
+	Transport string   // "udp" or "tcp"
+	UserAgent string   // "" means "phoned/<version>"; see Config.UserAgent
 	DNS       []string // name servers "IP[:port]"; empty: /etc/resolv.conf. See dns.go
 }
 
