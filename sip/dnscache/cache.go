@@ -79,7 +79,8 @@ func (c *cache) len() int {
 
 // flight is one query in progress that later askers wait for.
 type flight struct {
-	done chan struct{}
+	joined int // callers sharing it (guarded by flights.mu)
+	done   chan struct{}
 	res  result
 	err  error
 }
@@ -91,8 +92,8 @@ type flights struct {
 	m  map[key]*flight
 }
 
-// do runs fn once for k among concurrent callers; the others wait for its
-// result (or their own ctx, via wait).
+// start joins the flight of k, or starts one (leader): the leader runs
+// the query, every caller waits for its result or its own deadline.
 func (f *flights) start(k key) (fl *flight, leader bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -100,11 +101,22 @@ func (f *flights) start(k key) (fl *flight, leader bool) {
 		f.m = make(map[key]*flight)
 	}
 	if fl, ok := f.m[k]; ok {
+		fl.joined++
 		return fl, false
 	}
-	fl = &flight{done: make(chan struct{})}
+	fl = &flight{joined: 1, done: make(chan struct{})}
 	f.m[k] = fl
 	return fl, true
+}
+
+// joined is how many callers share the flight of k (tests).
+func (f *flights) joined(k key) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.m[k]; ok {
+		return fl.joined
+	}
+	return 0
 }
 
 func (f *flights) finish(k key, fl *flight, res result, err error) {

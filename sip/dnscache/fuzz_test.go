@@ -3,17 +3,19 @@ package dnscache
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/deskphone/phoned/sip/dnscache/dnstest"
 )
 
 // FuzzParseReply: no input panics or loops; what parses interprets.
 func FuzzParseReply(f *testing.F) {
-	s := &testServer{answer: pbx}
+	s := dnstest.NewWithoutNetwork(pbx)
 	for _, q := range []struct {
 		name  string
 		qtype uint16
 	}{{"pbx.test", typeA}, {"_sip._udp.pbx.test", typeSRV}, {"alias.test", typeA}, {"nowhere.test", typeAAAA}} {
 		b, _ := buildQuery(7, q.name, q.qtype)
-		f.Add(s.respond(b, false))
+		f.Add(s.Respond(b, false))
 	}
 	// A compression pointer to itself and a forward one.
 	f.Add([]byte{0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1})
@@ -39,7 +41,7 @@ func FuzzParseReply(f *testing.F) {
 }
 
 func TestParseReplyRejects(t *testing.T) {
-	good := (&testServer{answer: pbx}).respond(mustQuery(t, "pbx.test", typeA), false)
+	good := dnstest.NewWithoutNetwork(pbx).Respond(mustQuery(t, "pbx.test", typeA), false)
 	if r, err := parseReply(good); err != nil || len(r.answers) != 1 || r.answers[0].addr != netip.MustParseAddr("192.0.2.10") {
 		t.Fatalf("good reply: %+v %v", r, err)
 	}

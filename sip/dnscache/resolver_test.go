@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/deskphone/phoned/firmware/clock"
+	"github.com/deskphone/phoned/sip/dnscache/dnstest"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newTestResolver(t *testing.T, s *testServer, clk clock.Clock) *Resolver {
+func newTestResolver(t *testing.T, s *dnstest.Server, clk clock.Clock) *Resolver {
 	t.Helper()
 	return New(Config{
-		Servers:   []netip.AddrPort{s.addr},
+		Servers:   []netip.AddrPort{s.Addr},
 		HostsFile: filepath.Join(t.TempDir(), "none"),
 		Clock:     clk,
 		Timeout:   5 * time.Second,
@@ -26,37 +27,39 @@ func newTestResolver(t *testing.T, s *testServer, clk clock.Clock) *Resolver {
 	})
 }
 
-func pbx(name string, qtype uint16) testAnswer {
+func pbx(name string, qtype uint16) dnstest.Answer {
 	switch {
 	case name == "pbx.test" && qtype == typeA:
-		return testAnswer{answers: []testRR{{name: "pbx.test", typ: typeA, ttl: 60, addr: netip.MustParseAddr("192.0.2.10")}}}
+		return dnstest.Answer{Answers: []dnstest.RR{{Name: "pbx.test", Type: typeA, TTL: 60, Addr: netip.MustParseAddr("192.0.2.10")}}}
 	case name == "_sip._udp.pbx.test" && qtype == typeSRV:
-		return testAnswer{answers: []testRR{
-			{name: name, typ: typeSRV, ttl: 300, srv: srv{Priority: 20, Weight: 0, Port: 5070, Target: "backup.pbx.test"}},
-			{name: name, typ: typeSRV, ttl: 300, srv: srv{Priority: 10, Weight: 5, Port: 5060, Target: "main.pbx.test"}},
+		return dnstest.Answer{Answers: []dnstest.RR{
+			{Name: name, Type: typeSRV, TTL: 300, Priority: 20, Weight: 0, Port: 5070, Target: "backup.pbx.test"},
+			{Name: name, Type: typeSRV, TTL: 300, Priority: 10, Weight: 5, Port: 5060, Target: "main.pbx.test"},
 		}}
 	case name == "alias.test" && qtype == typeA:
-		return testAnswer{answers: []testRR{
-			{name: "alias.test", typ: typeCNAME, ttl: 30, cname: "pbx.test"},
-			{name: "pbx.test", typ: typeA, ttl: 60, addr: netip.MustParseAddr("192.0.2.10")},
+		return dnstest.Answer{Answers: []dnstest.RR{
+			{Name: "alias.test", Type: typeCNAME, TTL: 30, Target: "pbx.test"},
+			{Name: "pbx.test", Type: typeA, TTL: 60, Addr: netip.MustParseAddr("192.0.2.10")},
 		}}
 	case name == "big.test" && qtype == typeA:
-		var rrs []testRR
+		var rrs []dnstest.RR
 		for i := range 100 {
-			rrs = append(rrs, testRR{name: name, typ: typeA, ttl: 60, addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})})
+			rrs = append(rrs, dnstest.RR{Name: name, Type: typeA, TTL: 60, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})})
 		}
-		return testAnswer{answers: rrs, truncate: true}
+		return dnstest.Answer{Answers: rrs, Truncate: true}
+	case name == "nocache.test" && qtype == typeA:
+		return dnstest.Answer{Answers: []dnstest.RR{{Name: name, Type: typeA, TTL: 0, Addr: netip.MustParseAddr("192.0.2.11")}}}
 	case name == "fail.test":
-		return testAnswer{rcode: 2} // SERVFAIL
+		return dnstest.Answer{Rcode: 2} // SERVFAIL
 	}
 	// NXDOMAIN with an SOA: negative answer kept 30 s (RFC 2308 §5).
-	return testAnswer{rcode: rcodeNXDomain, authority: []testRR{{name: "test", typ: typeSOA, ttl: 3600, minimum: 30}}}
+	return dnstest.Answer{Rcode: rcodeNXDomain, Authority: []dnstest.RR{{Name: "test", Type: typeSOA, TTL: 3600, Minimum: 30}}}
 }
 
 // TestCacheTTL: a second lookup within the TTL is served from the cache
 // (the server counts one query); after the TTL (fake clock) it asks again.
 func TestCacheTTL(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	clk := clock.NewFake(t0)
 	r := newTestResolver(t, s, clk)
 	ctx := context.Background()
@@ -66,26 +69,26 @@ func TestCacheTTL(t *testing.T) {
 			t.Fatalf("lookup %d: %v %v", i, got, err)
 		}
 	}
-	if n := s.queries.Load(); n != 1 {
+	if n := s.Queries(); n != 1 {
 		t.Fatalf("server got %d queries within the TTL, want 1", n)
 	}
 	clk.Advance(59 * time.Second)
 	r.LookupNetIP(ctx, "ip4", "pbx.test")
-	if n := s.queries.Load(); n != 1 {
+	if n := s.Queries(); n != 1 {
 		t.Fatalf("server got %d queries at 59 s of a 60 s TTL, want 1", n)
 	}
 	clk.Advance(time.Second)
 	if _, err := r.LookupNetIP(ctx, "ip4", "pbx.test"); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.queries.Load(); n != 2 {
+	if n := s.Queries(); n != 2 {
 		t.Fatalf("server got %d queries after the TTL, want 2", n)
 	}
 }
 
 // TestNegativeCache: NXDOMAIN is kept for the SOA minimum (RFC 2308 §5).
 func TestNegativeCache(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	clk := clock.NewFake(t0)
 	r := newTestResolver(t, s, clk)
 	ctx := context.Background()
@@ -94,32 +97,32 @@ func TestNegativeCache(t *testing.T) {
 			t.Fatalf("err %v, want ErrNotFound", err)
 		}
 	}
-	if n := s.queries.Load(); n != 1 {
+	if n := s.Queries(); n != 1 {
 		t.Fatalf("server got %d queries for a cached NXDOMAIN, want 1", n)
 	}
 	clk.Advance(30 * time.Second)
 	r.LookupNetIP(ctx, "ip4", "nowhere.test")
-	if n := s.queries.Load(); n != 2 {
+	if n := s.Queries(); n != 2 {
 		t.Fatalf("server got %d queries after the negative TTL, want 2", n)
 	}
 }
 
 // TestServerFailureNotCached: SERVFAIL is an error and is asked again.
 func TestServerFailureNotCached(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	r := newTestResolver(t, s, clock.NewFake(t0))
 	for range 2 {
 		if _, err := r.LookupNetIP(context.Background(), "ip4", "fail.test"); !errors.Is(err, ErrServer) {
 			t.Fatalf("err %v, want ErrServer", err)
 		}
 	}
-	if n := s.queries.Load(); n != 2 {
+	if n := s.Queries(); n != 2 {
 		t.Fatalf("server got %d queries, want 2 (failures are not cached)", n)
 	}
 }
 
 func TestSRVOrderAndCNAME(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	r := newTestResolver(t, s, clock.NewFake(t0))
 	ctx := context.Background()
 	_, srvs, err := r.LookupSRV(ctx, "sip", "udp", "pbx.test")
@@ -137,7 +140,7 @@ func TestSRVOrderAndCNAME(t *testing.T) {
 
 // TestTruncatedRetriesOverTCP: TC over UDP, the whole answer over TCP.
 func TestTruncatedRetriesOverTCP(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	r := newTestResolver(t, s, clock.NewFake(t0))
 	got, err := r.LookupNetIP(context.Background(), "ip4", "big.test")
 	if err != nil || len(got) != 100 {
@@ -145,9 +148,10 @@ func TestTruncatedRetriesOverTCP(t *testing.T) {
 	}
 }
 
-// TestSharedQuery: concurrent lookups of one name send one query.
+// TestSharedQuery: concurrent lookups of one name send one query. The
+// answer has TTL 0, so only sharing (not the cache) keeps it to one.
 func TestSharedQuery(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	release := s.Hold()
 	r := newTestResolver(t, s, clock.NewFake(t0))
 	var wg sync.WaitGroup
@@ -156,14 +160,12 @@ func TestSharedQuery(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := r.LookupNetIP(context.Background(), "ip4", "pbx.test")
+			_, err := r.LookupNetIP(context.Background(), "ip4", "nocache.test")
 			errs <- err
 		}()
 	}
-	// Wait for the (single) query to reach the server, then release it.
-	for s.queries.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	// All ten wait on the held query before it is released.
+	waitUntil(t, "ten callers joined the query", func() bool { return r.flights.joined(key{"nocache.test", typeA}) == 10 })
 	release()
 	wg.Wait()
 	close(errs)
@@ -172,14 +174,14 @@ func TestSharedQuery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := s.queries.Load(); n != 1 {
+	if n := s.Queries(); n != 1 {
 		t.Fatalf("server got %d queries for 10 concurrent lookups, want 1", n)
 	}
 }
 
 // TestCallerGivesUp: a caller's deadline ends its wait, not the query.
 func TestCallerGivesUp(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	release := s.Hold()
 	defer release()
 	r := newTestResolver(t, s, clock.NewFake(t0))
@@ -191,15 +193,15 @@ func TestCallerGivesUp(t *testing.T) {
 }
 
 func TestHostsFileFirst(t *testing.T) {
-	s := newTestServer(t, pbx)
+	s := dnstest.New(t, pbx)
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	os.WriteFile(hosts, []byte("# comment\n127.0.0.7 pbx.test other # trailing\n::1 pbx.test\n"), 0o644)
-	r := New(Config{Servers: []netip.AddrPort{s.addr}, HostsFile: hosts, Clock: clock.NewFake(t0)})
+	r := New(Config{Servers: []netip.AddrPort{s.Addr}, HostsFile: hosts, Clock: clock.NewFake(t0)})
 	got, err := r.LookupNetIP(context.Background(), "ip4", "PBX.test")
 	if err != nil || len(got) != 1 || got[0] != netip.MustParseAddr("127.0.0.7") {
 		t.Fatalf("got %v %v, want 127.0.0.7 from the hosts file", got, err)
 	}
-	if n := s.queries.Load(); n != 0 {
+	if n := s.Queries(); n != 0 {
 		t.Fatalf("server asked %d times for a name in the hosts file", n)
 	}
 }
@@ -229,5 +231,17 @@ func TestResolvConfAndServer(t *testing.T) {
 	}
 	if _, err := ParseServer("pbx.test"); err == nil {
 		t.Error("ParseServer accepted a host name")
+	}
+}
+
+// waitUntil polls cond until it holds, failing after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
