@@ -81,8 +81,8 @@ func (c *cache) len() int {
 type flight struct {
 	joined int // callers sharing it (guarded by flights.mu)
 	done   chan struct{}
-	res  result
-	err  error
+	res    result
+	err    error
 }
 
 // flights makes concurrent lookups of one key share one query
