@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -137,13 +138,18 @@ func (u *UA) resolver() resolver {
 	return net.DefaultResolver
 }
 
+// dialDeadline bounds finding the next hop and sending the INVITE: Timer
+// B with the default T1 (64*500 ms, RFC 3261 §17.1.1.2). Fixed, not
+// 64*T1, so tests that shorten T1 do not shorten DNS waits.
+const dialDeadline = 32 * time.Second
+
 // placeCall finds the next hop and sends c's INVITE, off the caller's
-// goroutine: DialWith has returned already. The whole attempt is bounded
-// by Timer B (64*T1, RFC 3261 §17.1.1.2); a hang-up meanwhile ends it.
+// goroutine: DialWith has returned already. The attempt is bounded by
+// dialDeadline; a hang-up meanwhile ends it.
 // Failure is the call's Failed event: 503 with the reason (e.g. "cannot
 // resolve pbx.example"). Owns one count of u.wg.
 func (u *UA) placeCall(c *call, o DialOptions) {
-	ctx, cancel := context.WithTimeout(context.Background(), 64*gosip.T1)
+	ctx, cancel := context.WithTimeout(context.Background(), dialDeadline)
 	defer cancel()
 	// A hang-up during the lookup ends it. The watcher is stopped before
 	// the INVITE goes, so a later hang-up's wake is left to runUAC.
