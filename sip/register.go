@@ -76,6 +76,10 @@ type registrar struct {
 	callID  string
 	stop    chan struct{}
 	kick    chan struct{}
+	// ctx ends when stopping, so a lookup in progress does not hold up
+	// Close.
+	ctx    context.Context
+	cancel context.CancelFunc
 	done    chan struct{}
 
 	mu       sync.Mutex
@@ -114,6 +118,7 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 		stop: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{}),
 		cseq: 1 + rand.Uint32N(1<<15), expires: cfg.Expires, contact: u.addr, activeT: -1,
 	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range cfg.Registrars {
 		t, err := parseTarget(s)
 		if err != nil {
@@ -197,7 +202,7 @@ func (r *registrar) cycle() time.Duration {
 		if r.u.tcp {
 			proto = "tcp"
 		}
-		addrs, err := resolveTargets(context.Background(), r.cfg.Resolver, proto, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
+		addrs, err := resolveTargets(r.ctx, r.cfg.Resolver, proto, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
 		if err != nil {
 			last = Registration{State: RegFailed, Registrar: t.text, Reason: err.Error()}
 			continue
@@ -470,6 +475,7 @@ func (r *registrar) unregisterAt(t regTarget, addr netip.AddrPort) {
 // shutdown stops the loop and unregisters (RFC 3261 §10.2.2).
 func (r *registrar) shutdown() {
 	close(r.stop)
+	r.cancel()
 	<-r.done
 	r.mu.Lock()
 	t, addr := r.activeT, r.active
