@@ -80,7 +80,7 @@ type registrar struct {
 	// Close.
 	ctx    context.Context
 	cancel context.CancelFunc
-	done    chan struct{}
+	done   chan struct{}
 
 	mu       sync.Mutex
 	cseq     uint32
