@@ -259,8 +259,14 @@ func (r *registrar) registered(i int, t regTarget, addr netip.AddrPort, granted 
 	r.localIP = localIPTowards(addr)
 	r.mu.Unlock()
 	if prevT >= 0 && prev != addr {
-		// Moved (fail-over or fail-back): drop the old binding.
-		r.unregisterAt(r.targets[prevT], prev)
+		// Moved (fail-over or fail-back): drop the old binding, in the
+		// background: a registrar we failed over from may not answer for
+		// 32 s, and the status and new calls must not wait for it.
+		r.u.wg.Add(1)
+		go func() {
+			defer r.u.wg.Done()
+			r.unregisterAt(r.targets[prevT], prev)
+		}()
 	}
 	r.emit(Registration{State: RegRegistered, Registrar: t.text, Code: 200, Reason: "OK", Expires: granted})
 	r.u.log.Info("registered", "registrar", t.text, "addr", addr, "expires", granted)
