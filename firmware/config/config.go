@@ -271,7 +271,7 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("schema", c.Schema),
 		slog.String("board", c.Board.Name),
-		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent),
+		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent, "dns", c.SIP.DNS),
 		slog.Any("account", c.Account),
 		slog.Group("audio", "device", c.Audio.Device, "codecs", c.Audio.Codecs,
 			"rtp_ports", strconv.Itoa(c.Audio.RTPPortMin)+"-"+strconv.Itoa(c.Audio.RTPPortMax),
