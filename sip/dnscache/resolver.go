@@ -26,7 +26,8 @@ type Config struct {
 	Servers []netip.AddrPort
 	// ResolvConf default /etc/resolv.conf; HostsFile default /etc/hosts.
 	ResolvConf, HostsFile string
-	// Timeout is the wait for one server's answer; default 2 s. Each
+	// Timeout is the wait for one server's answer; default 5 s (as
+	// resolv.conf(5)), so a slow server that answers within it is heard. Each
 	// server is tried Attempts times (default 2), in turn.
 	Timeout  time.Duration
 	Attempts int
@@ -59,7 +60,7 @@ func New(cfg Config) *Resolver {
 		cfg.Servers = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:53")}
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Second
+		cfg.Timeout = 5 * time.Second
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 2
