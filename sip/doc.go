@@ -10,8 +10,12 @@
 //   - From, To and Contact are always explicit (our AOR is
 //     Config.User@Config.Domain; Contact is Config.User@listen address);
 //     nothing falls back to sipgo's "sipgo@localhost" defaults.
-//   - Outgoing calls: Dial returns once the INVITE is sent; Progress,
-//     Answered and a terminal Failed/Ended follow. 2xx are ACKed by the UA
+//   - Outgoing calls: Dial checks the target and media and returns at
+//     once; the next hop is found (Config.Resolver, e.g. sip/dnscache)
+//     and the INVITE sent on the call's own goroutine within 32 s, and a
+//     failure there (a name that does not resolve, no hop reachable) is
+//     the call's Failed event (503 with the reason). Progress, Answered
+//     and a terminal Failed/Ended follow. 2xx are ACKed by the UA
 //     (RFC 3261 §13.2.2.4); non-2xx by sipgo's transaction (§17.1.1.3).
 //     Hangup before the answer sends CANCEL once a provisional response has
 //     arrived (§9.1); a 200 OK that crosses our CANCEL is ACKed and BYEd
@@ -49,6 +53,19 @@
 //     CRLF keep-alive on it (§4.4.1); a closed flow re-registers at once.
 //     In-dialog requests go over the connection the dialog came on while
 //     it is open (sipgo issues #361/#362). Plain SIP gets 403.
+//   - Next hops (dial.go, RFC 3263 §4.3): one selector for out-of-dialog
+//     requests: the outbound proxy; else, while registration runs and the
+//     target is in Config.Domain, the registrar registered at (followed
+//     through fail-over and fail-back), then the others in order, a name
+//     that does not resolve skipped like one that does not answer; else
+//     the Request-URI's host. REGISTER resolves its registrars with the
+//     same Resolver.
+//   - The event queue to the firmware is bounded (events.go): a new
+//     INVITE finding 256 events waiting, or an INFO digit or re-INVITE
+//     finding 1024, gets 503 with Retry-After at once, counted
+//     (Overflows) and logged; every other event is always queued (they
+//     follow our own actions, and calls are bounded by the firmware), so
+//     none is dropped silently and sipgo's goroutines never wait.
 //   - Calls through a proxy: the outbound proxy is a preloaded loose route
 //     on initial INVITEs; dialog route sets come from Record-Route; one
 //     401/407 to INVITE is answered with credentials; 3xx are followed by

@@ -82,6 +82,28 @@ func (e Answered) CallID() CallID { return e.ID }
 func (e Failed) CallID() CallID   { return e.ID }
 func (e Ended) CallID() CallID    { return e.ID }
 
+// Bounds of the event queue towards the firmware (issue 12): a loop that
+// is slow or blocked must not let the queue grow without bound.
+//
+// Only requests from the network create events without limit: new
+// INVITEs (each a new call) and, within a dialog, INFO digits and session
+// changes (re-INVITE, UPDATE). Every other event follows something this
+// phone did, or ends a call, and calls are bounded (the firmware refuses
+// calls beyond phone.max_calls), so those are always queued: no event is
+// ever dropped silently. Requests refused for room are answered 503 with
+// Retry-After (RFC 3261 §21.5.4, §20.33) at once, so the sender learns of
+// it and sipgo's goroutine never waits.
+const (
+	// queueNewDialogs: a new INVITE finding this many events queued gets
+	// 503.
+	queueNewDialogs = 256
+	// queueInDialog: an INFO digit or a session change finding this many
+	// events queued gets 503 (its CSeq is not taken, so a retry works).
+	queueInDialog = 1024
+	// retryAfter is the Retry-After of those 503s, in seconds.
+	retryAfter = "5"
+)
+
 // dispatcher delivers events to the consumer from one goroutine, in the
 // order they were queued, so the consumer never sees events of one call out
 // of order and is never called concurrently.
@@ -93,6 +115,9 @@ type dispatcher struct {
 
 	mu sync.Mutex
 	q  []Event
+	// pending counts events queued and the one being delivered: the
+	// consumer may block on it (a full channel to a busy loop).
+	pending int
 }
 
 func newDispatcher(fn func(Event)) *dispatcher {
@@ -101,9 +126,11 @@ func newDispatcher(fn func(Event)) *dispatcher {
 	return d
 }
 
+// push queues e; it never blocks.
 func (d *dispatcher) push(e Event) {
 	d.mu.Lock()
 	d.q = append(d.q, e)
+	d.pending++
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -111,34 +138,62 @@ func (d *dispatcher) push(e Event) {
 	}
 }
 
+// room reports whether fewer than limit events are pending.
+func (d *dispatcher) room(limit int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending < limit
+}
+
+// Pending is how many events wait for the consumer (tests, status).
+func (d *dispatcher) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending
+}
+
+// next takes the oldest queued event.
+func (d *dispatcher) next() (Event, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.q) == 0 {
+		return nil, false
+	}
+	e := d.q[0]
+	d.q[0] = nil
+	d.q = d.q[1:]
+	if len(d.q) == 0 {
+		d.q = nil // let the backing array go
+	}
+	return e, true
+}
+
+func (d *dispatcher) deliver(e Event) {
+	if d.fn != nil {
+		d.fn(e)
+	}
+	d.mu.Lock()
+	d.pending--
+	d.mu.Unlock()
+}
+
 func (d *dispatcher) run() {
 	defer close(d.done)
 	for {
-		d.mu.Lock()
-		q := d.q
-		d.q = nil
-		d.mu.Unlock()
-		for _, e := range q {
-			if d.fn != nil {
-				d.fn(e)
-			}
-		}
-		if len(q) > 0 {
+		if e, ok := d.next(); ok {
+			d.deliver(e)
 			continue
 		}
 		select {
 		case <-d.wake:
 		case <-d.quit:
-			d.mu.Lock()
-			q := d.q
-			d.q = nil
-			d.mu.Unlock()
-			for _, e := range q {
-				if d.fn != nil {
-					d.fn(e)
+			for {
+				e, ok := d.next()
+				if !ok {
+					return
 				}
+				d.deliver(e)
 			}
-			return
 		}
 	}
 }

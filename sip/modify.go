@@ -45,6 +45,11 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		u.mu.Lock()
 	}
+	if !u.events.room(queueInDialog) {
+		u.mu.Unlock()
+		u.refuseBusy(req, tx)
+		return
+	}
 	switch c.state {
 	case stConfirmed:
 	case stAnswered:
@@ -146,6 +151,10 @@ func (u *UA) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
 		digit, dur, ok := parseDTMFRelay(req.Body())
 		if !ok {
 			u.respondInDialog(c, req, tx, 400, "Bad Request (dtmf-relay without a Signal)", nil)
+			return
+		}
+		if !u.events.room(queueInDialog) {
+			u.refuseBusy(req, tx)
 			return
 		}
 		u.respondInDialog(c, req, tx, 200, "OK", nil)

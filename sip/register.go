@@ -37,7 +37,7 @@ type RegConfig struct {
 	// checks whether the local address changed, and re-registers if so.
 	KeepAlive time.Duration
 	Clock     clock.Clock
-	Resolver  resolver // default net.DefaultResolver
+	Resolver  resolver // default Config.Resolver of the UA, else Go's
 }
 
 // RegState is where registration stands.
@@ -76,7 +76,11 @@ type registrar struct {
 	callID  string
 	stop    chan struct{}
 	kick    chan struct{}
-	done    chan struct{}
+	// ctx ends when stopping, so a lookup in progress does not hold up
+	// Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu       sync.Mutex
 	cseq     uint32
@@ -107,13 +111,14 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Resolver == nil {
-		cfg.Resolver = net.DefaultResolver
+		cfg.Resolver = u.resolver()
 	}
 	r := &registrar{
 		u: u, cfg: cfg, callID: newCallID(),
 		stop: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{}),
 		cseq: 1 + rand.Uint32N(1<<15), expires: cfg.Expires, contact: u.addr, activeT: -1,
 	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range cfg.Registrars {
 		t, err := parseTarget(s)
 		if err != nil {
@@ -207,7 +212,7 @@ func (r *registrar) cycle() time.Duration {
 		} else if r.u.tcp {
 			proto = "tcp"
 		}
-		addrs, err := resolveTargets(context.Background(), r.cfg.Resolver, proto, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
+		addrs, err := resolveTargets(r.ctx, r.cfg.Resolver, proto, t.uri.Host, t.uri.Port, r.u.addr.Addr().Is4())
 		if err != nil {
 			last = Registration{State: RegFailed, Registrar: t.text, Reason: err.Error()}
 			continue
@@ -230,6 +235,14 @@ func (r *registrar) cycle() time.Duration {
 		}
 	}
 	return r.failed(last)
+}
+
+// inUse is the index of the registrar we are registered at and its
+// address; -1 when not registered.
+func (r *registrar) inUse() (int, netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.activeT, r.active
 }
 
 func failure(reg string, res *gosip.Response, err error) Registration {
@@ -256,8 +269,14 @@ func (r *registrar) registered(i int, t regTarget, addr netip.AddrPort, granted 
 	r.localIP = localIPTowards(addr)
 	r.mu.Unlock()
 	if prevT >= 0 && prev != addr {
-		// Moved (fail-over or fail-back): drop the old binding.
-		r.unregisterAt(r.targets[prevT], prev)
+		// Moved (fail-over or fail-back): drop the old binding, in the
+		// background: a registrar we failed over from may not answer for
+		// 32 s, and the status and new calls must not wait for it.
+		r.u.wg.Add(1)
+		go func() {
+			defer r.u.wg.Done()
+			r.unregisterAt(r.targets[prevT], prev)
+		}()
 	}
 	r.emit(Registration{State: RegRegistered, Registrar: t.text, Code: 200, Reason: "OK", Expires: granted})
 	r.u.log.Info("registered", "registrar", t.text, "addr", addr, "expires", granted)
@@ -475,6 +494,7 @@ func (r *registrar) unregisterAt(t regTarget, addr netip.AddrPort) {
 // shutdown stops the loop and unregisters (RFC 3261 §10.2.2).
 func (r *registrar) shutdown() {
 	close(r.stop)
+	r.cancel()
 	<-r.done
 	r.mu.Lock()
 	t, addr := r.activeT, r.active

@@ -290,9 +290,11 @@ func TestCallOverTLSUntrusted(t *testing.T) {
 	ca := lab.NewTestCA(t, "test")
 	a := tlsPhone(t, "1001", TLSConfig{RootCAs: ca.Pool()})
 	b := tlsPhone(t, "1002", TLSConfig{}) // self-signed listener certificate
-	_, err := a.Dial(b.target()+";transport=tls", media(4000, sdp.PCMU))
-	if err == nil || !strings.Contains(err.Error(), "TLS: peer certificate not trusted") {
-		t.Fatalf("dial: %v, want an untrusted-certificate error", err)
+	if _, err := a.Dial(b.target()+";transport=tls", media(4000, sdp.PCMU)); err != nil {
+		t.Fatal(err) // dialling returns at once; the failure comes as an event
+	}
+	if f := next[Failed](t, a); !strings.Contains(f.Reason, "TLS: peer certificate not trusted") {
+		t.Fatalf("failed %+v, want an untrusted-certificate reason", f)
 	}
 	noEvent(t, b)
 }

@@ -75,7 +75,12 @@ type Config struct {
 	TLS TLSConfig
 	// OutboundProxy, when set (sip:host[:port]), is put as a loose-routing
 	// Route on every initial INVITE (RFC 3261 §8.1.2, preloaded route).
+	// Without one, while registration runs, INVITEs go through the
+	// registrar in use instead (dial.go), following its fail-over.
 	OutboundProxy string
+	// Resolver looks up next hops (RFC 3263) for INVITE and REGISTER;
+	// default Go's resolver. sip/dnscache gives one that caches by TTL.
+	Resolver resolver
 	// Clock times the re-INVITE retry after 491 (RFC 3261 §14.1) and the
 	// wait for a REFER's final NOTIFY. Default: the wall clock.
 	Clock clock.Clock
@@ -149,6 +154,7 @@ type call struct {
 
 	// UAC.
 	invite     *gosip.Request  // read only once sent
+	offerBody  []byte          // our SDP offer in the INVITE
 	authTried  bool            // answered one 401/407 already
 	visited    map[string]bool // targets tried, against redirect loops
 	hangupReq  bool            // Hangup before final response: CANCEL when allowed
@@ -210,6 +216,9 @@ type UA struct {
 	// checkSync holds our check-sync challenges (checksync.go).
 	checkSync    nonces
 	checkSyncLog rateLog
+	// overflows counts requests refused for want of room in the event
+	// queue (overflow.go).
+	overflows atomic.Uint64
 }
 
 // New binds cfg.Listen and starts serving. onEvent is called from one UA
@@ -602,7 +611,9 @@ func (u *UA) addCommon(m interface{ AppendHeader(gosip.Header) }) {
 // ---------------------------------------------------------------- UAC
 
 // Dial sends an INVITE to target (e.g. "sip:1002@127.0.0.1:5062") offering
-// local media. It returns once the INVITE is sent; progress comes as events.
+// local media. It checks target and media and returns at once: finding
+// the next hop (DNS) and sending happen on a goroutine of the call, and a
+// failure there is the call's Failed event. Progress comes as events.
 func (u *UA) Dial(target string, local sdp.Media) (CallID, error) {
 	return u.DialWith(target, local, DialOptions{})
 }
@@ -640,7 +651,6 @@ func (u *UA) DialWith(target string, local sdp.Media, o DialOptions) (CallID, er
 		return "", fmt.Errorf("sip: dial: line break in a header value")
 	}
 
-	host := u.contactHost(uri.Host)
 	c := &call{
 		dialog: dialog{
 			id: CallID(newCallID()),
@@ -653,7 +663,6 @@ func (u *UA) DialWith(target string, local sdp.Media, o DialOptions) (CallID, er
 			remote:       party{URI: gosip.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}},
 			remoteTarget: uri,
 			localSeq:     1 + rand.Uint32N(1<<15),
-			host:         host,
 		},
 		dir:   outgoing,
 		state: stCalling,
@@ -661,30 +670,10 @@ func (u *UA) DialWith(target string, local sdp.Media, o DialOptions) (CallID, er
 		wake:  make(chan struct{}, 1),
 		media: local,
 	}
-
-	// RFC 3261 §8.1.1: Request-URI, To, From, Call-ID, CSeq, Max-Forwards,
-	// Via, plus Contact (§8.1.1.8), all explicit so nothing defaults to
-	// sipgo@localhost.
 	c.visited = map[string]bool{uri.Addr(): true}
-	if u.proxy != nil {
-		c.routeSet = []gosip.Uri{*u.proxy} // preloaded, initial request only
-	}
-	req := u.inDialog(&c.dialog, gosip.INVITE, c.localSeq)
-	c.routeSet = nil // the dialog's route set comes from Record-Route
-	req.AppendHeader(u.contact(host))
-	req.AppendHeader(gosip.NewHeader("Allow", allowed))
-	req.AppendHeader(gosip.NewHeader("Supported", supportedTags))
-	if o.ReferredBy != "" {
-		req.AppendHeader(gosip.NewHeader("Referred-By", o.ReferredBy)) // RFC 3892 §3
-	}
-	if o.Replaces != "" {
-		req.AppendHeader(gosip.NewHeader("Replaces", o.Replaces)) // RFC 3891 §3
-	}
-	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	c.sdpID = rand.Uint64() >> 2
 	c.sdpVer = c.sdpID
-	req.SetBody(sdp.OfferOrigin(local, c.sdpID, c.sdpVer))
-	c.invite = req
+	c.offerBody = sdp.OfferOrigin(local, c.sdpID, c.sdpVer)
 
 	u.mu.Lock()
 	if u.closed {
@@ -694,19 +683,9 @@ func (u *UA) DialWith(target string, local sdp.Media, o DialOptions) (CallID, er
 	u.calls[c.id] = c
 	u.wg.Add(1)
 	u.mu.Unlock()
-
-	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
-	if err != nil {
-		u.mu.Lock()
-		c.ended = true
-		delete(u.calls, c.id)
-		close(c.done)
-		u.mu.Unlock()
-		u.wg.Done()
-		return "", fmt.Errorf("sip: send INVITE to %s: %w", target, tlsError("peer", err))
-	}
-	u.log.Info("INVITE sent", "call", c.id, "target", target)
-	go u.runUAC(c, tx)
+	// Resolving the next hop and sending wait on the network: not here,
+	// so a dialling phone's loop never blocks (dial.go).
+	go u.placeCall(c, o)
 	return c.id, nil
 }
 
@@ -882,6 +861,7 @@ func (u *UA) sendCancel(c *call) {
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: gosip.CANCEL})
 	u.addCommon(req)
 	req.SetBody(nil)
+	req.SetDestination(inv.Destination()) // where the INVITE went (RFC 3261 §9.1)
 	res, err := u.do(req)
 	u.log.Info("CANCEL done", "call", c.id, "code", res, "error", err)
 }

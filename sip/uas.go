@@ -157,6 +157,11 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		u.respondStateless(req, tx, 503, "Service Unavailable")
 		return
 	}
+	if !u.events.room(queueNewDialogs) {
+		u.mu.Unlock()
+		u.refuseBusy(req, tx)
+		return
+	}
 	u.calls[id] = c
 	u.wg.Add(1)
 	if atOnce {

@@ -71,9 +71,10 @@ type Board struct {
 
 // SIP is [sip].
 type SIP struct {
-	Listen    string // UDP host:port, IP literal only; see Config.SIPListen
-	Transport string // "udp", "tcp" or "tls"; see Config.SIPTransport
-	UserAgent string // "" means "phoned/<version>"; see Config.UserAgent
+	Listen    string   // UDP host:port, IP literal only; see Config.SIPListen
+	Transport string   // "udp", "tcp" or "tls"; see Config.SIPTransport
+	UserAgent string   // "" means "phoned/<version>"; see Config.UserAgent
+	DNS       []string // name servers "IP[:port]"; empty: /etc/resolv.conf. See dns.go
 	// CA, ClientCert and ClientKey are PEM files for "tls" (tls.go); Load
 	// makes them absolute against the config file's directory.
 	CA         string
@@ -293,7 +294,7 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("schema", c.Schema),
 		slog.String("board", c.Board.Name),
-		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent,
+		slog.Group("sip", "listen", c.SIP.Listen, "transport", c.SIP.Transport, "user_agent", c.SIP.UserAgent, "dns", c.SIP.DNS,
 			"ca", c.SIP.CA, "client_cert", c.SIP.ClientCert, "client_key", c.SIP.ClientKey),
 		slog.Any("account", c.Account),
 		slog.Group("audio", "device", c.Audio.Device, "codecs", c.Audio.Codecs,

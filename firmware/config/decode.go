@@ -40,7 +40,8 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Str(t, p, "file", &c.Board.File)
 	}
 	if t, p := d.Table(tree, nil, "sip"); t != nil {
-		d.Unknown(t, p, "listen", "transport", "user_agent", "ca", "client_cert", "client_key")
+		d.Unknown(t, p, "listen", "transport", "user_agent", "ca", "client_cert", "client_key", "dns")
+		d.Strings(t, p, "dns", &c.SIP.DNS)
 		d.Str(t, p, "listen", &c.SIP.Listen)
 		d.Str(t, p, "transport", &c.SIP.Transport)
 		d.Str(t, p, "user_agent", &c.SIP.UserAgent)

@@ -62,6 +62,7 @@ var Keys = []Key{
 	{Path: "sip.listen", Apply: RestartIdle, get: func(c *Config) any { return c.SIP.Listen }},
 	{Path: "sip.transport", Apply: RestartIdle, get: func(c *Config) any { return c.SIP.Transport }},
 	{Path: "sip.user_agent", Apply: Reregister, get: func(c *Config) any { return c.SIP.UserAgent }},
+	{Path: "sip.dns", Apply: RestartIdle, get: func(c *Config) any { return c.SIP.DNS }},
 	{Path: "sip.ca", Apply: RestartIdle, get: func(c *Config) any { return c.SIP.CA }},
 	{Path: "sip.client_cert", Apply: RestartIdle, get: func(c *Config) any { return c.SIP.ClientCert }},
 	{Path: "sip.client_key", Apply: RestartIdle, get: func(c *Config) any { return c.SIP.ClientKey }},

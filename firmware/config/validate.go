@@ -76,6 +76,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	v.oneOf(p("sip", "transport"), "transport", c.SIP.Transport, Transports)
 	v.text(p("sip", "user_agent"), c.SIP.UserAgent)
 	v.tlsFiles(c)
+	v.dnsServers(p("sip", "dns"), c.SIP.DNS)
 
 	// [account]; the password is never part of a message.
 	a := c.Account

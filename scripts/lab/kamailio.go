@@ -49,6 +49,9 @@ type KamailioOptions struct {
 	// InviteTimeout is tm's fr_inv_timer: how long the proxy waits for a
 	// final answer after a provisional one (default 30 s).
 	InviteTimeout time.Duration
+	// Port is the UDP port to listen on; 0 picks a free one. A registrar
+	// that went away comes back at its old address with its old port.
+	Port int
 	// Debug is Kamailio's log level (default 2: info and xlog lines).
 	Debug int
 	// Binary and ModulePath override the Debian locations.
@@ -170,9 +173,12 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 
 func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int) (*Kamailio, error) {
 	t.Helper()
-	port, err := FreePort(2) // UDP/TCP on port, TLS on port+1
-	if err != nil {
-		return nil, err
+	port := o.Port
+	if port == 0 {
+		var err error
+		if port, err = FreePort(2); err != nil { // UDP/TCP on port, TLS on port+1
+			return nil, err
+		}
 	}
 	tlsPath := ""
 	if o.TLS != nil {

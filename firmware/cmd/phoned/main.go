@@ -38,6 +38,7 @@ import (
 	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/firmware/phone"
 	"github.com/deskphone/phoned/sip"
+	"github.com/deskphone/phoned/sip/dnscache"
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
@@ -190,11 +191,9 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	sipEvents := make(chan sip.Event, 64)
 	creds := sip.Credentials{User: cfg.AuthUser(), Password: cfg.Account.Password.Reveal(), Realm: cfg.Account.Realm}
 	// Calls go through the outbound proxy, or, like desk phones do, through
-	// the registrar when there is no proxy.
+	// the registrar in use when there is no proxy (the UA follows the
+	// registration's fail-over and fail-back, sip/dial.go).
 	proxy := cfg.OutboundProxyURI()
-	if proxy == "" {
-		proxy = cfg.RegistrarURI()
-	}
 	var sipTLS sip.TLSConfig
 	if cfg.SIPTransport() == "tls" {
 		roots, cert, err := cfg.SIPTLS()
@@ -217,6 +216,8 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 		Transport:     cfg.SIPTransport(),
 		TLS:           sipTLS,
 		SRTP:          srtpMode(cfg),
+		// DNS answers cached for their TTL (sip.dns, else resolv.conf).
+		Resolver: dnscache.New(dnscache.Config{Servers: cfg.DNSServers(), Clock: clk}),
 	}, func(ev sip.Event) { sipEvents <- ev })
 	if err != nil {
 		dev.Close()
