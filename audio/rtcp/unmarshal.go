@@ -113,7 +113,7 @@ func blocks(b []byte, count int) []ReceptionReport {
 // sdes decodes the count chunks of an SDES packet, RFC 3550 §6.5: each
 // an SSRC, items of type, length and text, a null octet ending the list
 // and null octets up to the next 32-bit boundary. The chunks must fill
-// the body exactly.
+// the body exactly (which also catches chunk padding past its end).
 func sdes(count int, body []byte) (Packet, error) {
 	p := &SourceDescription{}
 	if count > 0 {
@@ -121,7 +121,7 @@ func sdes(count int, body []byte) (Packet, error) {
 	}
 	off := 0
 	for i := range count {
-		if len(body)-off < 8 { // an SSRC and at least one null octet, padded
+		if len(body)-off < 4 {
 			return nil, fmt.Errorf("%w: SDES chunk %d of %d truncated", ErrParse, i+1, count)
 		}
 		c := SourceDescriptionChunk{Source: binary.BigEndian.Uint32(body[off:])}
@@ -141,9 +141,6 @@ func sdes(count int, body []byte) (Packet, error) {
 			n := int(body[pos+1])
 			c.Items = append(c.Items, SourceDescriptionItem{Type: typ, Text: string(body[pos+2 : pos+2+n])})
 			pos += 2 + n
-		}
-		if pos > len(body) {
-			return nil, fmt.Errorf("%w: SDES chunk %d's padding overruns the packet", ErrParse, i+1)
 		}
 		p.Chunks = append(p.Chunks, c)
 		off = pos
