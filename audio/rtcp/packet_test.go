@@ -312,7 +312,7 @@ func FuzzUnmarshal(f *testing.F) {
 	bye, _ := MarshalBye(&ReceiverReport{SSRC: 3}, "c", "hung up")
 	app := append(append([]byte{}, rrByeFixture[:48]...), 0x82, 204, 0, 2, 0, 0, 0, 1, 'n', 'a', 'm', 'e')
 	for _, seed := range [][]byte{own, bye, app, rrByeFixture, srFixture,
-		own[:len(own)-1], bye[:len(bye)-4], rrByeFixture[:10], {0x80, 200, 0, 0}, {0xA0, 201, 0, 1, 0, 0, 0, 1}} {
+		own[:len(own)-1], bye[:len(bye)-4], rrByeFixture[:10], baresipReport, baresipPing, {0x80, 200, 0, 0}, {0xA0, 201, 0, 1, 0, 0, 0, 1}} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -335,4 +335,54 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("round trip changed\n %s\nto %s", dump(pkts), dump(back))
 		}
 	})
+}
+
+// baresipReport is a compound packet baresip 1.0 (libre) sent phoned in
+// the impaired interop call (TestCallSurvivesImpairedNetwork: 40 ms each
+// way, 3 % loss), as phoned's RTCP socket read it.
+var baresipReport = []byte{
+	0x81, 0xc8, 0x00, 0x0c, // SR, RC=1, 52 octets
+	0xee, 0x18, 0x91, 0xc4, // baresip's SSRC
+	0xee, 0xbb, 0xfd, 0x71, 0x97, 0x0d, 0xb6, 0xa1, // NTP
+	0x00, 0x00, 0xad, 0x58, // RTP timestamp
+	0x00, 0x00, 0x00, 0xfa, // 250 packets
+	0x00, 0x00, 0x9c, 0x40, // 40000 octets
+	0x64, 0xea, 0x81, 0xad, // block about phoned's SSRC
+	0x06, 0x00, 0x00, 0x06, // fraction 6/256, 6 lost
+	0x00, 0x00, 0xe7, 0xa3, // extended highest sequence number
+	0x00, 0x00, 0x00, 0x70, // jitter 112
+	0xfd, 0x6e, 0x59, 0x5f, // LSR
+	0x00, 0x03, 0x33, 0x33, // DLSR 3.2 s
+	0x81, 0xca, 0x00, 0x08, // SDES, SC=1, 36 octets
+	0xee, 0x18, 0x91, 0xc4,
+	0x01, 0x18, 's', 'i', 'p', ':', '1', '0', '0', '3', '@', '1', '2', '7', '.', '0', '.', '0', '.', '1', ':', '1', '8', '9', '3', '8',
+	0x00, 0x00, // end of the list and padding
+}
+
+// baresipPing is the lone APP packet ("PINGPONG") baresip sends first to
+// open NAT bindings. It is not a compound packet (the first is not an SR
+// or RR, RFC 3550 §A.2), so Unmarshal refuses it.
+var baresipPing = []byte{0x80, 0xcc, 0x00, 0x03, 0xee, 0x18, 0x91, 0xc4, 'P', 'I', 'N', 'G', 'P', 'O', 'N', 'G'}
+
+func TestBaresipCapture(t *testing.T) {
+	want := []Packet{
+		&SenderReport{SSRC: 0xee1891c4, NTPTime: 0xeebbfd71_970db6a1, RTPTime: 0xad58, PacketCount: 250, OctetCount: 40000,
+			Reports: []ReceptionReport{{SSRC: 0x64ea81ad, FractionLost: 6, TotalLost: 6, LastSequenceNumber: 0xe7a3,
+				Jitter: 0x70, LastSenderReport: 0xfd6e595f, Delay: 0x00033333}}},
+		&SourceDescription{Chunks: []SourceDescriptionChunk{{Source: 0xee1891c4,
+			Items: []SourceDescriptionItem{{Type: SDESCNAME, Text: "sip:1003@127.0.0.1:18938"}}}}},
+	}
+	got, err := Unmarshal(baresipReport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Unmarshal = %s\nwant %s", dump(got), dump(want))
+	}
+	if b, err := Marshal(want...); err != nil || !bytes.Equal(b, baresipReport) {
+		t.Fatalf("Marshal = % x, %v\nwant baresip's % x", b, err, baresipReport)
+	}
+	if _, err := Unmarshal(baresipPing); !errors.Is(err, ErrParse) {
+		t.Fatalf("lone APP: err = %v, want ErrParse", err)
+	}
 }
