@@ -17,7 +17,7 @@ func Unmarshal(b []byte) ([]Packet, error) {
 	if len(b) < headerLen {
 		return nil, fmt.Errorf("%w: %d octets, shorter than an RTCP header", ErrParse, len(b))
 	}
-	var pkts []Packet
+	pkts := make([]Packet, 0, 4) // SR or RR, SDES, BYE, one more: what phones send
 	for off := 0; off < len(b); {
 		rest := b[off:]
 		if len(rest) < headerLen {
