@@ -7,7 +7,6 @@ require (
 	github.com/icholy/digest v1.2.0
 	github.com/jfreymuth/pulse v0.1.2-0.20250227192922-7a016f9e4952
 	github.com/pelletier/go-toml/v2 v2.2.4
-	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/pion/srtp/v3 v3.1.3
@@ -26,6 +25,7 @@ require (
 	github.com/jonboulle/clockwork v0.4.0 // indirect
 	github.com/pion/logging v0.2.4 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
+	github.com/pion/rtcp v1.2.20 // indirect
 	github.com/pion/transport/v5 v5.1.1 // indirect
 	golang.org/x/sync v0.16.0 // indirect
 )

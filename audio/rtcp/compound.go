@@ -3,8 +3,6 @@ package rtcp
 import (
 	"errors"
 	"fmt"
-
-	"github.com/pion/rtcp"
 )
 
 // Errors from building and parsing compound packets.
@@ -16,24 +14,20 @@ var (
 )
 
 // maxCNAME is the longest SDES item text, RFC 3550 §6.5.
-const maxCNAME = 255
-
-// maxReportBlocks is the most report blocks an SR or RR holds (RC is 5
-// bits, RFC 3550 §6.4).
-const maxReportBlocks = 31
+const maxCNAME = maxText
 
 // MarshalReport builds the compound packet of RFC 3550 §6.1 that every
 // report interval sends: first (an SR or an RR, from SenderReport or an
-// rtcp.ReceiverReport with the Receiver's block), then an SDES with our
+// ReceiverReport with the Receiver's block), then an SDES with our
 // CNAME.
-func MarshalReport(first rtcp.Packet, cname string) ([]byte, error) {
+func MarshalReport(first Packet, cname string) ([]byte, error) {
 	return marshal(first, cname, nil)
 }
 
 // MarshalBye builds the compound packet that ends our participation (RFC
 // 3550 §6.1, §6.6): the report, the SDES CNAME, then a BYE for our SSRC
 // with an optional reason (at most 255 octets).
-func MarshalBye(first rtcp.Packet, cname, reason string) ([]byte, error) {
+func MarshalBye(first Packet, cname, reason string) ([]byte, error) {
 	if len(reason) > maxCNAME {
 		return nil, fmt.Errorf("%w: BYE reason of %d octets, at most %d", ErrBuild, len(reason), maxCNAME)
 	}
@@ -41,32 +35,26 @@ func MarshalBye(first rtcp.Packet, cname, reason string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return marshal(first, cname, &rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: reason})
+	return marshal(first, cname, &Goodbye{Sources: []uint32{ssrc}, Reason: reason})
 }
 
-func reporter(first rtcp.Packet) (uint32, error) {
+func reporter(first Packet) (uint32, error) {
 	switch p := first.(type) {
-	case *rtcp.SenderReport:
+	case *SenderReport:
 		if p == nil {
 			break
-		}
-		if len(p.Reports) > maxReportBlocks {
-			return 0, fmt.Errorf("%w: %d report blocks, at most %d", ErrBuild, len(p.Reports), maxReportBlocks)
 		}
 		return p.SSRC, nil
-	case *rtcp.ReceiverReport:
+	case *ReceiverReport:
 		if p == nil {
 			break
-		}
-		if len(p.Reports) > maxReportBlocks {
-			return 0, fmt.Errorf("%w: %d report blocks, at most %d", ErrBuild, len(p.Reports), maxReportBlocks)
 		}
 		return p.SSRC, nil
 	}
 	return 0, fmt.Errorf("%w: first packet is %T, want *SenderReport or *ReceiverReport", ErrBuild, first)
 }
 
-func marshal(first rtcp.Packet, cname string, bye *rtcp.Goodbye) ([]byte, error) {
+func marshal(first Packet, cname string, bye *Goodbye) ([]byte, error) {
 	ssrc, err := reporter(first)
 	if err != nil {
 		return nil, err
@@ -74,22 +62,20 @@ func marshal(first rtcp.Packet, cname string, bye *rtcp.Goodbye) ([]byte, error)
 	if cname == "" || len(cname) > maxCNAME {
 		return nil, fmt.Errorf("%w: CNAME of %d octets, want 1 to %d", ErrBuild, len(cname), maxCNAME)
 	}
-	c := rtcp.CompoundPacket{first, rtcp.NewCNAMESourceDescription(ssrc, cname)}
+	sdes := &SourceDescription{Chunks: []SourceDescriptionChunk{{
+		Source: ssrc, Items: []SourceDescriptionItem{{Type: SDESCNAME, Text: cname}},
+	}}}
 	if bye != nil {
-		c = append(c, bye)
+		return Marshal(first, sdes, bye)
 	}
-	b, err := c.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBuild, err)
-	}
-	return b, nil
+	return Marshal(first, sdes)
 }
 
 // Incoming is what a received RTCP packet (compound or not) says.
 type Incoming struct {
 	// SenderReports and ReceiverReports in the order they came.
-	SenderReports   []*rtcp.SenderReport
-	ReceiverReports []*rtcp.ReceiverReport
+	SenderReports   []*SenderReport
+	ReceiverReports []*ReceiverReport
 	// CNAME is the first SDES CNAME, if any.
 	CNAME string
 	// CNAMESSRC is the source the CNAME belongs to.
@@ -102,8 +88,8 @@ type Incoming struct {
 }
 
 // Blocks returns every report block in the packet (from SRs and RRs).
-func (in *Incoming) Blocks() []rtcp.ReceptionReport {
-	var out []rtcp.ReceptionReport
+func (in *Incoming) Blocks() []ReceptionReport {
+	var out []ReceptionReport
 	for _, sr := range in.SenderReports {
 		out = append(out, sr.Reports...)
 	}
@@ -114,7 +100,7 @@ func (in *Incoming) Blocks() []rtcp.ReceptionReport {
 }
 
 // BlockFor returns the report block about source ssrc (ours), if any.
-func (in *Incoming) BlockFor(ssrc uint32) (rtcp.ReceptionReport, bool) {
+func (in *Incoming) BlockFor(ssrc uint32) (ReceptionReport, bool) {
 	for _, sr := range in.SenderReports {
 		for _, b := range sr.Reports {
 			if b.SSRC == ssrc {
@@ -129,43 +115,37 @@ func (in *Incoming) BlockFor(ssrc uint32) (rtcp.ReceptionReport, bool) {
 			}
 		}
 	}
-	return rtcp.ReceptionReport{}, false
+	return ReceptionReport{}, false
 }
 
-// Parse decodes a received RTCP datagram. It accepts compound packets and
-// also lone packets (RFC 5506 reduced-size RTCP), since being lenient costs
-// nothing here; it never panics, and any malformed input is an error
-// wrapping ErrParse with the length that failed.
+// Parse decodes a received compound RTCP datagram (Unmarshal: RFC 3550
+// §A.2 checks, first packet SR or RR; we do not negotiate RFC 5506
+// reduced-size RTCP). It never panics, and any malformed input is an error
+// wrapping ErrParse.
 func Parse(b []byte) (*Incoming, error) {
-	if len(b) < 4 {
-		return nil, fmt.Errorf("%w: %d octets, shorter than an RTCP header", ErrParse, len(b))
-	}
-	if v := b[0] >> 6; v != 2 {
-		return nil, fmt.Errorf("%w: version %d, want 2", ErrParse, v)
-	}
-	pkts, err := rtcp.Unmarshal(b)
+	pkts, err := Unmarshal(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %d octets: %w", ErrParse, len(b), err)
+		return nil, err
 	}
 	in := &Incoming{}
 	for _, p := range pkts {
 		switch p := p.(type) {
-		case *rtcp.SenderReport:
+		case *SenderReport:
 			in.SenderReports = append(in.SenderReports, p)
-		case *rtcp.ReceiverReport:
+		case *ReceiverReport:
 			in.ReceiverReports = append(in.ReceiverReports, p)
-		case *rtcp.SourceDescription:
+		case *SourceDescription:
 			if in.CNAME != "" {
 				continue
 			}
 			for _, c := range p.Chunks {
 				for _, it := range c.Items {
-					if it.Type == rtcp.SDESCNAME && in.CNAME == "" {
+					if it.Type == SDESCNAME && in.CNAME == "" {
 						in.CNAME, in.CNAMESSRC = it.Text, c.Source
 					}
 				}
 			}
-		case *rtcp.Goodbye:
+		case *Goodbye:
 			in.Bye = append(in.Bye, p.Sources...)
 			if in.ByeReason == "" {
 				in.ByeReason = p.Reason

@@ -2,8 +2,12 @@
 // go into sender and receiver reports, when to send them, the compound
 // packets that carry them, and what they say about call quality.
 //
-// github.com/pion/rtcp marshals and parses the packets; everything it
-// leaves to the application is here: receiver statistics per remote SSRC
+// It implements the codec of the packets an audio phone needs (RFC 3550
+// §6): SenderReport, ReceiverReport, SourceDescription and Goodbye, built
+// into a compound packet by Marshal (SR or RR first, §6.1) and decoded by
+// Unmarshal, which checks a compound packet as §A.2 does and passes over
+// types it does not decode (APP, XR, RTPFB, PSFB) as RawPacket. Around
+// the codec: receiver statistics per remote SSRC
 // (extended highest sequence number, cumulative and fractional loss,
 // interarrival jitter, RFC 3550 §A.1, §A.3, §A.8), LSR/DLSR and the round
 // trip time (§6.4.1), sender counters and NTP/RTP timestamp pairing
@@ -18,8 +22,9 @@
 //   - Receiver and Sender are safe for concurrent use (the RTP read loop
 //     and the RTCP loop are different goroutines). Receiver.OnPacket and
 //     Sender.OnPacket do not allocate.
-//   - Parse never panics on any input; bad input is an error wrapping
-//     ErrParse.
+//   - Unmarshal and Parse never panic on any input; bad input is an error
+//     wrapping ErrParse, and what they allocate is bounded by the
+//     datagram (counts are 5-bit fields, lengths stay inside it).
 //   - Timestamps are in the RTP clock rate (8000 Hz for G.711 unless told
 //     otherwise); jitter is reported in those units, as RFC 3550 requires.
 package rtcp

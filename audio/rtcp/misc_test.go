@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 func TestNTP(t *testing.T) {
@@ -62,12 +60,12 @@ func TestSenderReport(t *testing.T) {
 	if st := s.Stats(); st != (SenderStats{SSRC: 0x1234, Packets: 4, Octets: 480}) {
 		t.Fatalf("stats = %+v", st)
 	}
-	// Round trip through pion, with a report block from our Receiver.
+	// Round trip through our codec, with a report block from our Receiver.
 	r := NewReceiver(0)
 	r.OnPacket(0x5678, 10, 0, t0)
 	r.OnPacket(0x5678, 12, 320, t0.Add(40*time.Millisecond))
 	blk, _ := r.Report(t0)
-	sr.Reports = []rtcp.ReceptionReport{blk}
+	sr.Reports = []ReceptionReport{blk}
 	b, err := MarshalReport(sr, "phone@10.0.0.5")
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +95,9 @@ func TestSenderReport(t *testing.T) {
 }
 
 func TestReceiverReportAndByeRoundTrip(t *testing.T) {
-	blk := rtcp.ReceptionReport{SSRC: 2, FractionLost: 3, TotalLost: 0xFFFFFE, LastSequenceNumber: 70000,
+	blk := ReceptionReport{SSRC: 2, FractionLost: 3, TotalLost: 0xFFFFFE, LastSequenceNumber: 70000,
 		Jitter: 44, LastSenderReport: 0xAABBCCDD, Delay: 65536}
-	rr := &rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{blk}}
+	rr := &ReceiverReport{SSRC: 1, Reports: []ReceptionReport{blk}}
 	b, err := MarshalBye(rr, "a@b", "hung up")
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +114,7 @@ func TestReceiverReportAndByeRoundTrip(t *testing.T) {
 		t.Fatalf("total lost = %d, want -2", TotalLost(in.Blocks()[0]))
 	}
 	// An empty RR (nothing received yet) is a valid first packet.
-	if _, err := MarshalReport(&rtcp.ReceiverReport{SSRC: 1}, "x"); err != nil {
+	if _, err := MarshalReport(&ReceiverReport{SSRC: 1}, "x"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -124,18 +122,18 @@ func TestReceiverReportAndByeRoundTrip(t *testing.T) {
 func TestBuildErrors(t *testing.T) {
 	long := strings.Repeat("x", 256)
 	for name, f := range map[string]func() error{
-		"no cname":    func() error { _, err := MarshalReport(&rtcp.ReceiverReport{}, ""); return err },
-		"long cname":  func() error { _, err := MarshalReport(&rtcp.ReceiverReport{}, long); return err },
-		"bad first":   func() error { _, err := MarshalReport(&rtcp.Goodbye{}, "x"); return err },
+		"no cname":    func() error { _, err := MarshalReport(&ReceiverReport{}, ""); return err },
+		"long cname":  func() error { _, err := MarshalReport(&ReceiverReport{}, long); return err },
+		"bad first":   func() error { _, err := MarshalReport(&Goodbye{}, "x"); return err },
 		"nil first":   func() error { _, err := MarshalReport(nil, "x"); return err },
-		"nil SR":      func() error { _, err := MarshalReport((*rtcp.SenderReport)(nil), "x"); return err },
-		"long reason": func() error { _, err := MarshalBye(&rtcp.ReceiverReport{}, "x", long); return err },
+		"nil SR":      func() error { _, err := MarshalReport((*SenderReport)(nil), "x"); return err },
+		"long reason": func() error { _, err := MarshalBye(&ReceiverReport{}, "x", long); return err },
 		"32 blocks": func() error {
-			_, err := MarshalReport(&rtcp.ReceiverReport{Reports: make([]rtcp.ReceptionReport, 32)}, "x")
+			_, err := MarshalReport(&ReceiverReport{Reports: make([]ReceptionReport, 32)}, "x")
 			return err
 		},
 		"bad block": func() error {
-			_, err := MarshalReport(&rtcp.SenderReport{Reports: []rtcp.ReceptionReport{{TotalLost: 1 << 30}}}, "x")
+			_, err := MarshalReport(&SenderReport{Reports: []ReceptionReport{{TotalLost: 1 << 30}}}, "x")
 			return err
 		},
 	} {
@@ -146,7 +144,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	good, _ := MarshalReport(&rtcp.ReceiverReport{SSRC: 1}, "x")
+	good, _ := MarshalReport(&ReceiverReport{SSRC: 1}, "x")
 	for name, b := range map[string][]byte{
 		"empty":     nil,
 		"short":     {0x80, 201},
@@ -161,9 +159,9 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	sr := &rtcp.SenderReport{SSRC: 1, NTPTime: 5, Reports: []rtcp.ReceptionReport{{SSRC: 2}}}
+	sr := &SenderReport{SSRC: 1, NTPTime: 5, Reports: []ReceptionReport{{SSRC: 2}}}
 	b1, _ := MarshalReport(sr, "cname")
-	b2, _ := MarshalBye(&rtcp.ReceiverReport{SSRC: 3}, "c", "bye")
+	b2, _ := MarshalBye(&ReceiverReport{SSRC: 3}, "c", "bye")
 	f.Add(b1)
 	f.Add(b2)
 	f.Add([]byte{0x80, 200, 0, 0})
@@ -200,7 +198,7 @@ func TestRTT(t *testing.T) {
 	bob.OnPacket(0xA11CE, 1, 0, bobClock)
 	bob.OnSenderReport(sr, bobClock.Add(40*time.Millisecond))
 	blk, _ := bob.Report(bobClock.Add(290 * time.Millisecond))
-	b, err := MarshalReport(&rtcp.ReceiverReport{SSRC: 0xB0B, Reports: []rtcp.ReceptionReport{blk}}, "bob")
+	b, err := MarshalReport(&ReceiverReport{SSRC: 0xB0B, Reports: []ReceptionReport{blk}}, "bob")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,19 +220,19 @@ func TestRTT(t *testing.T) {
 
 	// Across the 16.16 wrap: A = 1.0 s (era 1), LSR = 65535.5 s, DLSR 1 s.
 	arrival := FromNTP(0x00000001_00000000)
-	rtt, err = RTT(rtcp.ReceptionReport{LastSenderReport: 0xFFFF8000, Delay: 0x00010000}, arrival)
+	rtt, err = RTT(ReceptionReport{LastSenderReport: 0xFFFF8000, Delay: 0x00010000}, arrival)
 	if err != nil || rtt != 500*time.Millisecond {
 		t.Fatalf("RTT across the wrap = %v, %v; want 500ms", rtt, err)
 	}
 
 	for name, tc := range map[string]struct {
-		rep  rtcp.ReceptionReport
+		rep  ReceptionReport
 		want error
 	}{
-		"no LSR":         {rtcp.ReceptionReport{Delay: 5}, ErrNoLSR},
-		"negative":       {rtcp.ReceptionReport{LastSenderReport: NTPShort(ToNTP(t0)), Delay: 0x10000}, ErrBogusRTT},
-		"future LSR":     {rtcp.ReceptionReport{LastSenderReport: NTPShort(ToNTP(t0.Add(time.Second)))}, ErrBogusRTT},
-		"longer than 1m": {rtcp.ReceptionReport{LastSenderReport: NTPShort(ToNTP(t0.Add(-2 * time.Minute)))}, ErrBogusRTT},
+		"no LSR":         {ReceptionReport{Delay: 5}, ErrNoLSR},
+		"negative":       {ReceptionReport{LastSenderReport: NTPShort(ToNTP(t0)), Delay: 0x10000}, ErrBogusRTT},
+		"future LSR":     {ReceptionReport{LastSenderReport: NTPShort(ToNTP(t0.Add(time.Second)))}, ErrBogusRTT},
+		"longer than 1m": {ReceptionReport{LastSenderReport: NTPShort(ToNTP(t0.Add(-2 * time.Minute)))}, ErrBogusRTT},
 	} {
 		if _, err := RTT(tc.rep, t0); !errors.Is(err, tc.want) {
 			t.Errorf("%s: err = %v, want %v", name, err, tc.want)

@@ -3,8 +3,6 @@ package rtcp
 import (
 	"sync"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // DefaultClockRate is the RTP clock rate of G.711 (RFC 3551 §4.5.14).
@@ -197,7 +195,7 @@ func (r *Receiver) updateJitter(ts uint32, arrival time.Time) {
 // OnSenderReport records the NTP timestamp of a sender report received at
 // arrival, for the LSR and DLSR of the next report about that source
 // (RFC 3550 §6.4.1).
-func (r *Receiver) OnSenderReport(sr *rtcp.SenderReport, arrival time.Time) {
+func (r *Receiver) OnSenderReport(sr *SenderReport, arrival time.Time) {
 	if sr == nil {
 		return
 	}
@@ -237,11 +235,11 @@ func (r *Receiver) Stats() ReceiverStats {
 // Report returns the reception report block about the current source at
 // time now, and starts a new interval for the fraction lost (RFC 3550
 // §A.3). ok is false, and nothing changes, until a packet has arrived.
-func (r *Receiver) Report(now time.Time) (rep rtcp.ReceptionReport, ok bool) {
+func (r *Receiver) Report(now time.Time) (rep ReceptionReport, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.started {
-		return rtcp.ReceptionReport{}, false
+		return ReceptionReport{}, false
 	}
 	expected := r.expected()
 	lost := int64(expected) - int64(r.received)
@@ -256,7 +254,7 @@ func (r *Receiver) Report(now time.Time) (rep rtcp.ReceptionReport, ok bool) {
 		fraction = uint8((lostInterval << 8) / expInterval)
 	}
 
-	rep = rtcp.ReceptionReport{
+	rep = ReceptionReport{
 		SSRC:               r.ssrc,
 		FractionLost:       fraction,
 		TotalLost:          uint32(lost) & 0xFFFFFF, // 24-bit two's complement
@@ -271,8 +269,8 @@ func (r *Receiver) Report(now time.Time) (rep rtcp.ReceptionReport, ok bool) {
 }
 
 // TotalLost decodes the 24-bit signed cumulative-loss field of a report
-// block (pion keeps it as the raw 24 bits).
-func TotalLost(rep rtcp.ReceptionReport) int32 {
+// block (ReceptionReport keeps it as the raw 24 bits).
+func TotalLost(rep ReceptionReport) int32 {
 	v := int32(rep.TotalLost&0xFFFFFF) << 8
 	return v >> 8
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // MaxRTT is the longest round trip RTT believes; anything longer is a
@@ -23,7 +21,7 @@ var (
 // RTT computes the round trip time from a report block about our source
 // that arrived at arrival (RFC 3550 §6.4.1: RTT = A - LSR - DLSR in NTP
 // short format, modulo 2^32, so a wrap of the 16.16 seconds is harmless).
-func RTT(rep rtcp.ReceptionReport, arrival time.Time) (time.Duration, error) {
+func RTT(rep ReceptionReport, arrival time.Time) (time.Duration, error) {
 	if rep.LastSenderReport == 0 {
 		return 0, ErrNoLSR
 	}

@@ -3,8 +3,6 @@ package rtcp
 import (
 	"sync"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // SenderStats are the sender's counters.
@@ -65,14 +63,14 @@ func (s *Sender) Stats() SenderStats {
 // RTPTimestampAt), so that the NTP and RTP timestamps name the same
 // instant (RFC 3550 §6.4.1). The counts wrap modulo 2^32 as the RFC says.
 // Report blocks are the caller's to append.
-func (s *Sender) SenderReport(now time.Time) *rtcp.SenderReport {
+func (s *Sender) SenderReport(now time.Time) *SenderReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rtpNow := s.lastTS
 	if !s.lastAt.IsZero() {
 		rtpNow = RTPTimestampAt(s.lastTS, s.lastAt, now, s.rate)
 	}
-	return &rtcp.SenderReport{
+	return &SenderReport{
 		SSRC:        s.ssrc,
 		NTPTime:     ToNTP(now),
 		RTPTime:     rtpNow,

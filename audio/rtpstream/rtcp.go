@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	pionrtcp "github.com/pion/rtcp"
-
 	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/firmware/clock"
 )
@@ -30,7 +28,7 @@ type rtcpState struct {
 	sent, received, invalid uint64
 	srtcpFailed             uint64 // failed SRTCP authentication or replay
 	rtt                     time.Duration
-	remote                  pionrtcp.ReceptionReport // the peer's last block about our stream
+	remote                  rtcp.ReceptionReport // the peer's last block about our stream
 	remoteOK                bool
 }
 
@@ -87,18 +85,18 @@ func (s *Stream) reportTick() {
 // It returns the octets sent with UDP/IP headers (0 if nothing went out).
 // Called with rtcpMu held.
 func (s *Stream) sendReport(now time.Time, bye bool) int {
-	var blocks []pionrtcp.ReceptionReport
+	var blocks []rtcp.ReceptionReport
 	if blk, ok := s.recv.Report(now); ok {
-		blocks = []pionrtcp.ReceptionReport{blk}
+		blocks = []rtcp.ReceptionReport{blk}
 	}
 	sent := s.tx.Stats().Packets
-	var first pionrtcp.Packet
+	var first rtcp.Packet
 	if sent > s.rtcpSt.sentAt[0] {
 		sr := s.tx.SenderReport(now)
 		sr.Reports = blocks
 		first = sr
 	} else {
-		first = &pionrtcp.ReceiverReport{SSRC: s.localSSRC, Reports: blocks}
+		first = &rtcp.ReceiverReport{SSRC: s.localSSRC, Reports: blocks}
 	}
 	s.rtcpSt.sentAt = [2]uint64{s.rtcpSt.sentAt[1], sent}
 	var b []byte

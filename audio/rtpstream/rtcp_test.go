@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	pionrtcp "github.com/pion/rtcp"
-
 	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/firmware/clock"
 
@@ -121,10 +119,10 @@ func TestRTCPReportsRoundTripAndBye(t *testing.T) {
 	// 40 ms on the way, 250 ms at the peer, 40 ms back: RTT 80 ms. (The
 	// report went out when its timer fired, inside the last step.)
 	sentAt := rtcp.FromNTP(sr.NTPTime)
-	rr := &pionrtcp.ReceiverReport{SSRC: 0xBEEF, Reports: []pionrtcp.ReceptionReport{{
+	rr := &rtcp.ReceiverReport{SSRC: 0xBEEF, Reports: []rtcp.ReceptionReport{{
 		SSRC: s.localSSRC, FractionLost: 64, LastSenderReport: rtcp.NTPShort(sr.NTPTime), Delay: 250 * 65536 / 1000,
 	}}}
-	peerSR := &pionrtcp.SenderReport{SSRC: 0xBEEF, NTPTime: 0x1122334455667788, Reports: rr.Reports}
+	peerSR := &rtcp.SenderReport{SSRC: 0xBEEF, NTPTime: 0x1122334455667788, Reports: rr.Reports}
 	b, err := rtcp.MarshalReport(peerSR, "peer@127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +196,7 @@ func TestRTCPRedirectAndLatch(t *testing.T) {
 				return st.PacketsFiltered == 2 && st.PacketsReceived == 0
 			})
 		}
-		stray, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 8}, "stray")
+		stray, err := rtcp.MarshalReport(&rtcp.ReceiverReport{SSRC: 8}, "stray")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +208,7 @@ func TestRTCPRedirectAndLatch(t *testing.T) {
 			waitStats(t, s, "the stray report dropped", func(st Stats) bool { return st.RTCPFiltered == 1 })
 		}
 		untilRTCP(t, clk, other)
-		b, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 7}, "peer")
+		b, err := rtcp.MarshalReport(&rtcp.ReceiverReport{SSRC: 7}, "peer")
 		if err != nil {
 			t.Fatal(err)
 		}

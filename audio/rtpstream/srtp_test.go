@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	pionrtcp "github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
@@ -175,7 +174,7 @@ func TestSRTCP(t *testing.T) {
 
 	// The peer's reports: a plain one is dropped, an SRTCP one counts,
 	// its replay is dropped.
-	rr, err := rtcp.MarshalReport(&pionrtcp.ReceiverReport{SSRC: 7}, "peer")
+	rr, err := rtcp.MarshalReport(&rtcp.ReceiverReport{SSRC: 7}, "peer")
 	if err != nil {
 		t.Fatal(err)
 	}
