@@ -72,8 +72,18 @@ func TestCheckSync(t *testing.T) {
 		return s.Provisioning != nil && s.Provisioning.LastCheck.After(first)
 	})
 	must(t, err)
-	if st.Provisioning.LastResult != "applied" || st.Config == nil || st.Config.Source != "provisioning" {
+	if st.Provisioning.LastResult != "applied" || st.Config == nil || st.Config.Source != "provisioning" || st.Config.AppliedAt == nil {
 		t.Fatalf("after check-sync: %+v, config %+v", st.Provisioning, st.Config)
+	}
+	// The figure: from the registrar's first NOTIFY (SIPp's clock, this
+	// machine's) to the new config applied in the phone.
+	trace, err := reg.Trace()
+	must(t, err)
+	for _, m := range trace {
+		if m.Sent && m.Method == "NOTIFY" {
+			t.Logf("check-sync: first NOTIFY to config applied: %s", st.Config.AppliedAt.Sub(m.Time).Round(100*time.Microsecond))
+			break
+		}
 	}
 }
 
