@@ -61,15 +61,22 @@ type Store struct {
 	crash func(step string)
 }
 
+// staleTemp is the age after which a temporary file is one a crash left
+// behind: a write takes milliseconds, and another Store on the same
+// directory may be writing one right now.
+const staleTemp = time.Minute
+
 // New returns the store in dir, creating it (0700) when missing, and
-// removes temporary files a power cut left behind.
+// removes temporary files a power cut left behind (older than staleTemp).
 func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cfgstore: %w", err)
 	}
 	tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
 	for _, t := range tmps {
-		os.Remove(t)
+		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(t)
+		}
 	}
 	return &Store{dir: dir, crash: crashHook()}, nil
 }
