@@ -218,7 +218,10 @@ func (r *registrar) cycle() time.Duration {
 			continue
 		}
 		for _, addr := range addrs {
-			res, granted, err := r.register(t, addr, r.currentExpires())
+			res, granted, err := r.register(r.ctx, t, addr, r.currentExpires())
+			if r.ctx.Err() != nil {
+				return 0 // stopping: shutdown unregisters
+			}
 			switch {
 			case err == nil && res.IsSuccess():
 				return r.registered(i, t, addr, granted)
@@ -275,7 +278,7 @@ func (r *registrar) registered(i int, t regTarget, addr netip.AddrPort, granted 
 		r.u.wg.Add(1)
 		go func() {
 			defer r.u.wg.Done()
-			r.unregisterAt(r.targets[prevT], prev)
+			r.unregisterAt(r.ctx, r.targets[prevT], prev)
 		}()
 	}
 	r.emit(Registration{State: RegRegistered, Registrar: t.text, Code: 200, Reason: "OK", Expires: granted})
@@ -312,13 +315,14 @@ func (r *registrar) failed(f Registration) time.Duration {
 // register sends one REGISTER (answering one digest challenge, or two if
 // the first nonce was stale) and returns the final response and the
 // granted interval.
-func (r *registrar) register(t regTarget, addr netip.AddrPort, expires time.Duration) (*gosip.Response, time.Duration, error) {
+// Every transaction ends when ctx does.
+func (r *registrar) register(ctx context.Context, t regTarget, addr netip.AddrPort, expires time.Duration) (*gosip.Response, time.Duration, error) {
 	for attempt := 0; attempt < 3; attempt++ {
-		if err := r.u.flowTo(t, addr); err != nil {
+		if err := r.u.flowTo(ctx, t, addr); err != nil {
 			return nil, 0, err
 		}
 		req := r.request(t, addr, expires)
-		res, err := r.u.roundTrip(req, addr)
+		res, err := r.u.roundTrip(ctx, req, addr)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -330,7 +334,7 @@ func (r *registrar) register(t regTarget, addr netip.AddrPort, expires time.Dura
 			if err != nil {
 				return res, 0, err
 			}
-			if res, err = r.u.roundTrip(req, addr); err != nil {
+			if res, err = r.u.roundTrip(ctx, req, addr); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -481,18 +485,25 @@ func staleNonce(res *gosip.Response) bool {
 	return false
 }
 
-// unregisterAt removes our binding from one registrar (Expires: 0).
-func (r *registrar) unregisterAt(t regTarget, addr netip.AddrPort) {
-	res, _, err := r.register(t, addr, 0)
+// unregisterAt removes our binding from one registrar (Expires: 0),
+// giving up when ctx ends.
+func (r *registrar) unregisterAt(ctx context.Context, t regTarget, addr netip.AddrPort) {
+	res, _, err := r.register(ctx, t, addr, 0)
 	code := 0
 	if res != nil {
 		code = res.StatusCode
 	}
+	if err != nil && ctx.Err() != nil {
+		r.u.log.Warn("gave up unregistering: no answer before the stop deadline", "registrar", t.text, "addr", addr, "error", err)
+		return
+	}
 	r.u.log.Info("unregistered", "registrar", t.text, "code", code, "error", err)
 }
 
-// shutdown stops the loop and unregisters (RFC 3261 §10.2.2).
-func (r *registrar) shutdown() {
+// shutdown stops the loop, ending a REGISTER in flight at once, and
+// unregisters (RFC 3261 §10.2.2) until ctx ends: a registrar that does not
+// answer costs the rest of the stop deadline, not Timer F (64*T1, 32 s).
+func (r *registrar) shutdown(ctx context.Context) {
 	close(r.stop)
 	r.cancel()
 	<-r.done
@@ -500,7 +511,7 @@ func (r *registrar) shutdown() {
 	t, addr := r.activeT, r.active
 	r.mu.Unlock()
 	if t >= 0 {
-		r.unregisterAt(r.targets[t], addr)
+		r.unregisterAt(ctx, r.targets[t], addr)
 	}
 	r.emit(Registration{State: RegUnregistered})
 }
@@ -552,7 +563,7 @@ func (r *registrar) ping(t regTarget, addr netip.AddrPort) {
 	req.CSeq().MethodName = gosip.OPTIONS
 	req.RemoveHeader("Expires")
 	req.RemoveHeader("Contact")
-	if _, err := r.u.roundTrip(req, addr); err != nil {
+	if _, err := r.u.roundTrip(r.ctx, req, addr); err != nil {
 		r.u.log.Debug("keep-alive", "error", err)
 	}
 }
@@ -581,11 +592,20 @@ func localIPTowards(dst netip.AddrPort) netip.Addr {
 }
 
 // roundTrip sends a non-INVITE request to addr and returns its final
-// response.
-func (u *UA) roundTrip(req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
+// response; when ctx ends first, the transaction ends with ctx's error.
+func (u *UA) roundTrip(ctx context.Context, req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
 	if u.tls != nil {
-		return u.roundTripFlow(req, addr)
+		return u.roundTripFlow(ctx, req, addr)
 	}
 	req.SetDestination(addr.String())
-	return u.doRes(req)
+	tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	res, aborted, err := finalOf(tx, req, ctx.Done())
+	if aborted {
+		return nil, fmt.Errorf("sip: %s to %s: %w", req.Method, addr, ctx.Err())
+	}
+	return res, err
 }

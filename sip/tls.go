@@ -368,7 +368,7 @@ func (u *UA) flowClosed(key string, fc *flowConn) {
 // the flow closes under the request (a server that refused our client
 // certificate, a dropped connection), with the reason, instead of waiting
 // for the transaction timeout.
-func (u *UA) roundTripFlow(req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
+func (u *UA) roundTripFlow(ctx context.Context, req *gosip.Request, addr netip.AddrPort) (*gosip.Response, error) {
 	req.SetDestination(addr.String())
 	u.tls.mu.Lock()
 	fc := u.tls.flows[addr.String()]
@@ -378,13 +378,26 @@ func (u *UA) roundTripFlow(req *gosip.Request, addr netip.AddrPort) (*gosip.Resp
 		// certificate against the address, not the registrar's name.
 		return nil, fmt.Errorf("sip: connection to registrar %s closed", addr)
 	}
-	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
 	if err != nil {
 		return nil, tlsError("registrar", err)
 	}
 	defer tx.Terminate()
-	res, aborted, err := finalOf(tx, req, fc.closed)
+	// Ends when the flow closes or ctx ends (the stop deadline).
+	abort, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-fc.closed:
+			cancel()
+		case <-abort.Done():
+		}
+	}()
+	res, aborted, err := finalOf(tx, req, abort.Done())
 	if aborted {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("sip: %s to %s: %w", req.Method, addr, ctx.Err())
+		}
 		return nil, fc.failure("registrar")
 	}
 	return res, err
@@ -436,11 +449,11 @@ func (u *UA) contactTransport() string {
 // flowTo opens the TLS flow to a registrar before a REGISTER goes over it,
 // checking the certificate against the registrar's host: its name, or the
 // IP literal (in the certificate's IP SANs). Nothing to do without TLS.
-func (u *UA) flowTo(t regTarget, addr netip.AddrPort) error {
+func (u *UA) flowTo(ctx context.Context, t regTarget, addr netip.AddrPort) error {
 	if u.tls == nil {
 		return nil
 	}
-	return u.ensureFlow(context.Background(), addr, t.uri.Host, "registrar")
+	return u.ensureFlow(ctx, addr, t.uri.Host, "registrar")
 }
 
 // flowOf is the flow a message came over: its source address when it came

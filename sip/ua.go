@@ -418,10 +418,11 @@ func (u *UA) String() string { return "sip.UA(" + u.addr.String() + ")" }
 // Addr is the address the UA actually listens on.
 func (u *UA) Addr() netip.AddrPort { return u.addr }
 
-// Close hangs up every call best-effort (BYE, CANCEL, 486), stops serving
-// and closes the socket. Terminal events of the calls are delivered before
-// Close returns.
-func (u *UA) Close() error {
+// Shutdown hangs up every call best-effort (BYE, CANCEL, 486) and
+// unregisters, both until ctx ends (see Close), then stops serving and
+// closes the socket. Terminal events of the calls are delivered before
+// Shutdown returns.
+func (u *UA) Shutdown(ctx context.Context) error {
 	u.mu.Lock()
 	if u.closed {
 		u.mu.Unlock()
@@ -447,20 +448,9 @@ func (u *UA) Close() error {
 		}
 		_ = u.Hangup(c.id)
 	}
-	// Give BYE/CANCEL a bounded time to complete.
-	deadline := time.After(min(64*gosip.T1, 3*time.Second))
-wait:
-	for _, c := range calls {
-		select {
-		case <-c.done:
-		case <-deadline:
-			break wait
-		}
-	}
-
-	if reg != nil {
-		reg.shutdown() // unregister before the transport goes
-	}
+	// BYE/CANCEL and the unregister share ctx's deadline, side by side;
+	// both end before the transport goes.
+	u.settle(ctx, calls, reg)
 	// Terminates all transactions: remaining call goroutines see tx.Done.
 	err := u.sua.Close()
 	if cerr := u.conn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {

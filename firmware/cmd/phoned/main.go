@@ -25,7 +25,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/term"
 
@@ -327,19 +326,20 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 		<-ctx.Done()
 	}
 
-	// Orderly stop: hang up, unregister the UA, stop media, close files.
-	log.Info("stopping")
+	// Orderly stop: hang up, unregister the UA, stop media, close files,
+	// all within one deadline whatever the network does (stop.go).
+	log.Info("stopping", "deadline", stopTimeout)
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancelStop()
 	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sctx, cancel := context.WithTimeout(stopCtx, apiStopTimeout)
 		srv.Shutdown(sctx)
 		cancel()
 	}
 	front.stop()
 	stopLoop()
 	<-loopDone
-	if err := ua.Close(); err != nil {
-		log.Warn("sip close", "err", err)
-	}
+	closeUA(stopCtx, ua, sipEvents, log)
 	stopEngine()
 	wg.Wait()
 	if err := dev.Close(); err != nil {
