@@ -43,6 +43,9 @@
 //     refusal (RFC 5626 §4.5), NAT: Contact from the received/rport the
 //     registrar saw (RFC 3581), CRLF keep-alive that also notices a new
 //     local address, unregister on Close. Status as Registration events.
+//   - Stopping (Close, Shutdown; stop.go): hang-ups and the unregister
+//     share one deadline (StopTimeout, 3 s, for Close), a REGISTER in
+//     flight ends at once, and what the deadline cut short is logged.
 //   - SIP over TLS (Config.Transport "tls", tls.go; RFC 3261 §26, RFC
 //     5630): certificates verified against TLSConfig.RootCAs and the host
 //     (name, or IP SAN for an IP literal); failures are TLSError ("TLS:
