@@ -10,7 +10,9 @@
 //
 // A bad request gets 400 with {"error": "..."} in plain words and does not
 // touch the phone. Accepted actions get 202: they are queued to the
-// phone's event loop and their effect shows in the next status.
+// phone's event loop and their effect shows in the next status. Keys the
+// phone has no room to send are refused whole with 429 and Retry-After
+// (dtmf.go): a key accepted is sent, never dropped later.
 //
 // Every request passes a guard first (guard.go):
 //   - with a password (Options.Password), every request, status included,
@@ -184,12 +186,16 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Validated as a whole before any key is pressed, so a bad request
-	// presses none.
+	// presses none; refused whole (429) while the phone still has too
+	// many presses to send (dtmf.go).
+	if !h.dtmfRoom(w, len(*req.Keys)) {
+		return
+	}
 	// Each key is pressed and released: in a call that makes a DTMF
 	// event of the sender's minimum length.
 	for i := 0; i < len(*req.Keys); i++ {
 		if !h.post(nil, phone.Key{Key: (*req.Keys)[i]}) || !h.post(nil, phone.KeyRelease{Key: (*req.Keys)[i]}) {
-			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("phone busy after %d of %d keys", i, len(*req.Keys)))
+			tooManyKeys(w, fmt.Sprintf("phone busy after %d of %d keys: the rest were not pressed", i, len(*req.Keys)))
 			return
 		}
 	}

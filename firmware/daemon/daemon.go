@@ -204,6 +204,7 @@ type Daemon struct {
 	events chan phone.Event
 	timerC chan timerMsg
 	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
+	dtmf   dtmfState     // presses waiting for the sender (dtmfq.go)
 	// reconfC brings new configs (reconfig.go); next is one waiting for
 	// the phone to be idle (owned by the loop).
 	reconfC chan Reconfig
@@ -254,6 +255,7 @@ func New(opts Options, deps Deps) *Daemon {
 		ctx:      context.Background(),
 	}
 	d.media = deps.Media
+	d.dtmf.retry = make(chan struct{}, 1)
 	d.snap.reg.State = "none"
 	if opts.Registering {
 		d.snap.reg.State = string(sip.RegRegistering)
@@ -309,6 +311,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.sipEvent(sev)
 		case t := <-d.timerC:
 			d.timerDue(t)
+		case <-d.dtmf.retry:
+			d.flushDTMF()
 		case r := <-d.reconfC:
 			d.reconfigure(r)
 		}
@@ -394,10 +398,10 @@ func (d *Daemon) apply(e phone.Effect) {
 			d.check("hang up", d.deps.Calls.Hangup(c.id))
 		}
 	case phone.SendDTMF:
-		d.sendDTMF(e)
+		d.pressDTMF(e)
 	case phone.StopDTMF:
 		if d.media != nil {
-			d.media.StopDTMF(string(e.Call))
+			d.releaseDTMF(e.Call)
 		}
 	case phone.StartMedia:
 		d.startMedia(e.Call)
@@ -567,25 +571,6 @@ func (d *Daemon) refer(e phone.Refer) {
 		return
 	}
 	d.log.Info("transferring", "call", string(e.Call), "target", target, "attended", replaces != "")
-}
-
-// sendDTMF sends a key pressed in a call: as an RFC 4733 event on the
-// call's leg when telephone-event was negotiated, else by SIP INFO (off
-// the loop: it waits for the INFO's answer).
-func (d *Daemon) sendDTMF(e phone.SendDTMF) {
-	c := d.calls[e.Call]
-	if c == nil || !c.streamed {
-		return
-	}
-	if c.media.DTMF != 0 {
-		d.check("DTMF", d.media.StartDTMF(string(e.Call), e.Key))
-		return
-	}
-	select {
-	case d.infoQ <- infoDTMF{id: c.id, digit: e.Key}:
-	default:
-		d.log.Warn("DTMF by INFO dropped: queue full", "digit", string(e.Key))
-	}
 }
 
 type infoDTMF struct {

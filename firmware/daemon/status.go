@@ -25,7 +25,10 @@ type Status struct {
 	Muted        bool         `json:"muted,omitempty"`
 	LastCall     *CallStatus  `json:"last_call,omitempty"`
 	Display      string       `json:"display"`
-	Audio        *AudioInfo   `json:"audio,omitempty"` // the sound device, when Deps.Audio is set
+	// DTMFDropped counts key presses in a call that were never sent (their
+	// call ended first, a send error); see dtmfq.go.
+	DTMFDropped uint64     `json:"dtmf_dropped"`
+	Audio       *AudioInfo `json:"audio,omitempty"` // the sound device, when Deps.Audio is set
 	// Config is the live reconfiguration: a config waiting for idle, the
 	// last one applied. Absent until the first reload.
 	Config *ConfigStatus `json:"config,omitempty"`
@@ -219,6 +222,7 @@ func (d *Daemon) Status() Status {
 		Calls:        []CallInfo{},
 		Config:       cfg,
 		Provisioning: prov,
+		DTMFDropped:  d.DTMFDropped(),
 	}
 	now := d.clk.Now()
 	for _, c := range s.Calls {
