@@ -1,0 +1,95 @@
+package interop
+
+import (
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/phoned/scripts/lab"
+)
+
+var stranger = netip.MustParseAddr("127.0.0.2")
+
+// dialogOf returns the Call-ID and the From/To URIs and tags of the 200
+// OK our phone sent to an INVITE, read from the trace's capture file.
+func dialogOf(t *testing.T, tr *lab.Trace, sipPort int) (callID, fromURI, fromTag, toURI, toTag string) {
+	t.Helper()
+	if _, err := tr.Messages(); err != nil { // stops the capture once it caught up
+		t.Fatal(err)
+	}
+	out, err := exec.Command("tshark", "-r", tr.File(), "-n", "-d", fmt.Sprintf("udp.port==%d,sip", sipPort),
+		"-Y", fmt.Sprintf("sip.Status-Code == 200 && sip.CSeq.method == \"INVITE\" && udp.srcport == %d", sipPort),
+		"-T", "fields", "-E", "separator=|",
+		"-e", "sip.Call-ID", "-e", "sip.from.addr", "-e", "sip.from.tag", "-e", "sip.to.addr", "-e", "sip.to.tag").Output()
+	must(t, err)
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	f := strings.Split(line, "|")
+	if len(f) != 5 || f[0] == "" || f[2] == "" || f[4] == "" {
+		t.Fatalf("no 200 OK to an INVITE from the phone in the trace: %q", out)
+	}
+	return f[0], f[1], f[2], f[3], f[4]
+}
+
+// Issue 18 item 5: a phone registered at Kamailio takes SIP only from it
+// (sip.accept_from's default with a registrar). A stranger's direct INVITE
+// gets 403 and does not ring (SIPp checks the 403: a ringing phone sends
+// 180 and no final answer); a forged BYE with the right Call-ID and tags
+// from a third address gets 403 and the call goes on at both ends; calls
+// through Kamailio work both ways.
+func TestStrangersRefusedCallsThroughKamailio(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}})
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr(),
+		MicWAV: lab.ToneWAV(t, 1100, 60*time.Second)})
+	p := startPhone(t, k, 700, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+
+	lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uac_403", LocalIP: stranger, Target: p.sipAddr(), Service: "1001"}).WaitOK(t)
+	if !strings.Contains(p.Log(), "request from an untrusted source refused") {
+		t.Fatalf("no refusal in the phone's log:\n%s", tail(p.Log(), 20))
+	}
+	st, err := p.Status()
+	must(t, err)
+	if st.State != "idle" || st.LastCall != nil {
+		t.Fatalf("after the stranger's INVITE: state %q, last call %+v", st.State, st.LastCall)
+	}
+
+	// baresip calls us through Kamailio.
+	tr := lab.StartTrace(t, p.sipPort)
+	must(t, b.Dial("sip:1001@"+k.Domain()))
+	wait(t, p, "ringing")
+	must(t, p.Hook(true))
+	wait(t, p, "talking")
+	b.WaitEvent(t, "CALL_ESTABLISHED", within)
+	callID, fromURI, fromTag, toURI, toTag := dialogOf(t, tr, p.sipPort)
+
+	lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uac_bye_403", LocalIP: stranger, Target: p.sipAddr(),
+		Params: map[string]string{"fromuri": fromURI, "fromtag": fromTag, "touri": toURI, "totag": toTag},
+		Extra:  []string{"-cid_str", callID}}).WaitOK(t)
+	st, err = p.Status()
+	must(t, err)
+	if st.State != "talking" {
+		t.Fatalf("after the forged BYE the phone is %q", st.State)
+	}
+	before := st.Call.RTP.Received
+	_, err = p.Until(within, "RTP still coming", func(s phonedStatus) bool { return s.Call != nil && s.Call.RTP.Received > before+25 })
+	must(t, err)
+	// The real end's BYE (through Kamailio) still ends it at both ends.
+	must(t, b.Hangup())
+	wait(t, p, "busy")
+	must(t, p.Hook(false))
+	wait(t, p, "idle")
+
+	// And we call baresip.
+	must(t, p.Hook(true))
+	must(t, p.Keys("1002#"))
+	b.WaitEvent(t, "CALL_INCOMING", within)
+	must(t, b.Accept())
+	wait(t, p, "talking")
+	must(t, p.Hook(false))
+	wait(t, p, "idle")
+	b.WaitEvent(t, "CALL_CLOSED", within)
+}
