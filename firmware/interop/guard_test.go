@@ -93,3 +93,75 @@ func TestStrangersRefusedCallsThroughKamailio(t *testing.T) {
 	wait(t, p, "idle")
 	b.WaitEvent(t, "CALL_CLOSED", within)
 }
+
+// Issue 18 item 6: a SIPp INVITE flood from a stranger (sip.accept_from =
+// "any", so it reaches the caps) of 2,000 INVITEs at 200/s while a call
+// with baresip is up: the call survives (RTP keeps coming, baresip's BYE
+// ends it), the flood beyond the per-source rate is dropped (the phone
+// logs it) and nothing in it is answered 2xx (SIPp fails the run), and the
+// phone's peak RSS stays under twice its RSS in the call before the flood.
+// Figures (logged): CPU per 1,000 flood requests, peak RSS.
+func TestFloodDuringCall(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}})
+	b := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", Password: "pw1002", Registrar: k.Addr(),
+		MicWAV: lab.ToneWAV(t, 1100, 60*time.Second)})
+	p := startPhoneMic(t, k, lab.ToneWAV(t, 700, 2*time.Second), `accept_from = "any"`, "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	must(t, b.Dial("sip:1001@"+k.Domain()))
+	wait(t, p, "ringing")
+	must(t, p.Hook(true))
+	wait(t, p, "talking")
+	b.WaitEvent(t, "CALL_ESTABLISHED", within)
+	st, err := p.Until(within, "RTP flowing", func(s phonedStatus) bool { return s.Call != nil && s.Call.RTP.Received > 50 })
+	must(t, err)
+	before, err := lab.ReadProcUsage(p.Pid())
+	must(t, err)
+
+	const flood = 2000
+	s := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uac_flood", LocalIP: stranger, Target: p.sipAddr(), Service: "1001",
+		Calls: flood, Rate: 200, Timeout: 60 * time.Second})
+	// SIPp counts the INVITEs nobody answered (dropped) as failed calls
+	// (exit status 1); anything else is a broken run.
+	if err := s.Wait(); err != nil && !strings.Contains(err.Error(), "exit status 1 ") {
+		t.Fatal(err)
+	}
+	after, err := lab.ReadProcUsage(p.Pid())
+	must(t, err)
+	trace, err := s.Trace()
+	must(t, err)
+	answered := map[string]bool{}
+	codes := map[int]int{}
+	for _, m := range trace {
+		if !m.Sent && m.Status >= 200 && m.Method == "INVITE" && !answered[m.CallID] {
+			answered[m.CallID] = true
+			codes[m.Status]++
+		}
+	}
+	if codes[200] > 0 {
+		t.Fatalf("the flood got %d answers 200 OK", codes[200])
+	}
+	if dropped := flood - len(answered); dropped < flood/2 || codes[503] == 0 {
+		t.Errorf("of %d INVITEs from one source at 200/s, %d got no answer (rate limit) and %d got 503 (caps): want most dropped and some 503",
+			flood, dropped, codes[503])
+	}
+	t.Logf("flood: final answers by code %v, %d unanswered (over the source's rate)", codes, flood-len(answered))
+
+	received := st.Call.RTP.Received
+	st, err = p.Until(within, "RTP still coming", func(s phonedStatus) bool { return s.Call != nil && s.Call.RTP.Received > received+50 })
+	must(t, err)
+	if st.State != "talking" {
+		t.Fatalf("after the flood the phone is %q", st.State)
+	}
+	if !strings.Contains(p.Log(), "request over the source's rate dropped") {
+		t.Errorf("no rate-limited request in the phone's log:\n%s", tail(p.Log(), 20))
+	}
+	if after.PeakRSS > 2*before.RSS {
+		t.Errorf("peak RSS %d KiB, over twice the in-call RSS %d KiB", after.PeakRSS>>10, before.RSS>>10)
+	}
+	t.Logf("flood of %d INVITEs at 200/s during a call: CPU %.1f ms per 1,000 requests; RSS in call %.1f MiB, peak %.1f MiB",
+		flood, float64((after.CPU-before.CPU).Microseconds())/1000*1000/flood, float64(before.RSS)/(1<<20), float64(after.PeakRSS)/(1<<20))
+
+	must(t, b.Hangup())
+	wait(t, p, "busy")
+}
