@@ -74,6 +74,9 @@ func TestStrangersRefusedCallsThroughKamailio(t *testing.T) {
 	if st.State != "talking" {
 		t.Fatalf("after the forged BYE the phone is %q", st.State)
 	}
+	if g := st.SIPGuard; g == nil || g.Untrusted < 2 {
+		t.Fatalf("status sip_guard %+v: want the INVITE and the BYE counted as untrusted", g)
+	}
 	before := st.Call.RTP.Received
 	_, err = p.Until(within, "RTP still coming", func(s phonedStatus) bool { return s.Call != nil && s.Call.RTP.Received > before+25 })
 	must(t, err)
@@ -163,6 +166,11 @@ func TestFloodDuringCall(t *testing.T) {
 	}
 	if !strings.Contains(p.Log(), "request over the source's rate dropped") {
 		t.Errorf("no rate-limited request in the phone's log:\n%s", tail(p.Log(), 20))
+	}
+	if g := st.SIPGuard; g == nil || g.RateLimited == 0 || g.Untrusted != 0 {
+		t.Errorf("status sip_guard %+v: want rate-limited requests counted (and none untrusted: accept_from any)", g)
+	} else {
+		t.Logf("status sip_guard after the flood: %+v", *g)
 	}
 	if after.PeakRSS > 2*before.RSS {
 		t.Errorf("peak RSS %d KiB, over twice the in-call RSS %d KiB", after.PeakRSS>>10, before.RSS>>10)
