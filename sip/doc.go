@@ -22,7 +22,9 @@
 //     (§9.1, §15), also when it arrives after the INVITE transaction ended.
 //   - Every incoming request passes Config.Guard first (guard.go): with
 //     ProxyOnly, one not from the registrar's or outbound proxy's host
-//     gets 403 or nothing; a source over its rate is dropped; beyond
+//     gets 403 or nothing (in-dialog requests of a dialog without route
+//     set from its remote target's host excepted); a source over its
+//     rate is dropped; beyond
 //     MaxServerTx out-of-dialog transactions, 503 with Retry-After.
 //     Messages sipgo cannot parse are logged at debug, truncated, once a
 //     second (badlog.go).

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,9 @@ func (u *UA) guarded(h handler) handler {
 	return func(req *gosip.Request, tx gosip.ServerTransaction) {
 		src, _ := netip.ParseAddrPort(req.Source())
 		trusted := u.checkSyncFrom(src.Addr())
+		if cfg.ProxyOnly && !trusted && !outOfDialog(req) && u.fromDirectPeer(req, src.Addr()) {
+			trusted = true
+		}
 		if cfg.ProxyOnly && !trusted {
 			n := g.untrusted.Add(1)
 			u.guardLog("request from an untrusted source refused", req, src, n)
@@ -97,6 +101,21 @@ func (u *UA) guarded(h handler) handler {
 		}
 		h(req, tx)
 	}
+}
+
+// fromDirectPeer reports whether req belongs to a dialog that runs
+// without proxies (no route set, RFC 3261 §12.1: a call dialled straight
+// to another domain's host) and comes from its remote target's address:
+// the far end itself, which is no stranger to its own call.
+func (u *UA) fromDirectPeer(req *gosip.Request, src netip.Addr) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.matchDialogLocked(req)
+	if c == nil || len(c.routeSet) > 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(strings.Trim(c.remoteTarget.Host, "[]"))
+	return err == nil && a.Unmap() == src.Unmap()
 }
 
 // outOfDialog reports whether req starts something: no To tag (RFC 3261

@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/phoned/firmware/clock"
+	"github.com/deskphone/phoned/sip/sdp"
 )
 
 func rawPeerAt(t *testing.T, ip string) *rawPeer {
@@ -226,4 +227,94 @@ func TestBadPacketLogBounded(t *testing.T) {
 		t.Fatalf("%d bytes of log for 1000 bad packets", len(out))
 	}
 	t.Logf("%d bytes of log for 1000 unparseable 30 KB datagrams", len(out))
+}
+
+// With ProxyOnly, a call dialled straight to another host (no proxy in
+// its route set) still takes in-dialog requests from that host: its BYE
+// ends the call; the same BYE from a third address gets 403 first.
+func TestGuardTrustsDirectPeer(t *testing.T) {
+	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Guard = Guard{ProxyOnly: true} })
+	peer, stranger := rawPeerAt(t, "127.0.0.1"), rawPeerAt(t, "127.0.0.2")
+	if _, err := a.Dial(fmt.Sprintf("sip:1002@%s", peer.addr()), media(4000, sdp.PCMU)); err != nil {
+		t.Fatal(err)
+	}
+	inv := peer.read("INVITE", isReq(gosip.INVITE))
+	req := inv.msg.(*gosip.Request)
+	answer, _, err := sdp.Answer(mustParse(t, req.Body()), media(7000, sdp.PCMU))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.reply(inv, 200, "OK", answer)
+	next[Answered](t, a)
+	ourTag, _ := req.From().Params.Get("tag")
+	bye := func(from *rawPeer, cseq int) string {
+		return fmt.Sprintf(`
+BYE sip:1001@%[1]s SIP/2.0
+Via: SIP/2.0/UDP %[2]s;branch=z9hG4bK-directbye%[5]d
+Max-Forwards: 70
+From: <sip:1002@%[6]s>;tag=rawtag
+To: <sip:1001@example.test>;tag=%[3]s
+Call-ID: %[4]s
+CSeq: %[5]d BYE
+Content-Length: 0
+
+`, a.Addr(), from.addr(), ourTag, req.CallID().Value(), cseq, peer.addr())
+	}
+	isBye := func(code int) func(gosip.Message) bool {
+		return func(m gosip.Message) bool {
+			r, ok := m.(*gosip.Response)
+			return ok && r.StatusCode == code && r.CSeq().MethodName == gosip.BYE
+		}
+	}
+	stranger.sendText(a.Addr(), bye(stranger, 100))
+	stranger.read("403 to the stranger's BYE", isBye(403))
+	peer.sendText(a.Addr(), bye(peer, 101))
+	peer.read("200 to the peer's BYE", isBye(200))
+	if e := next[Ended](t, a); !e.Remote {
+		t.Fatalf("ended = %+v", e)
+	}
+}
+
+// A call whose dialog has a route set (a proxy Record-Routed it) takes no
+// request straight from the far end's address: it must come through the
+// trusted server.
+func TestGuardRouteSetNotBypassed(t *testing.T) {
+	a := newPhone(t, "1001", "Alice", func(c *Config) { c.Guard = Guard{ProxyOnly: true} })
+	peer := rawPeerAt(t, "127.0.0.2")
+	if _, err := a.Dial(fmt.Sprintf("sip:1002@%s", peer.addr()), media(4000, sdp.PCMU)); err != nil {
+		t.Fatal(err)
+	}
+	inv := peer.read("INVITE", isReq(gosip.INVITE))
+	req := inv.msg.(*gosip.Request)
+	answer, _, err := sdp.Answer(mustParse(t, req.Body()), media(7000, sdp.PCMU))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.To().Params.Add("tag", "rawtag")
+	res.AppendHeader(gosip.NewHeader("Record-Route", "<sip:127.0.0.9:5060;lr>"))
+	res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "raw", Host: "127.0.0.2", Port: peer.addr().Port}})
+	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res.SetBody(answer)
+	peer.send(inv.from, res)
+	next[Answered](t, a)
+	ourTag, _ := req.From().Params.Get("tag")
+	peer.sendText(a.Addr(), fmt.Sprintf(`
+BYE sip:1001@%[1]s SIP/2.0
+Via: SIP/2.0/UDP %[2]s;branch=z9hG4bK-rrbye
+Max-Forwards: 70
+From: <sip:1002@%[2]s>;tag=rawtag
+To: <sip:1001@example.test>;tag=%[3]s
+Call-ID: %[4]s
+CSeq: 100 BYE
+Content-Length: 0
+
+`, a.Addr(), peer.addr(), ourTag, req.CallID().Value()))
+	m := peer.read("the answer to a BYE around the proxy", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Response)
+		return ok && r.CSeq().MethodName == gosip.BYE && r.StatusCode >= 200
+	})
+	if c := m.msg.(*gosip.Response).StatusCode; c != 403 {
+		t.Fatalf("BYE around the proxy got %d, want 403", c)
+	}
 }
