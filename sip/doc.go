@@ -20,6 +20,14 @@
 //     Hangup before the answer sends CANCEL once a provisional response has
 //     arrived (§9.1); a 200 OK that crosses our CANCEL is ACKed and BYEd
 //     (§9.1, §15), also when it arrives after the INVITE transaction ended.
+//   - Every incoming request passes Config.Guard first (guard.go): with
+//     ProxyOnly, one not from the registrar's or outbound proxy's host
+//     gets 403 or nothing (in-dialog requests of a dialog without route
+//     set from its remote target's host excepted); a source over its
+//     rate is dropped; beyond
+//     MaxServerTx out-of-dialog transactions, 503 with Retry-After.
+//     Messages sipgo cannot parse are logged at debug, truncated, once a
+//     second (badlog.go).
 //   - Incoming calls: 100 Trying is sent at once, then Incoming is emitted.
 //     The firmware answers with Ring, Answer or Reject. While the firmware
 //     says it would ring (SetRingAtOnce: the phone is idle), 180 Ringing

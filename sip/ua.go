@@ -81,6 +81,9 @@ type Config struct {
 	// Resolver looks up next hops (RFC 3263) for INVITE and REGISTER;
 	// default Go's resolver. sip/dnscache gives one that caches by TTL.
 	Resolver resolver
+	// Guard limits who may send requests and what they may cost
+	// (guard.go).
+	Guard Guard
 	// Clock times the re-INVITE retry after 491 (RFC 3261 §14.1) and the
 	// wait for a REFER's final NOTIFY. Default: the wall clock.
 	Clock clock.Clock
@@ -219,6 +222,7 @@ type UA struct {
 	// overflows counts requests refused for want of room in the event
 	// queue (overflow.go).
 	overflows atomic.Uint64
+	guard     guardState // guard.go
 }
 
 // New binds cfg.Listen and starts serving. onEvent is called from one UA
@@ -317,7 +321,11 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	if proxy != nil {
 		u.realm.fallback = append(u.realm.fallback, proxy.Host)
 	}
-	sipLog := u.log.With("lib", "sipgo")
+	u.guard.log = rateLog{clk: cfg.Clock, every: time.Second}
+	if cfg.Guard.Rate > 0 {
+		u.guard.limiter = newLimiter(cfg.Guard.Rate, cfg.Guard.Burst)
+	}
+	sipLog := slog.New(newBadPacketHandler(u.log.With("lib", "sipgo").Handler(), cfg.Clock))
 	u.sua, err = sipgo.NewUA(append([]sipgo.UserAgentOption{
 		sipgo.WithUserAgent(cfg.User),
 		sipgo.WithUserAgentHostname(cfg.Domain),
@@ -349,16 +357,16 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
-	u.srv.OnInvite(u.validated(u.onInvite))
-	u.srv.OnAck(u.validated(u.onAck))
-	u.srv.OnBye(u.validated(u.onBye))
-	u.srv.OnCancel(u.validated(u.onCancel))
-	u.srv.OnOptions(u.validated(u.onOptions))
-	u.srv.OnUpdate(u.validated(u.onUpdate))
-	u.srv.OnInfo(u.validated(u.onInfo))
-	u.srv.OnRefer(u.validated(u.onRefer))
-	u.srv.OnNotify(u.validated(u.onNotify))
-	u.srv.OnNoRoute(u.validated(u.onNoRoute))
+	u.srv.OnInvite(u.guarded(u.validated(u.onInvite)))
+	u.srv.OnAck(u.guarded(u.validated(u.onAck)))
+	u.srv.OnBye(u.guarded(u.validated(u.onBye)))
+	u.srv.OnCancel(u.guarded(u.validated(u.onCancel)))
+	u.srv.OnOptions(u.guarded(u.validated(u.onOptions)))
+	u.srv.OnUpdate(u.guarded(u.validated(u.onUpdate)))
+	u.srv.OnInfo(u.guarded(u.validated(u.onInfo)))
+	u.srv.OnRefer(u.guarded(u.validated(u.onRefer)))
+	u.srv.OnNotify(u.guarded(u.validated(u.onNotify)))
+	u.srv.OnNoRoute(u.guarded(u.validated(u.onNoRoute)))
 
 	u.events = newDispatcher(onEvent)
 	if tlsSt != nil {

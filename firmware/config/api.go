@@ -14,6 +14,9 @@ type System struct {
 	// StateDir keeps generated state: the API's self-signed certificate
 	// (api-cert.pem, api-key.pem); the provisioning issue reuses it.
 	StateDir string
+	// MemoryLimitMB is Go's soft memory limit (runtime/debug.SetMemoryLimit)
+	// in MiB; 0: none. See guard.go.
+	MemoryLimitMB int
 }
 
 // DefaultStateDir is system.state_dir's default.
@@ -42,8 +45,9 @@ func (d *decoder) decodeAPI(t map[string]any, p []string, c *Config) {
 
 func (d *decoder) decodeSystem(tree map[string]any, c *Config) {
 	if t, p := d.Table(tree, nil, "system"); t != nil {
-		d.Unknown(t, p, "state_dir")
+		d.Unknown(t, p, "state_dir", "memory_limit_mb")
 		d.Str(t, p, "state_dir", &c.System.StateDir)
+		d.Int(t, p, "memory_limit_mb", &c.System.MemoryLimitMB)
 	}
 }
 

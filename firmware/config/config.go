@@ -80,6 +80,12 @@ type SIP struct {
 	CA         string
 	ClientCert string
 	ClientKey  string
+	// Who may send requests and what a flood may cost (guard.go).
+	AcceptFrom            string // "any", "proxy"; "" means proxy with a registrar or proxy
+	Untrusted             string // "reject" (403) or "drop"
+	MaxServerTransactions int    // out-of-dialog server transactions at once
+	RateLimit             int    // requests per second per source; 0: no limit
+	RateBurst             int
 }
 
 // Account is [account]. Its String, Format and LogValue never show the
@@ -176,7 +182,8 @@ func Default() *Config {
 	c := &Config{
 		Schema: SchemaVersion,
 		Board:  Board{Name: "sim"},
-		SIP:    SIP{Listen: "127.0.0.1:5060", Transport: "udp"},
+		SIP: SIP{Listen: "127.0.0.1:5060", Transport: "udp", Untrusted: "reject",
+			MaxServerTransactions: DefaultMaxServerTx, RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst},
 		Account: Account{
 			User:             "phone",
 			BackupRegistrars: []string{},
@@ -210,7 +217,7 @@ func Default() *Config {
 		},
 		Directory:    map[string]string{},
 		API:          API{Listen: "127.0.0.1:8080"},
-		System:       System{StateDir: DefaultStateDir},
+		System:       System{StateDir: DefaultStateDir, MemoryLimitMB: DefaultMemoryLimitMB},
 		Log:          Log{Level: "info", Format: "text"},
 		Provisioning: defaultProvisioning(),
 	}

@@ -40,7 +40,9 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		d.Str(t, p, "file", &c.Board.File)
 	}
 	if t, p := d.Table(tree, nil, "sip"); t != nil {
-		d.Unknown(t, p, "listen", "transport", "user_agent", "ca", "client_cert", "client_key", "dns")
+		d.Unknown(t, p, "listen", "transport", "user_agent", "ca", "client_cert", "client_key", "dns",
+			"accept_from", "untrusted", "max_server_transactions", "rate_limit", "rate_burst")
+		d.decodeSIPGuard(t, p, c)
 		d.Strings(t, p, "dns", &c.SIP.DNS)
 		d.Str(t, p, "listen", &c.SIP.Listen)
 		d.Str(t, p, "transport", &c.SIP.Transport)

@@ -77,6 +77,7 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 	v.text(p("sip", "user_agent"), c.SIP.UserAgent)
 	v.tlsFiles(c)
 	v.dnsServers(p("sip", "dns"), c.SIP.DNS)
+	v.validateGuard(c)
 
 	// [account]; the password is never part of a message.
 	a := c.Account

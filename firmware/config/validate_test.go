@@ -53,6 +53,16 @@ func TestValidationRules(t *testing.T) {
 		{"user_agent CRLF", "schema = 1\n[sip]\nuser_agent = \"x\\r\\nVia: evil\"\n", []string{`phoned.toml:3: sip.user_agent: contains a control character`}},
 		{"user_agent long", "schema = 1\n[sip]\nuser_agent = \"" + strings.Repeat("a", 257) + "\"\n", []string{`phoned.toml:3: sip.user_agent: longer than 256 bytes`}},
 
+		// sip guard (guard.go)
+		{"accept_from proxy", "schema = 1\n[sip]\naccept_from = \"proxy\"\nuntrusted = \"drop\"\nrate_limit = 0\n", nil},
+		{"accept_from bad", "schema = 1\n[sip]\naccept_from = \"registrar\"\n", []string{`phoned.toml:3: sip.accept_from: unknown source policy "registrar" (want any or proxy)`}},
+		{"untrusted bad", "schema = 1\n[sip]\nuntrusted = \"ignore\"\n", []string{`phoned.toml:3: sip.untrusted: unknown answer to untrusted sources "ignore" (want reject or drop)`}},
+		{"max_server_transactions 0", "schema = 1\n[sip]\nmax_server_transactions = 0\n", []string{`phoned.toml:3: sip.max_server_transactions: 0 out of range (want 1 to 10000)`}},
+		{"rate_limit negative", "schema = 1\n[sip]\nrate_limit = -1\n", []string{`phoned.toml:3: sip.rate_limit: -1 out of range (want 0 to 100000)`}},
+		{"rate_burst 0", "schema = 1\n[sip]\nrate_burst = 0\n", []string{`phoned.toml:3: sip.rate_burst: 0 out of range (want 1 to 100000)`}},
+		{"memory_limit_mb off", "schema = 1\n[system]\nmemory_limit_mb = 0\n", nil},
+		{"memory_limit_mb small", "schema = 1\n[system]\nmemory_limit_mb = 8\n", []string{`phoned.toml:3: system.memory_limit_mb: 8 out of range (want 16 to 1048576)`}},
+
 		// account
 		{"user ok", "schema = 1\n[account]\nuser = \"alice.smith+1\"\n", nil},
 		{"user escaped", "schema = 1\n[account]\nuser = \"a%41b\"\n", nil},

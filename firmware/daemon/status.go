@@ -11,6 +11,7 @@ import (
 	"github.com/deskphone/phoned/audio/rtcp"
 	"github.com/deskphone/phoned/audio/rtpstream"
 	"github.com/deskphone/phoned/firmware/phone"
+	"github.com/deskphone/phoned/sip"
 )
 
 // Status is the phone as the status API and the display show it.
@@ -29,6 +30,9 @@ type Status struct {
 	// call ended first, a send error); see dtmfq.go.
 	DTMFDropped uint64     `json:"dtmf_dropped"`
 	Audio       *AudioInfo `json:"audio,omitempty"` // the sound device, when Deps.Audio is set
+	// SIPGuard counts requests refused by sip.accept_from, the per-source
+	// rate and the cap on server transactions (firmware/daemon/guard.go).
+	SIPGuard *sip.GuardStats `json:"sip_guard,omitempty"`
 	// Config is the live reconfiguration: a config waiting for idle, the
 	// last one applied. Absent until the first reload.
 	Config *ConfigStatus `json:"config,omitempty"`
@@ -252,6 +256,7 @@ func (d *Daemon) Status() Status {
 		st.Call = cs
 	}
 	st.Display = display(d.opts.User, st, s)
+	st.SIPGuard = d.guardStatus()
 	if d.deps.Audio != nil {
 		a := d.deps.Audio.Status()
 		st.Audio = &a

@@ -21,6 +21,7 @@ func checkSyncPhone(t *testing.T, regPort int, dir string) (*phoneproc.Phone, in
 		return fmt.Sprintf(`schema = 1
 [sip]
 listen = "127.0.0.1:%d"
+accept_from = "any" # the check-sync's own refusal of strangers is tested here
 [account]
 user = "1001"
 password = "pw1001"

@@ -173,6 +173,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	log := newLogger(cfg, logOut, logLevel)
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
 	warnSRTP(log, cfg)
+	setMemoryLimit(cfg, log)
 
 	clk := clock.Real{}
 	front, err := openPanel(brd, clk, log.With("part", "board"))
@@ -215,6 +216,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 		Transport:     cfg.SIPTransport(),
 		TLS:           sipTLS,
 		SRTP:          srtpMode(cfg),
+		Guard:         sipGuard(cfg),
 		// DNS answers cached for their TTL (sip.dns, else resolv.conf).
 		Resolver: dnscache.New(dnscache.Config{Servers: cfg.DNSServers(), Clock: clk}),
 	}, func(ev sip.Event) { sipEvents <- ev })
