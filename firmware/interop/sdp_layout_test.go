@@ -85,3 +85,22 @@ func TestSIPpMultiStreamOffer(t *testing.T) {
 		})
 	}
 }
+
+// RFC 3264 §6: a SIPp UAS answers our one-audio-line offer with audio and
+// video; the phone refuses the answer: it ACKs, hangs up (SIPp waits for
+// the BYE) and shows why.
+func TestSIPpUASAnswerExtraMLine(t *testing.T) {
+	tier.Interop(t, "sipp")
+	s := lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uas_extra_mline"})
+	p := directPhone(t, "2000", fmt.Sprintf("sip:2000@%s", s.Addr()))
+	must(t, p.Hook(true))
+	must(t, p.Keys("2000#"))
+	st, err := p.Until(within, "call refused", func(st phonedStatus) bool {
+		return strings.Contains(st.Reason, "m= lines")
+	})
+	must(t, err)
+	if !strings.HasPrefix(st.Reason, "488") {
+		t.Errorf("reason %q, want 488 Not Acceptable Here: ...m= lines...", st.Reason)
+	}
+	s.WaitOK(t)
+}
