@@ -24,8 +24,11 @@
 //     UPDATE) has the same lines (RFC 3264 §8), so its answer keeps the
 //     layout. An offer without a usable audio stream is an error (488).
 //   - [Accept] reads the answer to our offer (RFC 3264 §6.1 / §7). Our
-//     offers have one m=audio line: an answer with other m= lines or
-//     another order is refused with [ErrLayout] (RFC 3264 §6; a hang-up).
+//     offers have one m=audio line, or after a peer's offer with more
+//     lines the session's lines ([Media].Layout: the others rejected with
+//     port 0, RFC 3264 §8, e.g. in a hold re-INVITE): an answer with other
+//     m= lines or another order is refused with [ErrLayout] (RFC 3264 §6;
+//     a hang-up, or 488 for our re-INVITE).
 //   - [Media].Direction is our wanted direction ("" = sendrecv): offers
 //     carry it; answers mirror the offered direction narrowed by it (RFC
 //     3264 §6.1, §8.4): a sendonly offer is answered recvonly, or

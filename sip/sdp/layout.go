@@ -160,3 +160,9 @@ func describe(streams []Stream) string {
 	}
 	return fmt.Sprintf("%d lines (%s)", len(streams), strings.Join(names, ", "))
 }
+
+// sameLayout reports whether two layouts have the same media types in the
+// same order.
+func sameLayout(a, b []Stream) bool {
+	return slices.EqualFunc(a, b, func(x, y Stream) bool { return x.Media == y.Media })
+}

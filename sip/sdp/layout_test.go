@@ -172,3 +172,54 @@ func TestAcceptLayout(t *testing.T) {
 		})
 	}
 }
+
+// RFC 3264 §8: after a peer offered audio and video, our new offers in the
+// session (hold) keep both lines, video rejected, and an answer to them must
+// have both lines in order.
+func TestOfferKeepsLayout(t *testing.T) {
+	body := "v=0\no=- 1 1 IN IP4 10.0.0.9\ns=-\nc=IN IP4 10.0.0.9\nt=0 0\nm=video 7002 RTP/AVP 96\nm=audio 7000 RTP/AVP 0\n"
+	offer, err := Parse(crlf(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _, err := Answer(offer, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := Parse(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := local
+	hold.Direction = SendOnly
+	hold.Layout, hold.AudioIndex = mine.Streams, mine.Index
+	reoffer := OfferOrigin(hold, 5, 6)
+	if got, want := strings.Join(mlines(reoffer), "|"), "m=video 0 RTP/AVP 96|m=audio 4000 RTP/AVP 0 8 101"; got != want {
+		t.Fatalf("re-offer m= lines %q, want %q\n%s", got, want, reoffer)
+	}
+	// The peer's answer to the re-offer.
+	hdr := "v=0\no=- 1 2 IN IP4 10.0.0.9\ns=-\nc=IN IP4 10.0.0.9\nt=0 0\n"
+	for _, tt := range []struct {
+		name, media string
+		wantErr     error
+	}{
+		{"same layout", "m=video 0 RTP/AVP 96\nm=audio 7000 RTP/AVP 0\na=recvonly\n", nil},
+		{"video dropped", "m=audio 7000 RTP/AVP 0\n", ErrLayout},
+		{"order swapped", "m=audio 7000 RTP/AVP 0\nm=video 0 RTP/AVP 96\n", ErrLayout},
+		{"audio rejected", "m=video 0 RTP/AVP 96\nm=audio 0 RTP/AVP 0\n", ErrRejected},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse(crlf(hdr + tt.media))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := Accept(s, hold)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && n.Remote.Port() != 7000 {
+				t.Errorf("remote = %v", n.Remote)
+			}
+		})
+	}
+}

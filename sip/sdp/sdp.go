@@ -80,6 +80,21 @@ type Media struct {
 	// the key of the suite it accepts. Make them fresh per call (NewKeys).
 	SRTP   SRTPMode
 	Crypto []Crypto
+	// Layout is the session's m= lines when a peer's offer had more than
+	// our audio stream, and AudioIndex ours among them: our new offers in
+	// the session keep every line, the others rejected with port 0, and
+	// an answer to them must have the same lines (RFC 3264 §8). Nil for
+	// one audio line.
+	Layout     []Stream
+	AudioIndex int
+}
+
+// layout is the m= lines our offers have: Layout, or one audio line.
+func (m Media) layout() ([]Stream, int) {
+	if len(m.Layout) > 1 && m.AudioIndex >= 0 && m.AudioIndex < len(m.Layout) {
+		return m.Layout, m.AudioIndex
+	}
+	return []Stream{{Media: "audio"}}, 0
 }
 
 // ValidDirection reports whether d is "" or one of the four direction
@@ -212,13 +227,16 @@ func Offer(local Media, sessionID uint64) []byte {
 // version plus one (RFC 3264 §8). The direction is local.Direction.
 func OfferOrigin(local Media, sessionID, version uint64) []byte {
 	proto, lines := local.offerCrypto()
-	return build(local, sessionID, version, local.Codecs, local.DTMF, local.direction(), proto, lines)
-}
-
-func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, dir, proto string, crypto []Crypto) []byte {
 	var b strings.Builder
 	writeHeader(&b, local, sessionID, version)
-	writeAudio(&b, local, codecs, dtmf, dir, proto, crypto)
+	streams, audio := local.layout()
+	for i, st := range streams {
+		if i == audio {
+			writeAudio(&b, local, local.Codecs, local.DTMF, local.direction(), proto, lines)
+			continue
+		}
+		writeRejected(&b, st)
+	}
 	return []byte(b.String())
 }
 
@@ -575,12 +593,18 @@ func answerStream(offer Session, local Media, sessionID, version uint64) ([]byte
 // Accept negotiates from the answer to our offer (RFC 3264 §6.1): the first
 // payload type in the answer that we offered is the codec to send.
 //
-// Our offers have one m=audio line, so an answer with any other m= lines
-// (more, fewer, or audio not first) is refused with ErrLayout (RFC 3264
-// §6: the answer has the offer's m= lines in the same order).
+// Our offers have one m=audio line (or local.Layout), so an answer with
+// other m= lines (more, fewer, another order) is refused with ErrLayout
+// (RFC 3264 §6: the answer has the offer's m= lines in the same order).
 func Accept(answer Session, local Media) (Negotiated, error) {
-	if answer.Streams != nil && (len(answer.Streams) != 1 || answer.Streams[0].Media != "audio") {
-		return Negotiated{}, fmt.Errorf("%w: we offered 1 audio line, the answer has %s", ErrLayout, describe(answer.Streams))
+	if answer.Streams != nil {
+		want, audio := local.layout()
+		if !sameLayout(answer.Streams, want) {
+			return Negotiated{}, fmt.Errorf("%w: we offered %s, the answer has %s", ErrLayout, describe(want), describe(answer.Streams))
+		}
+		if !answer.Rejected() && answer.Index != audio {
+			return Negotiated{}, fmt.Errorf("%w: the answer accepts m= line %d, we offered audio on line %d", ErrLayout, answer.Index+1, audio+1)
+		}
 	}
 	if answer.Rejected() {
 		return Negotiated{}, ErrRejected
