@@ -80,6 +80,7 @@ func rewrite(line string, n int) (rewritten, bool) {
 	if !strings.HasPrefix(line, "m=") {
 		return rewritten{}, false
 	}
+	// pion/sdp splits fields at spaces and tabs only.
 	f := strings.FieldsFunc(line[2:], func(r rune) bool { return r == ' ' || r == '\t' })
 	if len(f) < 3 || !token(f[0]) || !token(f[2]) {
 		return rewritten{}, false
@@ -164,5 +165,13 @@ func describe(streams []Stream) string {
 // sameLayout reports whether two layouts have the same media types in the
 // same order.
 func sameLayout(a, b []Stream) bool {
-	return slices.EqualFunc(a, b, func(x, y Stream) bool { return x.Media == y.Media })
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Media != b[i].Media {
+			return false
+		}
+	}
+	return true
 }
