@@ -33,6 +33,25 @@ type dialog struct {
 	// Our SDP origin (o= session id and version, RFC 3264 §8): every new
 	// SDP of ours in the session keeps the id and raises the version.
 	sdpID, sdpVer uint64
+	// layout is the session's m= lines when the peer's offer had more
+	// than our audio stream, and audioIndex ours (sdp.Media.Layout): our
+	// later offers keep them (RFC 3264 §8). Nil for one audio line.
+	layout     []sdp.Stream
+	audioIndex int
+}
+
+// keepLayout records the m= lines of an answer of ours (RFC 3264 §8).
+func (d *dialog) keepLayout(s sdp.Session) {
+	d.layout, d.audioIndex = nil, 0
+	if len(s.Streams) > 1 {
+		d.layout, d.audioIndex = s.Streams, s.Index
+	}
+}
+
+// withLayout is m with the session's m= lines.
+func (d *dialog) withLayout(m sdp.Media) sdp.Media {
+	m.Layout, m.AudioIndex = d.layout, d.audioIndex
+	return m
 }
 
 // nextSeq takes the CSeq for a new request within the dialog (RFC 3261
@@ -46,7 +65,7 @@ func (d *dialog) nextSeq() uint32 {
 // the version one higher than the last SDP we sent (RFC 3264 §8).
 func (d *dialog) newOffer(m sdp.Media) []byte {
 	d.sdpVer++
-	return sdp.OfferOrigin(m, d.sdpID, d.sdpVer)
+	return sdp.OfferOrigin(d.withLayout(m), d.sdpID, d.sdpVer)
 }
 
 // matches reports whether req belongs to this dialog (RFC 3261 §12.2.2:

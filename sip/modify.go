@@ -96,6 +96,9 @@ func (u *UA) modifySession(req *gosip.Request, tx gosip.ServerTransaction) {
 			return
 		}
 		c.sdpVer++
+		if mine, perr := sdp.Parse(body); perr == nil {
+			c.keepLayout(mine)
+		}
 		changed = true
 	}
 	c.tookRequest(req) // CSeq and target refresh, RFC 3261 §12.2.2

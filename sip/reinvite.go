@@ -179,6 +179,7 @@ func (u *UA) reinviteAnswered(c *call, r *reinvite, tx gosip.ClientTransaction, 
 		c.remoteTarget = *ct.Address.Clone() // target refresh, RFC 3261 §12.2.1.2
 	}
 	ack := u.inDialog(&c.dialog, gosip.ACK, req.CSeq().SeqNo)
+	offered := c.withLayout(r.local) // the m= lines our re-INVITE had
 	u.mu.Unlock()
 	u.sendAck(ack)
 	tx.OnRetransmission(func(r *gosip.Response) {
@@ -189,7 +190,7 @@ func (u *UA) reinviteAnswered(c *call, r *reinvite, tx gosip.ClientTransaction, 
 	s, err := sdp.Parse(res.Body())
 	var neg sdp.Negotiated
 	if err == nil {
-		neg, err = sdp.Accept(s, r.local)
+		neg, err = sdp.Accept(s, offered)
 	}
 	if err != nil {
 		u.log.Warn("unusable SDP answer to our re-INVITE", "call", c.id, "error", err)

@@ -404,6 +404,7 @@ func (u *UA) Answer(id CallID, local sdp.Media) (sdp.Negotiated, error) {
 	body, neg, err := sdp.Answer(c.offer, local)
 	if mine, perr := sdp.Parse(body); perr == nil {
 		c.sdpID, c.sdpVer = mine.ID, mine.Version
+		c.keepLayout(mine)
 	}
 	c.media = local
 	if err != nil {

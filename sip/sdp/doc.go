@@ -15,7 +15,20 @@
 //     the offer lists (RFC 3264 §6.1), keeps the offer's telephone-event
 //     payload type, answers the direction (below), and returns
 //     [ErrNoCommonCodec] when nothing matches. A rejected stream (port 0) yields [ErrRejected].
-//   - [Accept] reads the answer to our offer (RFC 3264 §6.1 / §7).
+//     The answer has exactly the offer's m= lines in the offer's order
+//     (RFC 3264 §6; [Session].Streams): the first audio stream we can use
+//     (a port, a common codec, the SRTP rules below) is accepted, every
+//     other line (video, a second audio stream, application, image, an
+//     unknown profile) is rejected with port 0, the offer's media type and
+//     profile and its first format. A re-offer in a session (re-INVITE,
+//     UPDATE) has the same lines (RFC 3264 §8), so its answer keeps the
+//     layout. An offer without a usable audio stream is an error (488).
+//   - [Accept] reads the answer to our offer (RFC 3264 §6.1 / §7). Our
+//     offers have one m=audio line, or after a peer's offer with more
+//     lines the session's lines ([Media].Layout: the others rejected with
+//     port 0, RFC 3264 §8, e.g. in a hold re-INVITE): an answer with other
+//     m= lines or another order is refused with [ErrLayout] (RFC 3264 §6;
+//     a hang-up, or 488 for our re-INVITE).
 //   - [Media].Direction is our wanted direction ("" = sendrecv): offers
 //     carry it; answers mirror the offered direction narrowed by it (RFC
 //     3264 §6.1, §8.4): a sendonly offer is answered recvonly, or
@@ -37,9 +50,11 @@
 //     [SRTPKeys] mask them for fmt and slog); [MaskKeys] masks inline keys
 //     in a body before it is logged.
 //
-// Scope and limits: only the first m=audio line is used; other streams are
-// ignored (the answer contains only the audio stream, which is a deviation
-// from RFC 3264 §6 that real peers tolerate for audio-only phones). Codecs
+// Scope and limits: one audio stream is used; the other m= lines are
+// answered with port 0. pion/sdp parses the body and knows only some media
+// types and profiles: an m= line with another (m=image udptl t38, say) is
+// handed to it as a stand-in (layout.go) so that it is rejected, not the
+// whole offer. Codecs
 // are matched by static payload type (PCMU=0, PCMA=8); a G.711 codec offered
 // under a dynamic payload type is not recognised. c= may be at session or
 // media level (media wins, RFC 4566 §5.7), IPv4 or IPv6.

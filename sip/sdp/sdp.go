@@ -60,6 +60,9 @@ var (
 	ErrNoAudio       = errors.New("sdp: no audio stream")
 	ErrRejected      = errors.New("sdp: audio stream rejected (port 0)")
 	ErrNoCommonCodec = errors.New("sdp: no common codec")
+	// ErrLayout: an answer whose m= lines are not the offer's, in number
+	// or order (RFC 3264 §6).
+	ErrLayout = errors.New("sdp: the answer's m= lines do not match the offer's")
 )
 
 // Media is our side of the audio stream.
@@ -77,6 +80,21 @@ type Media struct {
 	// the key of the suite it accepts. Make them fresh per call (NewKeys).
 	SRTP   SRTPMode
 	Crypto []Crypto
+	// Layout is the session's m= lines when a peer's offer had more than
+	// our audio stream, and AudioIndex ours among them: our new offers in
+	// the session keep every line, the others rejected with port 0, and
+	// an answer to them must have the same lines (RFC 3264 §8). Nil for
+	// one audio line.
+	Layout     []Stream
+	AudioIndex int
+}
+
+// layout is the m= lines our offers have: Layout, or one audio line.
+func (m Media) layout() ([]Stream, int) {
+	if len(m.Layout) > 1 && m.AudioIndex >= 0 && m.AudioIndex < len(m.Layout) {
+		return m.Layout, m.AudioIndex
+	}
+	return []Stream{{Media: "audio"}}, 0
 }
 
 // ValidDirection reports whether d is "" or one of the four direction
@@ -108,6 +126,14 @@ type Session struct {
 	// 4568); CryptoRefused counts the lines ParseCrypto refused.
 	Crypto        []Crypto
 	CryptoRefused int
+	// Streams are all the m= lines of the description in order (RFC 3264
+	// §6: an answer has exactly these), and Index the one this Session
+	// describes.
+	Streams []Stream
+	Index   int
+	// alts are the later audio streams with a port, in order: Answer
+	// uses the first it can when it cannot use this one.
+	alts []Session
 }
 
 // Rejected reports whether the audio stream has port 0 (RFC 3264 §6).
@@ -201,50 +227,63 @@ func Offer(local Media, sessionID uint64) []byte {
 // version plus one (RFC 3264 §8). The direction is local.Direction.
 func OfferOrigin(local Media, sessionID, version uint64) []byte {
 	proto, lines := local.offerCrypto()
-	return build(local, sessionID, version, local.Codecs, local.DTMF, local.direction(), proto, lines)
+	var b strings.Builder
+	writeHeader(&b, local, sessionID, version)
+	streams, audio := local.layout()
+	for i, st := range streams {
+		if i == audio {
+			writeAudio(&b, local, local.Codecs, local.DTMF, local.direction(), proto, lines)
+			continue
+		}
+		writeRejected(&b, st)
+	}
+	return []byte(b.String())
 }
 
-func build(local Media, sessionID, version uint64, codecs []Codec, dtmf uint8, dir, proto string, crypto []Crypto) []byte {
+// writeHeader writes the session-level lines; c= is at session level and
+// so applies to every m= line (RFC 4566 §5.7).
+func writeHeader(b *strings.Builder, local Media, sessionID, version uint64) {
 	ip := local.Addr.Addr().Unmap()
 	at := "IP4"
 	if ip.Is6() {
 		at = "IP6"
 	}
-	var b strings.Builder
 	b.WriteString("v=0\r\n")
-	fmt.Fprintf(&b, "o=- %d %d IN %s %s\r\n", sessionID, version, at, ip)
+	fmt.Fprintf(b, "o=- %d %d IN %s %s\r\n", sessionID, version, at, ip)
 	b.WriteString("s=-\r\n")
-	fmt.Fprintf(&b, "c=IN %s %s\r\n", at, ip)
+	fmt.Fprintf(b, "c=IN %s %s\r\n", at, ip)
 	b.WriteString("t=0 0\r\n")
-	fmt.Fprintf(&b, "m=audio %d %s", local.Addr.Port(), proto)
+}
+
+func writeAudio(b *strings.Builder, local Media, codecs []Codec, dtmf uint8, dir, proto string, crypto []Crypto) {
+	fmt.Fprintf(b, "m=audio %d %s", local.Addr.Port(), proto)
 	for _, c := range codecs {
-		fmt.Fprintf(&b, " %d", c)
+		fmt.Fprintf(b, " %d", c)
 	}
 	if dtmf != 0 {
-		fmt.Fprintf(&b, " %d", dtmf)
+		fmt.Fprintf(b, " %d", dtmf)
 	}
 	b.WriteString("\r\n")
 	for _, c := range codecs {
 		if name := c.rtpmap(); name != "" {
-			fmt.Fprintf(&b, "a=rtpmap:%d %s\r\n", c, name)
+			fmt.Fprintf(b, "a=rtpmap:%d %s\r\n", c, name)
 		}
 	}
 	if dtmf != 0 {
 		// RFC 4733 §7.1.1: events 0-15 are the DTMF digits.
-		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\n", dtmf)
-		fmt.Fprintf(&b, "a=fmtp:%d 0-15\r\n", dtmf)
+		fmt.Fprintf(b, "a=rtpmap:%d telephone-event/8000\r\n", dtmf)
+		fmt.Fprintf(b, "a=fmtp:%d 0-15\r\n", dtmf)
 	}
 	ptime := local.Ptime
 	if ptime == 0 {
 		ptime = DefaultPtime
 	}
-	fmt.Fprintf(&b, "a=ptime:%d\r\n", ptime)
-	fmt.Fprintf(&b, "a=%s\r\n", dir)
+	fmt.Fprintf(b, "a=ptime:%d\r\n", ptime)
+	fmt.Fprintf(b, "a=%s\r\n", dir)
 	for _, c := range crypto {
 		// RFC 4568 §9.1.
-		fmt.Fprintf(&b, "a=crypto:%s\r\n", c.attribute())
+		fmt.Fprintf(b, "a=crypto:%s\r\n", c.attribute())
 	}
-	return []byte(b.String())
 }
 
 // Parse parses a remote SDP body. It never panics.
@@ -258,22 +297,63 @@ func Parse(body []byte) (s Session, err error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return Session{}, fmt.Errorf("%w: empty body", ErrMalformed)
 	}
+	body, orig := normalize(body)
 	var d psdp.SessionDescription
 	if err := d.Unmarshal(body); err != nil {
 		return Session{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	s.ID, s.Version = d.Origin.SessionID, d.Origin.SessionVersion
+	s.Streams = layout(d.MediaDescriptions, orig)
 
-	var m *psdp.MediaDescription
-	for _, md := range d.MediaDescriptions {
-		if md != nil && md.MediaName.Media == "audio" {
-			m = md
-			break
+	// The first audio m= line with a port is the stream we use; the later
+	// ones are alternatives Answer falls back to when it cannot use it
+	// (RFC 3264 §6: "the first usable audio stream"). With no audio line
+	// with a port, the first (rejected) audio line is reported.
+	first := -1
+	for i, md := range d.MediaDescriptions {
+		if md == nil || md.MediaName.Media != "audio" {
+			continue
 		}
+		if first < 0 {
+			first = i
+		}
+		if md.MediaName.Port.Value == 0 {
+			continue
+		}
+		a, aerr := parseAudio(&d, md)
+		a.Index = i
+		if s.Addr.IsValid() {
+			// An alternative: a malformed one is simply not used.
+			if aerr == nil {
+				s.alts = append(s.alts, a)
+			}
+			continue
+		}
+		if aerr != nil {
+			return Session{}, aerr
+		}
+		a.ID, a.Version, a.Streams = s.ID, s.Version, s.Streams
+		s = a
 	}
-	if m == nil {
+	if first < 0 {
 		return Session{}, ErrNoAudio
 	}
+	if !s.Addr.IsValid() {
+		a, aerr := parseAudio(&d, d.MediaDescriptions[first])
+		if aerr != nil {
+			return Session{}, aerr
+		}
+		a.ID, a.Version, a.Streams, a.Index = s.ID, s.Version, s.Streams, first
+		s = a
+	}
+	for i := range s.alts {
+		s.alts[i].ID, s.alts[i].Version, s.alts[i].Streams = s.ID, s.Version, s.Streams
+	}
+	return s, nil
+}
+
+// parseAudio reads one audio m= line and its attributes.
+func parseAudio(d *psdp.SessionDescription, m *psdp.MediaDescription) (s Session, err error) {
 	port := m.MediaName.Port.Value
 	if port < 0 || port > 65535 {
 		return Session{}, fmt.Errorf("%w: audio port %d", ErrMalformed, port)
@@ -434,7 +514,29 @@ func Answer(offer Session, local Media) ([]byte, Negotiated, error) {
 // AnswerOrigin is Answer with our o= session id and version given: a new
 // answer within a session (re-INVITE, UPDATE) keeps the id and has the
 // previous version plus one (RFC 3264 §8).
+//
+// The answer has exactly the offer's m= lines in the offer's order (RFC
+// 3264 §6): the audio stream we use is accepted, every other line (video,
+// another audio stream, application, an unknown profile) is rejected with
+// port 0. The audio stream is the offer's first one we can use: when
+// offer's own cannot be answered (codec, SRTP), the later audio streams
+// are tried in order, and the first error is returned if none can.
 func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte, Negotiated, error) {
+	body, n, err := answerStream(offer, local, sessionID, version)
+	if err == nil {
+		return body, n, nil
+	}
+	for _, alt := range offer.alts {
+		if b, an, aerr := answerStream(alt, local, sessionID, version); aerr == nil {
+			return b, an, nil
+		}
+	}
+	return nil, Negotiated{}, err
+}
+
+// answerStream answers offer's audio stream and rejects every other m=
+// line of its layout.
+func answerStream(offer Session, local Media, sessionID, version uint64) ([]byte, Negotiated, error) {
 	if offer.Rejected() {
 		return nil, Negotiated{}, ErrRejected
 	}
@@ -472,13 +574,38 @@ func AnswerOrigin(offer Session, local Media, sessionID, version uint64) ([]byte
 		Ptime:     SendPtime(offer.Ptime, offer.MaxPtime),
 		Direction: dir,
 	}
-	body := build(local, sessionID, version, []Codec{chosen}, dtmf, dir, proto, lines)
-	return body, n, nil
+	var b strings.Builder
+	writeHeader(&b, local, sessionID, version)
+	if len(offer.Streams) == 0 {
+		// A Session not from Parse: the audio stream alone.
+		writeAudio(&b, local, []Codec{chosen}, dtmf, dir, proto, lines)
+	}
+	for i, st := range offer.Streams {
+		if i == offer.Index {
+			writeAudio(&b, local, []Codec{chosen}, dtmf, dir, proto, lines)
+			continue
+		}
+		writeRejected(&b, st)
+	}
+	return []byte(b.String()), n, nil
 }
 
 // Accept negotiates from the answer to our offer (RFC 3264 §6.1): the first
 // payload type in the answer that we offered is the codec to send.
+//
+// Our offers have one m=audio line (or local.Layout), so an answer with
+// other m= lines (more, fewer, another order) is refused with ErrLayout
+// (RFC 3264 §6: the answer has the offer's m= lines in the same order).
 func Accept(answer Session, local Media) (Negotiated, error) {
+	if answer.Streams != nil {
+		want, audio := local.layout()
+		if !sameLayout(answer.Streams, want) {
+			return Negotiated{}, fmt.Errorf("%w: we offered %s, the answer has %s", ErrLayout, describe(want), describe(answer.Streams))
+		}
+		if !answer.Rejected() && answer.Index != audio {
+			return Negotiated{}, fmt.Errorf("%w: the answer accepts m= line %d, we offered audio on line %d", ErrLayout, answer.Index+1, audio+1)
+		}
+	}
 	if answer.Rejected() {
 		return Negotiated{}, ErrRejected
 	}

@@ -361,6 +361,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(crlf("v=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1/127\nt=0 0\nm=audio 99999 RTP/AVP 300\na=rtpmap:300 x\n"))
 	f.Add([]byte("v=0\n"))
 	f.Add([]byte{})
+	f.Add(crlf("v=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=video 5 RTP/AVP 96\nm=audio 0 RTP/AVP 0\nm=audio 7 RTP/AVP 8\nm=image 9 udptl t38\n"))
+	f.Add(crlf("v=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 5 RTP/SAVP 0\nm=x 1 a/b\nm=audio 7 RTP/AVP 0\n"))
 	if keys, err := NewKeys([]Suite{AESCM128SHA1_80, AESCM128SHA1_32}); err == nil {
 		f.Add(Offer(Media{Addr: local.Addr, Codecs: local.Codecs, SRTP: SRTPRequired, Crypto: keys}, 3))
 	}
@@ -373,8 +375,26 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever parses must be answerable without panicking.
-		_, _, _ = Answer(s, local)
+		// Whatever parses must be answerable without panicking, and an
+		// answer has the offer's m= lines in order with the audio stream
+		// where it was (RFC 3264 §6).
+		if answer, _, err := Answer(s, local); err == nil {
+			a, err := Parse(answer)
+			if err != nil {
+				t.Fatalf("our answer does not parse: %v\n%s", err, answer)
+			}
+			if len(a.Streams) != len(s.Streams) {
+				t.Fatalf("answer has %d m= lines, offer %d\n%s", len(a.Streams), len(s.Streams), answer)
+			}
+			for i := range a.Streams {
+				if a.Streams[i].Media != s.Streams[i].Media || a.Streams[i].Proto != s.Streams[i].Proto && i != a.Index {
+					t.Fatalf("m= line %d: answer %+v, offer %+v\n%s", i, a.Streams[i], s.Streams[i], answer)
+				}
+				if i != a.Index && a.Streams[i].Port != 0 {
+					t.Fatalf("m= line %d not rejected\n%s", i, answer)
+				}
+			}
+		}
 		_, _ = Accept(s, local)
 		_, _, _ = Answer(s, srtpLocal)
 		_, _ = Accept(s, srtpLocal)
