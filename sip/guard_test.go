@@ -177,7 +177,6 @@ func TestGuardServerTxCap(t *testing.T) {
 	}
 }
 
-
 // Issue 18 item 6: 1000 unparseable 30 KB datagrams write one short
 // DEBUG line (the clock does not move), no ERROR, and the UA still works.
 func TestBadPacketLogBounded(t *testing.T) {
