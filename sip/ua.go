@@ -256,9 +256,9 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		network = "udp6"
 	}
 	// Bind ourselves so "address in use" is a synchronous error.
-	conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(cfg.Listen))
+	conn, tcpLn, err := bindPorts(network, cfg.Listen, cfg.Transport == "tcp" || cfg.Transport == "tls")
 	if err != nil {
-		return nil, fmt.Errorf("sip: listen %v: %w", cfg.Listen, err)
+		return nil, err
 	}
 	laddr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	addr := netip.AddrPortFrom(laddr.Addr().Unmap(), laddr.Port())
@@ -271,6 +271,9 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		p, err := parseTarget(cfg.OutboundProxy)
 		if err != nil {
 			conn.Close()
+			if tcpLn != nil {
+				tcpLn.Close()
+			}
 			return nil, fmt.Errorf("sip: outbound proxy %q: %w", cfg.OutboundProxy, err)
 		}
 		if p.UriParams == nil {
@@ -278,15 +281,6 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		}
 		p.UriParams.Add("lr", "") // loose routing, RFC 3261 §16.12
 		proxy = &p
-	}
-	var tcpLn *net.TCPListener
-	if cfg.Transport == "tcp" || cfg.Transport == "tls" {
-		// The same port on TCP, so Contact names one address for both.
-		tcpLn, err = net.ListenTCP(strings.Replace(network, "udp", "tcp", 1), &net.TCPAddr{IP: laddr.Addr().AsSlice(), Port: int(laddr.Port())})
-		if err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("sip: listen tcp %v: %w", addr, err)
-		}
 	}
 	var tlsSt *tlsState
 	uaOpts := []sipgo.UserAgentOption{}
@@ -422,6 +416,31 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 // String names the UA by its address; printing a UA never shows its
 // config (and so its credentials).
 func (u *UA) String() string { return "sip.UA(" + u.addr.String() + ")" }
+
+// bindPorts binds the UDP socket and, with withTCP, a TCP listener on the
+// same port, so that Contact names one address for both. With port 0 the
+// kernel picks the UDP port, which a TCP socket (another program's
+// outgoing connection) may hold: then both are tried again on a new port.
+func bindPorts(network string, listen netip.AddrPort, withTCP bool) (*net.UDPConn, *net.TCPListener, error) {
+	for try := 0; ; try++ {
+		conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(listen))
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen %v: %w", listen, err)
+		}
+		if !withTCP {
+			return conn, nil, nil
+		}
+		laddr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+		ln, err := net.ListenTCP(strings.Replace(network, "udp", "tcp", 1), &net.TCPAddr{IP: laddr.Addr().AsSlice(), Port: int(laddr.Port())})
+		if err == nil {
+			return conn, ln, nil
+		}
+		conn.Close()
+		if listen.Port() != 0 || try >= 20 {
+			return nil, nil, fmt.Errorf("sip: listen tcp %v: %w", laddr, err)
+		}
+	}
+}
 
 // Addr is the address the UA actually listens on.
 func (u *UA) Addr() netip.AddrPort { return u.addr }
