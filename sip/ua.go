@@ -924,14 +924,21 @@ func (u *UA) onAnswer(c *call, tx gosip.ClientTransaction, res *gosip.Response) 
 	ack := u.inDialog(&c.dialog, gosip.ACK, c.invite.CSeq().SeqNo)
 	c.ack = ack
 	hung := c.hangupReq
+	dialogTag := c.remote.Tag
 	u.mu.Unlock()
 
 	u.sendAck(ack)
-	// 2xx retransmissions (lost ACK) are ACKed again (§13.2.2.4).
+	// 2xx retransmissions (lost ACK) are ACKed again (§13.2.2.4); a 2xx
+	// of another fork (another To tag) gets its own ACK and a BYE, once.
 	tx.OnRetransmission(func(r *gosip.Response) {
-		if r.IsSuccess() {
-			u.sendAck(ack)
+		if !r.IsSuccess() {
+			return
 		}
+		if tag, _ := r.To().Params.Get("tag"); tag != dialogTag {
+			u.onStrayResponse(r)
+			return
+		}
+		u.sendAck(ack)
 	})
 
 	if hung {

@@ -42,6 +42,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/firmware/phone"
@@ -94,6 +95,8 @@ type handler struct {
 	info Info
 	push ConfigPusher // nil: PUT /api/v1/config answers 501
 	prov Checker      // nil: POST /api/v1/provisioning/check answers 501
+	// keysMu keeps the presses of one keys request together.
+	keysMu sync.Mutex
 }
 
 // status is the phone's status with the API's own part added.
@@ -187,7 +190,10 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
 	}
 	// Validated as a whole before any key is pressed, so a bad request
 	// presses none; refused whole (429) while the phone still has too
-	// many presses to send (dtmf.go).
+	// many presses to send (dtmf.go). One request's keys go in together,
+	// never interleaved with another request's.
+	h.keysMu.Lock()
+	defer h.keysMu.Unlock()
 	if !h.dtmfRoom(w, len(*req.Keys)) {
 		return
 	}
