@@ -67,11 +67,19 @@ func TestCheckSync(t *testing.T) {
 	// phone says why.
 	lab.RunSIPp(t, lab.SIPpOptions{Scenario: "uac_checksync", LocalIP: netip.MustParseAddr("127.0.0.2"),
 		Target: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)), Params: map[string]string{"user": "1001"}}).WaitOK(t)
-	refused := false
-	for _, line := range strings.Split(p.Log(), "\n") {
-		refused = refused || strings.Contains(line, `msg="check-sync refused"`) && strings.Contains(line, "from=127.0.0.2:")
+	// The 403 leaves before the log line is written: wait for it.
+	refused := func() bool {
+		for _, line := range strings.Split(p.Log(), "\n") {
+			if strings.Contains(line, `msg="check-sync refused"`) && strings.Contains(line, "from=127.0.0.2:") {
+				return true
+			}
+		}
+		return false
 	}
-	if !refused {
+	for deadline := time.Now().Add(within); !refused() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !refused() {
 		t.Fatalf("no refusal of the stranger's check-sync in the log:\n%s", tail(p.Log(), 20))
 	}
 
