@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/deskphone/phoned/drivers/gpio"
 	"github.com/deskphone/phoned/drivers/hook"
@@ -112,29 +111,15 @@ func Parse(name string, data []byte) (b Board, err error) {
 	lines := tomlpos.LineStarts(data)
 	p := &parser{name: name}
 	p.Fields = tomlpos.Fields{Fail: p.fail}
-	if pr := tomlpos.CheckDepth(data, lines, limits); pr != nil {
-		return Board{}, join([]*Error{p.problem(*pr)})
-	}
-	ix := tomlpos.Build(data, lines, limits)
-	if ix.Limit != nil {
-		return Board{}, join([]*Error{p.problem(*ix.Limit)})
-	}
-	p.pos = ix.Pos
-	var tree map[string]any
-	if err := toml.Unmarshal(data, &tree); err != nil {
-		var de *toml.DecodeError
-		if errors.As(err, &de) {
-			row, col := de.Position()
-			return Board{}, join([]*Error{{File: name, Line: row, Column: col, Msg: "syntax error: " + tomlpos.OneLine(strings.TrimPrefix(de.Error(), "toml: "))}})
+	doc, probs := tomlpos.Parse(data, lines, limits)
+	if probs != nil {
+		for _, pr := range probs {
+			p.errs = append(p.errs, p.problem(pr))
 		}
-		if len(ix.Conflicts) > 0 {
-			for _, c := range ix.Conflicts {
-				p.errs = append(p.errs, p.problem(c))
-			}
-			return Board{}, join(p.errs)
-		}
-		return Board{}, join([]*Error{{File: name, Line: 1, Msg: "syntax error: " + tomlpos.OneLine(strings.TrimPrefix(err.Error(), "toml: "))}})
+		return Board{}, join(p.errs)
 	}
+	p.pos = doc.Pos
+	tree := doc.Tree
 	b = p.board(tree)
 	if len(p.errs) > 0 {
 		return Board{}, join(p.errs)

@@ -35,7 +35,6 @@
 //     "[redacted]"; no error message contains it, including TOML syntax
 //     errors inside or near it and sip: URIs carrying user:password@.
 //
-// The TOML is decoded by go-toml v2 into a generic tree; its unstable
-// parser is walked separately to find the line of every key (and of keys
-// or tables defined twice, which go-toml reports without a position).
+// The TOML is parsed by package tomlpos into a generic tree with the line
+// of every key (and of keys or tables defined twice), in one pass.
 package config

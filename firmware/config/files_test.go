@@ -31,8 +31,10 @@ func TestDefaultFileIsDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := &document{data: data, lines: lineStarts(data)}
-	doc.index()
+	doc, _, errs := read(path, data)
+	if errs != nil {
+		t.Fatal(joinErrors(errs))
+	}
 	for _, key := range []string{
 		"schema", "board.name", "board.file", "sip.listen", "sip.transport", "sip.user_agent",
 		"sip.ca", "sip.client_cert", "sip.client_key",

@@ -3,16 +3,11 @@ package config
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-
-	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/deskphone/phoned/firmware/tomlpos"
 )
@@ -20,9 +15,8 @@ import (
 // MaxSize is the largest config file accepted, in bytes.
 const MaxSize = 1 << 20
 
-// maxEntries bounds the keys, table headers and array elements of a file.
-// go-toml checks for duplicate keys in time quadratic in the keys of a
-// table; a real phone's file has well under a thousand.
+// maxEntries bounds the keys, table headers and array elements of a file;
+// a real phone's file has well under a thousand.
 const maxEntries = 5000
 
 // maxDepth bounds the nesting of arrays and inline tables. The schema needs
@@ -102,18 +96,19 @@ func read(name string, data []byte) (*document, map[string]any, []*Error) {
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // editors on other systems add a BOM
 	doc := &document{name: name, data: data, lines: lineStarts(data)}
-	if e := doc.checkDepth(); e != nil {
-		return nil, nil, []*Error{e}
+	parsed, probs := tomlpos.Parse(data, doc.lines, limits)
+	if probs != nil {
+		errs := make([]*Error, len(probs))
+		for i, p := range probs {
+			errs[i] = doc.problem(p)
+			if p.Column > 0 && doc.nearSecret(p.Expr, p.Off) {
+				errs[i].Msg = "syntax error: the value of account.password (or a key near it) is not valid TOML; details withheld so the password is not logged"
+			}
+		}
+		return nil, nil, errs
 	}
-	doc.index()
-	if doc.limit != nil {
-		return nil, nil, []*Error{doc.limit}
-	}
-	var tree map[string]any
-	if err := toml.Unmarshal(data, &tree); err != nil {
-		return nil, nil, doc.syntaxErrors(err)
-	}
-	return doc, tree, nil
+	doc.pos, doc.entries = parsed.Pos, parsed.Entries
+	return doc, parsed.Tree, nil
 }
 
 // decodeTree decodes and validates a tree read from doc.
@@ -146,10 +141,8 @@ type document struct {
 	data  []byte
 	lines []int // offset of the start of each line
 
-	pos       map[string]int // key path (see fieldPath) -> line where it is set or its table header
-	conflicts []*Error       // keys or tables defined twice, found by index
-	entries   int            // keys, table headers and array elements seen by index
-	limit     *Error         // a size limit the file breaks (entries, key length)
+	pos     map[string]int // key path (see fieldPath) -> line where it is set or its table header
+	entries int            // keys, table headers and array elements
 	// origin names the file that set each key path, for a config merged
 	// from layers (layers.go); nil for one file.
 	origin map[string]string
@@ -203,85 +196,26 @@ func (d *document) line(path []string) int {
 // limits are the bounds of maxEntries and maxDepth for package tomlpos.
 var limits = tomlpos.Limits{Entries: maxEntries, Depth: maxDepth}
 
-// checkDepth refuses nesting deeper than maxDepth before the recursive
-// parser sees the file (see tomlpos.CheckDepth).
-func (d *document) checkDepth() *Error {
-	if p := tomlpos.CheckDepth(d.data, d.lines, limits); p != nil {
-		return d.problem(*p)
-	}
-	return nil
-}
-
 func (d *document) problem(p tomlpos.Problem) *Error {
 	return &Error{File: d.name, Line: p.Line, Column: p.Column, Field: p.Field, Msg: p.Msg}
 }
 
-// syntaxErrors turns a go-toml error into positioned errors.
-func (d *document) syntaxErrors(err error) []*Error {
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, col := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if row >= 1 && row <= len(d.lines) && d.nearSecret(d.lines[row-1]+col-1) {
-			msg = "the value of account.password (or a key near it) is not valid TOML; details withheld so the password is not logged"
-		}
-		return []*Error{{File: d.name, Line: row, Column: col, Msg: "syntax error: " + oneLine(msg)}}
-	}
-	// Keys or tables defined twice: go-toml gives no position, the index does.
-	d.index()
-	if len(d.conflicts) > 0 {
-		return d.conflicts
-	}
-	return []*Error{{File: d.name, Line: 1, Msg: "syntax error: " + oneLine(strings.TrimPrefix(err.Error(), "toml: "))}}
-}
-
-// nearSecret reports whether a syntax error at offset off may be inside a
-// password value: whether "password" appears between the start of the line
-// of the last expression starting at or before off and off itself. It errs
-// on the side of withholding.
-func (d *document) nearSecret(off int) bool {
-	if off < 0 || off >= len(d.data) {
+// nearSecret reports whether a syntax error at offset off, in the
+// expression starting at offset expr, may be inside a password value:
+// whether "password" appears between the start of expr's line and off. It
+// errs on the side of withholding.
+func (d *document) nearSecret(expr, off int) bool {
+	if off >= len(d.data) {
 		off = len(d.data) - 1
 	}
 	if off < 0 {
 		return false
 	}
 	start := 0
-	var p unstable.Parser
-	p.Reset(d.data)
-	for p.NextExpression() {
-		e := p.Expression()
-		if e.Kind != unstable.KeyValue && e.Kind != unstable.Table && e.Kind != unstable.ArrayTable {
-			continue
-		}
-		k := e.Key()
-		if !k.Next() {
-			continue
-		}
-		ko := int(k.Node().Raw.Offset)
-		if ko > off {
-			break
-		}
-		start = d.lines[d.lineOf(ko)-1]
+	if expr >= 0 && expr <= off {
+		start = d.lines[d.lineOf(expr)-1]
 	}
 	return bytes.Contains(bytes.ToLower(d.data[start:off+1]), []byte("password"))
-}
-
-// index records the line of every key path in d.pos, and finds keys and
-// tables defined twice, which go-toml reports without a position
-// (tomlpos.Build). The walk stops quietly at a syntax error.
-func (d *document) index() {
-	if d.pos != nil {
-		return
-	}
-	ix := tomlpos.Build(d.data, d.lines, limits)
-	d.pos, d.entries = ix.Pos, ix.Entries
-	for _, c := range ix.Conflicts {
-		d.conflicts = append(d.conflicts, d.problem(c))
-	}
-	if ix.Limit != nil {
-		d.limit = d.problem(*ix.Limit)
-	}
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }

@@ -5,11 +5,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pelletier/go-toml/v2"
 )
 
-// Fields reads typed values out of a decoded TOML tree (go-toml's
+// Fields reads typed values out of a decoded TOML tree (Parse's
 // map[string]any) and reports every problem through Fail with the key's
 // path, so a loader can turn it into file:line: field: message. The config
 // loader and the board-file loader share it.
@@ -198,11 +196,11 @@ func TypeName(v any) string {
 		return "boolean"
 	case time.Time:
 		return "offset date-time"
-	case toml.LocalDateTime:
+	case LocalDateTime:
 		return "local date-time"
-	case toml.LocalDate:
+	case LocalDate:
 		return "local date"
-	case toml.LocalTime:
+	case LocalTime:
 		return "local time"
 	case []any:
 		return "array"
