@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/deskphone/phoned/drivers/gpio"
 	"github.com/deskphone/phoned/drivers/hook"
 	"github.com/deskphone/phoned/firmware/tomlpos"
