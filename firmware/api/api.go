@@ -7,6 +7,8 @@
 //	POST /api/v1/hook  {"flash": true}         a hook flash
 //	POST /api/v1/keys  {"keys": "1002#"}       press keys, in order
 //	POST /api/v1/keys  {"function": "hold"}    press a function key (phone.Functions)
+//	GET  /api/v1/log                           the recent log as a text file (log.go)
+//	GET  /api/v1/log/stream                    the log live, as server-sent events
 //
 // A bad request gets 400 with {"error": "..."} in plain words and does not
 // touch the phone. Accepted actions get 202: they are queued to the
@@ -69,12 +71,12 @@ type Info struct {
 
 // Handler returns the API's HTTP handler, guarded as the package doc says.
 func Handler(p Phone, log *slog.Logger, o Options) http.Handler {
-	return newGuard(routes(p, log, o.info(), o.Config, o.Provisioning), log, o)
+	h := &handler{p: p, log: log, info: o.info(), push: o.Config, prov: o.Provisioning, logs: o.Logs}
+	return newGuard(h.routes(), log, o)
 }
 
 // routes is the unguarded API: /api/v1/... and the /api/... aliases.
-func routes(p Phone, log *slog.Logger, info Info, push ConfigPusher, prov Checker) http.Handler {
-	h := &handler{p: p, log: log, info: info, push: push, prov: prov}
+func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"/api/v1/", "/api/"} {
 		mux.HandleFunc(prefix+"status", h.only(http.MethodGet, h.status))
@@ -83,6 +85,8 @@ func routes(p Phone, log *slog.Logger, info Info, push ConfigPusher, prov Checke
 	}
 	mux.HandleFunc("/api/v1/config", h.only(http.MethodPut, h.pushConfig))
 	mux.HandleFunc("/api/v1/provisioning/check", h.only(http.MethodPost, h.checkProvisioning))
+	mux.HandleFunc("/api/v1/log", h.only(http.MethodGet, h.logDownload))
+	mux.HandleFunc("/api/v1/log/stream", h.only(http.MethodGet, h.logStream))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -95,6 +99,7 @@ type handler struct {
 	info Info
 	push ConfigPusher // nil: PUT /api/v1/config answers 501
 	prov Checker      // nil: POST /api/v1/provisioning/check answers 501
+	logs Logs         // nil: GET /api/v1/log answers 501
 	// keysMu keeps the presses of one keys request together.
 	keysMu sync.Mutex
 }

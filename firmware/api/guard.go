@@ -33,6 +33,8 @@ type Options struct {
 	Config ConfigPusher
 	// Provisioning takes POST /api/v1/provisioning/check; nil: 501.
 	Provisioning Checker
+	// Logs serves GET /api/v1/log and its stream; nil: 501.
+	Logs Logs
 }
 
 // Clock is what the guard needs of time.

@@ -90,6 +90,14 @@ level = "debug"
 	must(t, err)
 	status, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	// The log as the API serves it (the in-memory ring, GET /api/v1/log).
+	res, err = p.Do("GET", "/api/v1/log", "", "")
+	must(t, err)
+	apiLog, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(apiLog), `msg=starting`) || !strings.Contains(string(apiLog), "level=DEBUG") {
+		t.Fatalf("GET /api/v1/log: %d, want the phone's debug log from its start:\n%s", res.StatusCode, tail(string(apiLog), 20))
+	}
 	printed, err := exec.Command(phonedBin, "-config", configPath(p), "-print-config").CombinedOutput()
 	must(t, err)
 	checked, _ := exec.Command(phonedBin, "-check", configPath(p)).CombinedOutput()
@@ -114,7 +122,7 @@ level = "debug"
 		t.Fatalf("the config error does not name account.password:\n%s", cfgErr)
 	}
 
-	outputs := map[string]string{"log": log, "status": string(status), "config error": string(cfgErr),
+	outputs := map[string]string{"log": log, "api log": string(apiLog), "status": string(status), "config error": string(cfgErr),
 		"-print-config": string(printed), "-check": string(checked)}
 	for what, text := range outputs {
 		for _, pw := range []string{secretMarker, apiMarker, provMarker} {

@@ -35,6 +35,7 @@ import (
 	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/firmware/config"
 	"github.com/deskphone/phoned/firmware/daemon"
+	"github.com/deskphone/phoned/firmware/logring"
 	"github.com/deskphone/phoned/firmware/phone"
 	"github.com/deskphone/phoned/sip"
 	"github.com/deskphone/phoned/sip/dnscache"
@@ -93,8 +94,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	// A reloaded config that needs a restart (new listen address, account,
 	// board...) ends serve once the phone is idle; it starts again here.
 	var prev *restartWith
+	// The recent log is kept in memory for GET /api/v1/log, across
+	// in-process restarts.
+	logs := logring.New(logRingSize)
 	for {
-		next, err := serve(cfg, *cfgPath, prev, useTerminal, stdin, stdout, stderr)
+		next, err := serve(cfg, *cfgPath, prev, logs, useTerminal, stdin, stdout, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "phoned: %v\n", err)
 			return 1
@@ -137,7 +141,7 @@ func checkFiles(files []string, stdout, stderr io.Writer) int {
 // until a reloaded config needs a restart (that config, nil). prev is the
 // restart that started this serve (nil at first): its config status and
 // provisioning state carry on.
-func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
+func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.Ring, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
 	brd, err := loadBoard(cfg)
 	if err != nil {
 		return nil, err
@@ -170,7 +174,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	}
 	logLevel := new(slog.LevelVar)
 	logLevel.Set(cfg.LogLevel())
-	log := newLogger(cfg, logOut, logLevel)
+	log := newLogger(cfg, io.MultiWriter(logOut, logs), logLevel)
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
 	warnSRTP(log, cfg)
 	setMemoryLimit(cfg, log)
@@ -307,8 +311,9 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	var srv *http.Server
 	if apiLn != nil {
 		apiLog := log.With("part", "api")
-		apiOpts.Config, apiOpts.Provisioning = rl, prov
+		apiOpts.Config, apiOpts.Provisioning, apiOpts.Logs = rl, prov, logs
 		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
+		srv.RegisterOnShutdown(logs.EndFollowers) // log streams end, or Shutdown would wait for them
 		go func() {
 			if err := srv.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("api stopped", "err", err)
@@ -320,7 +325,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, useTerminal bo
 	if panel != nil {
 		panel = sim.New(stdin, stdout, restore != nil, d)
 		// Logs keep going above the (new) panel's display line.
-		log = newLogger(cfg, panel.LogWriter(), logLevel)
+		log = newLogger(cfg, io.MultiWriter(panel.LogWriter(), logs), logLevel)
 		if err := panel.Run(ctx); err != nil {
 			log.Error("keypad", "err", err)
 		}
@@ -395,6 +400,10 @@ func daemonOptions(cfg *config.Config, clk clock.Clock, log *slog.Logger) daemon
 
 // newLogger writes cfg's log format to w at level (log.level, which a
 // reloaded config changes in place).
+// logRingSize is the recent log kept in memory (GET /api/v1/log): a few
+// thousand lines.
+const logRingSize = 256 << 10
+
 func newLogger(cfg *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
