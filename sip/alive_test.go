@@ -1,0 +1,120 @@
+package sip
+
+import (
+	"testing"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/phoned/firmware/clock"
+)
+
+// The keep-alive's decisions: the first miss reports "unconfirmed", the
+// probes then come faster (1, 2, 4, 4 s, never slower than the interval),
+// the first answer after silence re-registers, and a registrar that no
+// longer knows us (404) gets a REGISTER at once.
+func TestAliveState(t *testing.T) {
+	a := aliveState{every: 30 * time.Second}
+	step := func(res probeResult, wantWait time.Duration, wantAct aliveAction) {
+		t.Helper()
+		if d, act := a.next(res); d != wantWait || act != wantAct {
+			t.Fatalf("after %d: wait %v action %d, want %v %d", res, d, act, wantWait, wantAct)
+		}
+	}
+	step(probeAnswered, 30*time.Second, aliveNone)
+	step(probeMissed, time.Second, aliveUnconfirmed)
+	step(probeMissed, 2*time.Second, aliveNone)
+	step(probeMissed, 4*time.Second, aliveNone)
+	step(probeMissed, 4*time.Second, aliveNone)
+	step(probeAnswered, 30*time.Second, aliveReregister)
+	step(probeAnswered, 30*time.Second, aliveNone)
+	step(probeNoBinding, 30*time.Second, aliveReregister)
+	step(probeMissed, time.Second, aliveUnconfirmed)
+	step(probeNoBinding, 30*time.Second, aliveReregister)
+	step(probeMissed, time.Second, aliveUnconfirmed) // silence again: reported again
+
+	short := aliveState{every: 3 * time.Second}
+	short.next(probeMissed)
+	short.next(probeMissed)
+	if d, _ := short.next(probeMissed); d != 3*time.Second {
+		t.Fatalf("fast probe every %v, want at most the interval (3s)", d)
+	}
+}
+
+func TestClassifyProbe(t *testing.T) {
+	for code, want := range map[int]probeResult{200: probeAnswered, 401: probeAnswered, 405: probeAnswered,
+		503: probeAnswered, 404: probeNoBinding, 480: probeNoBinding, 410: probeNoBinding, 408: probeNoBinding} {
+		if got := classify(&gosip.Response{StatusCode: code}, nil); got != want {
+			t.Errorf("%d: %d, want %d", code, got, want)
+		}
+	}
+	if classify(nil, errTest) != probeMissed {
+		t.Error("an error is not a miss")
+	}
+}
+
+var errTest = gosip.ErrTransactionTimeout
+
+// registeredAlive registers p with reg (keep-alive every 30 s) and returns
+// once the refresh and the keep-alive are waiting on the clock.
+func registeredAlive(t *testing.T, clk *clock.Fake, reg registrarPeer) *phone {
+	t.Helper()
+	p := regPhone(t, clk, RegConfig{Registrars: []string{reg.uri()}, KeepAlive: 30 * time.Second})
+	m, _ := reg.next()
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+	waitTimer(t, clk, 2) // the refresh and the keep-alive
+	return p
+}
+
+// nextProbe reads the next keep-alive OPTIONS with a CSeq above after.
+func nextProbe(reg registrarPeer, after uint32) (rawMsg, *gosip.Request) {
+	reg.t.Helper()
+	m := reg.read("keep-alive OPTIONS", func(m gosip.Message) bool {
+		r, ok := m.(*gosip.Request)
+		return ok && r.Method == gosip.OPTIONS && r.CSeq().SeqNo > after
+	})
+	return m, m.msg.(*gosip.Request)
+}
+
+// The keep-alive is an OPTIONS to our own AOR through the registrar, from
+// the SIP port (so it keeps a NAT binding open, RFC 5626 §3.5.1); a 404
+// (the registrar restarted and lost our binding between two probes) makes
+// the phone register again at once, without waiting for the refresh.
+func TestKeepAliveLostBinding(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	reg := newRegistrar(t)
+	p := registeredAlive(t, clk, reg)
+	clk.Advance(30 * time.Second)
+	m, req := nextProbe(reg, 0)
+	if req.Recipient.User != "1001" || req.Recipient.Host != "example.test" || m.from.Port != int(p.Addr().Port()) {
+		t.Fatalf("keep-alive to %s from %v, want sip:1001@example.test from the SIP port", req.Recipient.String(), m.from)
+	}
+	reg.answer(m, 404, "Not Found", nil)
+	m, _ = reg.next() // no clock advance: the 404 kicks the registration
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+}
+
+// A keep-alive nobody answers makes the registration "unconfirmed"; the
+// next probe comes a second later, and its answer re-registers at once
+// (the registrar is back, maybe without our binding).
+func TestKeepAliveUnconfirmedThenBack(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	reg := newRegistrar(t)
+	p := registeredAlive(t, clk, reg)
+	clk.Advance(30 * time.Second)
+	_, first := nextProbe(reg, 0) // left unanswered
+	waitTimer(t, clk, 2)          // the refresh and the probe's timeout
+	clk.Advance(probeTimeout)
+	if r := nextReg(t, p, RegUnconfirmed); r.Reason == "" {
+		t.Fatalf("unconfirmed without a reason: %+v", r)
+	}
+	waitTimer(t, clk, 2) // the refresh and the fast probe
+	clk.Advance(probeFast)
+	m, _ := nextProbe(reg, first.CSeq().SeqNo)
+	reg.answer(m, 200, "OK", nil)
+	m, _ = reg.next()
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+}
