@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -30,6 +32,9 @@ const (
 	probeFast    = time.Second
 	probeFastMax = 4 * time.Second
 )
+
+// ErrNoAnswer is why a keep-alive went unanswered within probeTimeout.
+var ErrNoAnswer = errors.New("sip: registrar did not answer the keep-alive")
 
 // probeResult is what one probe found.
 type probeResult uint8
@@ -188,9 +193,14 @@ func (r *registrar) probe(t regTarget, addr netip.AddrPort) (*gosip.Response, er
 	// The timeout runs on the injected clock, so tests can drive it.
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
-	tm := r.cfg.Clock.AfterFunc(min(probeTimeout, r.cfg.KeepAlive), cancel)
+	limit := min(probeTimeout, r.cfg.KeepAlive)
+	tm := r.cfg.Clock.AfterFunc(limit, cancel)
 	defer tm.Stop()
-	return r.u.roundTrip(ctx, req, addr)
+	res, err := r.u.roundTrip(ctx, req, addr)
+	if err != nil && ctx.Err() != nil && r.ctx.Err() == nil {
+		err = fmt.Errorf("%w within %v", ErrNoAnswer, limit)
+	}
+	return res, err
 }
 
 // sleepFor waits d on the clock; false when stopping.
