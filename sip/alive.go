@@ -115,15 +115,10 @@ func classify(res *gosip.Response, err error) probeResult {
 func (r *registrar) keepAlive() {
 	a := aliveState{every: r.cfg.KeepAlive}
 	wait := a.every
-	last := -1
-	var lastAddr netip.AddrPort
 	for r.sleepFor(wait) {
 		r.mu.Lock()
-		t, addr, ip := r.activeT, r.active, r.localIP
+		t, addr, ip, last, lastAddr := r.activeT, r.active, r.localIP, r.lastT, r.last
 		r.mu.Unlock()
-		if t >= 0 {
-			last, lastAddr = t, addr
-		}
 		if last < 0 {
 			wait = a.every
 			continue
@@ -133,6 +128,11 @@ func (r *registrar) keepAlive() {
 			return
 		}
 		pr := classify(res, err)
+		if t < 0 && pr == probeNoBinding {
+			// Failed: of course it has no binding. Only its return after
+			// silence is news; a refusal (403) must not loop.
+			pr = probeAnswered
+		}
 		var act aliveAction
 		wait, act = a.next(pr)
 		switch {
@@ -203,13 +203,16 @@ func (r *registrar) probe(t regTarget, addr netip.AddrPort) (*gosip.Response, er
 	return res, err
 }
 
-// sleepFor waits d on the clock; false when stopping.
+// sleepFor waits d on the clock, or until a failed registration asks
+// for a probe; false when stopping.
 func (r *registrar) sleepFor(d time.Duration) bool {
 	fired := make(chan struct{})
 	t := r.cfg.Clock.AfterFunc(d, func() { close(fired) })
 	defer t.Stop()
 	select {
 	case <-fired:
+		return true
+	case <-r.probeMe:
 		return true
 	case <-r.stop:
 		return false

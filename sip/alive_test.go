@@ -119,3 +119,31 @@ func TestKeepAliveUnconfirmedThenBack(t *testing.T) {
 	reg.answer(m, 200, "OK", nil)
 	nextReg(t, p, RegRegistered)
 }
+
+// While registration has failed (here a refresh refused with 403, backing
+// off for 15 s or more), the keep-alive probes the registrar last used at
+// once and then faster; its first answer after silence ends the back-off:
+// a REGISTER goes out at once.
+func TestKeepAliveEndsBackoff(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	reg := newRegistrar(t)
+	p := regPhone(t, clk, RegConfig{Registrars: []string{reg.uri()}, KeepAlive: 30 * time.Second})
+	m, _ := reg.next()
+	reg.answer(m, 200, "OK", func(res *gosip.Response) { res.AppendHeader(gosip.NewHeader("Expires", "20")) })
+	nextReg(t, p, RegRegistered)
+	waitTimer(t, clk, 2)          // the refresh (at 18 s) and the keep-alive (at 30 s)
+	clk.Advance(18 * time.Second) // the refresh
+	m, _ = reg.next()
+	reg.answer(m, 403, "Forbidden", nil)
+	nextReg(t, p, RegFailed)
+	_, first := nextProbe(reg, 0) // at once, left unanswered
+	waitTimer(t, clk, 2)          // the back-off and the probe's timeout
+	clk.Advance(probeTimeout)
+	waitTimer(t, clk, 2) // the back-off and the fast probe
+	clk.Advance(probeFast)
+	m, _ = nextProbe(reg, first.CSeq().SeqNo)
+	reg.answer(m, 200, "OK", nil)
+	m, _ = reg.next() // before the back-off's end
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+}

@@ -80,6 +80,7 @@ type registrar struct {
 	callID  string
 	stop    chan struct{}
 	kick    chan struct{}
+	probeMe chan struct{} // a failure asks the keep-alive to probe now
 	// ctx ends when stopping, so a lookup in progress does not hold up
 	// Close.
 	ctx    context.Context
@@ -94,6 +95,8 @@ type registrar struct {
 	activeT  int            // index into targets of active; -1 = none
 	localIP  netip.Addr     // local address towards active, to detect changes
 	failures int
+	lastT    int            // index of the registrar last registered at; -1 = none yet
+	last     netip.AddrPort // its address: the keep-alive probes it while failed
 }
 
 // StartRegistration starts keeping the UA registered with cfg; Close
@@ -119,8 +122,8 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 	}
 	r := &registrar{
 		u: u, cfg: cfg, callID: newCallID(),
-		stop: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{}),
-		cseq: 1 + rand.Uint32N(1<<15), expires: cfg.Expires, contact: u.addr, activeT: -1,
+		stop: make(chan struct{}), kick: make(chan struct{}, 1), probeMe: make(chan struct{}, 1), done: make(chan struct{}),
+		cseq: 1 + rand.Uint32N(1<<15), expires: cfg.Expires, contact: u.addr, activeT: -1, lastT: -1,
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range cfg.Registrars {
@@ -273,6 +276,7 @@ func (r *registrar) registered(i int, t regTarget, addr netip.AddrPort, granted 
 	r.mu.Lock()
 	prevT, prev := r.activeT, r.active
 	r.activeT, r.active, r.failures = i, addr, 0
+	r.lastT, r.last = i, addr
 	r.localIP = localIPTowards(addr)
 	r.mu.Unlock()
 	if prevT >= 0 && prev != addr {
@@ -304,6 +308,10 @@ func (r *registrar) failed(f Registration) time.Duration {
 	n := r.failures
 	r.activeT = -1
 	r.mu.Unlock()
+	select { // the keep-alive probes at once, and finds the registrar's return
+	case r.probeMe <- struct{}{}:
+	default:
+	}
 	d := r.cfg.RetryMin
 	for i := 1; i < n && d < r.cfg.RetryMax; i++ {
 		d *= 2
