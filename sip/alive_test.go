@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,61 @@ func TestKeepAliveEndsBackoff(t *testing.T) {
 	m, _ = nextProbe(reg, first.CSeq().SeqNo)
 	reg.answer(m, 200, "OK", nil)
 	m, _ = reg.next() // before the back-off's end
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+}
+
+// The keep-alive as a registrar that holds our binding handles it: it
+// forwards the OPTIONS to our Contact (its own Via on top, RFC 3261
+// §16.6) and relays our answer. The phone, taking requests from the
+// registrar only (Guard.ProxyOnly), answers its own probe 200, not 403
+// nor 482 (a loop: our own Via is in it), and the relayed 200 counts as
+// the registrar's answer: here the first after a silence, so the phone
+// registers again at once.
+func TestKeepAliveForwardedBack(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	reg := newRegistrar(t)
+	p := newPhone(t, "1001", "Alice", func(c *Config) { c.Guard.ProxyOnly = true })
+	if err := p.StartRegistration(RegConfig{Registrars: []string{reg.uri()}, KeepAlive: 30 * time.Second, Clock: clk,
+		Credentials: Credentials{User: "1001", Password: "s3cret"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := reg.next()
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+	waitTimer(t, clk, 2)
+	clk.Advance(30 * time.Second)
+	_, first := nextProbe(reg, 0) // left unanswered
+	waitTimer(t, clk, 2)
+	clk.Advance(probeTimeout)
+	nextReg(t, p, RegUnconfirmed)
+	waitTimer(t, clk, 2)
+	clk.Advance(probeFast)
+	m, _ = nextProbe(reg, first.CSeq().SeqNo)
+
+	// Forward it to the phone: our Via on top, Max-Forwards one less.
+	via := fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bK-fwd-1\r\n", reg.addr())
+	lines := strings.SplitN(m.raw, "\r\n", 2)
+	fwd := strings.Replace(lines[0]+"\r\n"+via+lines[1], "Max-Forwards: 70", "Max-Forwards: 69", 1)
+	if _, err := reg.conn.WriteToUDPAddrPort([]byte(fwd), p.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	ans := reg.read("the phone's answer to its forwarded probe", func(m gosip.Message) bool {
+		_, ok := m.(*gosip.Response)
+		return ok
+	})
+	if code := ans.msg.(*gosip.Response).StatusCode; code != 200 {
+		t.Fatalf("the phone answered its forwarded keep-alive %d, want 200:\n%s", code, ans.raw)
+	}
+	// Relay the answer: our Via off.
+	relayed := strings.Replace(ans.raw, via, "", 1)
+	if relayed == ans.raw {
+		t.Fatalf("our Via not on top of the answer:\n%s", ans.raw)
+	}
+	if _, err := reg.conn.WriteToUDP([]byte(relayed), m.from); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = reg.next()
 	reg.answer(m, 200, "OK", nil)
 	nextReg(t, p, RegRegistered)
 }
