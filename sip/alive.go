@@ -115,10 +115,16 @@ func classify(res *gosip.Response, err error) probeResult {
 func (r *registrar) keepAlive() {
 	a := aliveState{every: r.cfg.KeepAlive}
 	wait := a.every
+	var seen uint32
 	for r.sleepFor(wait) {
 		r.mu.Lock()
-		t, addr, ip, last, lastAddr := r.activeT, r.active, r.localIP, r.lastT, r.last
+		t, addr, ip, last, lastAddr, regs := r.activeT, r.active, r.localIP, r.lastT, r.last, r.regs
 		r.mu.Unlock()
+		if regs != seen {
+			// Registered since the last probe: what went before is moot,
+			// and a miss now is news again.
+			seen, a.misses = regs, 0
+		}
 		if last < 0 {
 			wait = a.every
 			continue

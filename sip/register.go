@@ -97,6 +97,7 @@ type registrar struct {
 	failures int
 	lastT    int            // index of the registrar last registered at; -1 = none yet
 	last     netip.AddrPort // its address: the keep-alive probes it while failed
+	regs     uint32         // registrations so far: a new one resets the keep-alive's misses
 }
 
 // StartRegistration starts keeping the UA registered with cfg; Close
@@ -277,6 +278,7 @@ func (r *registrar) registered(i int, t regTarget, addr netip.AddrPort, granted 
 	prevT, prev := r.activeT, r.active
 	r.activeT, r.active, r.failures = i, addr, 0
 	r.lastT, r.last = i, addr
+	r.regs++
 	r.localIP = localIPTowards(addr)
 	r.mu.Unlock()
 	if prevT >= 0 && prev != addr {
