@@ -49,8 +49,13 @@
 //     failover along the registrar list and its RFC 3263 SRV targets on
 //     timeout or 5xx, fail-back to the primary, jittered back-off after a
 //     refusal (RFC 5626 §4.5), NAT: Contact from the received/rport the
-//     registrar saw (RFC 3581), CRLF keep-alive that also notices a new
-//     local address, unregister on Close. Status as Registration events.
+//     registrar saw (RFC 3581), unregister on Close. Status as
+//     Registration events.
+//   - Keep-alive that expects an answer (alive.go): an OPTIONS to our AOR
+//     through the registrar every KeepAlive; 404/480 (binding lost)
+//     re-registers at once, no answer makes the state RegUnconfirmed and
+//     probes faster, and the first answer after silence re-registers. It
+//     also notices a new local address.
 //   - Stopping (Close, Shutdown; stop.go): hang-ups and the unregister
 //     share one deadline (StopTimeout, 3 s, for Close), a REGISTER in
 //     flight ends at once, and what the deadline cut short is logged.
@@ -61,7 +66,7 @@
 //     registrar's connection itself (server name from the registrar URI)
 //     and hands it to sipgo's TLS transport, so the registrar reaches us
 //     over it (RFC 5626 flow; TLSAccepted counts the other connections);
-//     CRLF keep-alive on it (§4.4.1); a closed flow re-registers at once.
+//     the keep-alive goes over it; a closed flow re-registers at once.
 //     In-dialog requests go over the connection the dialog came on while
 //     it is open (sipgo issues #361/#362). Plain SIP gets 403.
 //   - Next hops (dial.go, RFC 3263 §4.3): one selector for out-of-dialog

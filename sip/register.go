@@ -32,8 +32,9 @@ type RegConfig struct {
 	// doubling up to RetryMax, each wait drawn between half and all of it
 	// (RFC 5626 §4.5). Defaults 30 s and 30 min.
 	RetryMin, RetryMax time.Duration
-	// KeepAlive is the NAT keep-alive interval (a CRLF pair to the
-	// registrar, RFC 5626 §3.5.1); 0 turns it off. Each keep-alive also
+	// KeepAlive is the interval of the keep-alive that expects an answer
+	// (alive.go: an OPTIONS to our AOR through the registrar, which also
+	// keeps a NAT binding open); 0 turns it off. Each keep-alive also
 	// checks whether the local address changed, and re-registers if so.
 	KeepAlive time.Duration
 	Clock     clock.Clock
@@ -44,8 +45,11 @@ type RegConfig struct {
 type RegState string
 
 const (
-	RegRegistering  RegState = "registering"
-	RegRegistered   RegState = "registered"
+	RegRegistering RegState = "registering"
+	RegRegistered  RegState = "registered"
+	// RegUnconfirmed: registered, but the registrar did not answer the
+	// last keep-alive (alive.go): it may have restarted and lost us.
+	RegUnconfirmed  RegState = "unconfirmed"
 	RegFailed       RegState = "failed"
 	RegUnregistered RegState = "unregistered"
 )
@@ -76,6 +80,7 @@ type registrar struct {
 	callID  string
 	stop    chan struct{}
 	kick    chan struct{}
+	probeMe chan struct{} // a failure asks the keep-alive to probe now
 	// ctx ends when stopping, so a lookup in progress does not hold up
 	// Close.
 	ctx    context.Context
@@ -90,6 +95,9 @@ type registrar struct {
 	activeT  int            // index into targets of active; -1 = none
 	localIP  netip.Addr     // local address towards active, to detect changes
 	failures int
+	lastT    int            // index of the registrar last registered at; -1 = none yet
+	last     netip.AddrPort // its address: the keep-alive probes it while failed
+	regs     uint32         // registrations so far: a new one resets the keep-alive's misses
 }
 
 // StartRegistration starts keeping the UA registered with cfg; Close
@@ -115,8 +123,8 @@ func (u *UA) StartRegistration(cfg RegConfig) error {
 	}
 	r := &registrar{
 		u: u, cfg: cfg, callID: newCallID(),
-		stop: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{}),
-		cseq: 1 + rand.Uint32N(1<<15), expires: cfg.Expires, contact: u.addr, activeT: -1,
+		stop: make(chan struct{}), kick: make(chan struct{}, 1), probeMe: make(chan struct{}, 1), done: make(chan struct{}),
+		cseq: 1 + rand.Uint32N(1<<15), expires: cfg.Expires, contact: u.addr, activeT: -1, lastT: -1,
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range cfg.Registrars {
@@ -269,6 +277,8 @@ func (r *registrar) registered(i int, t regTarget, addr netip.AddrPort, granted 
 	r.mu.Lock()
 	prevT, prev := r.activeT, r.active
 	r.activeT, r.active, r.failures = i, addr, 0
+	r.lastT, r.last = i, addr
+	r.regs++
 	r.localIP = localIPTowards(addr)
 	r.mu.Unlock()
 	if prevT >= 0 && prev != addr {
@@ -300,6 +310,10 @@ func (r *registrar) failed(f Registration) time.Duration {
 	n := r.failures
 	r.activeT = -1
 	r.mu.Unlock()
+	select { // the keep-alive probes at once, and finds the registrar's return
+	case r.probeMe <- struct{}{}:
+	default:
+	}
 	d := r.cfg.RetryMin
 	for i := 1; i < n && d < r.cfg.RetryMax; i++ {
 		d *= 2
@@ -514,70 +528,6 @@ func (r *registrar) shutdown(ctx context.Context) {
 		r.unregisterAt(ctx, r.targets[t], addr)
 	}
 	r.emit(Registration{State: RegUnregistered})
-}
-
-// keepAlive sends a CRLF pair to the registrar every KeepAlive so NAT
-// bindings stay open (RFC 5626 §3.5.1), and re-registers at once when the
-// local address towards the registrar changed (a new DHCP lease, a
-// different route).
-func (r *registrar) keepAlive() {
-	for r.sleepKeepAlive() {
-		r.mu.Lock()
-		t, addr, ip := r.activeT, r.active, r.localIP
-		r.mu.Unlock()
-		if t < 0 {
-			continue
-		}
-		r.ping(r.targets[t], addr)
-		if now := localIPTowards(addr); now.IsValid() && ip.IsValid() && now != ip {
-			r.u.log.Info("local address changed: re-registering", "was", ip, "now", now)
-			select {
-			case r.kick <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
-// ping keeps the path to the registrar open: a CRLF pair on UDP (RFC 5626
-// §3.5.1), an OPTIONS on TCP, where a bare CRLF could not be written
-// through sipgo's connection pool.
-func (r *registrar) ping(t regTarget, addr netip.AddrPort) {
-	if r.u.tls != nil {
-		if !r.u.pingFlow(addr) {
-			select { // no flow: register again, which opens one
-			case r.kick <- struct{}{}:
-			default:
-			}
-		}
-		return
-	}
-	if !r.u.tcp {
-		if _, err := r.u.conn.WriteToUDPAddrPort([]byte("\r\n\r\n"), addr); err != nil {
-			r.u.log.Debug("keep-alive", "error", err)
-		}
-		return
-	}
-	req := r.request(t, addr, 0)
-	req.Method = gosip.OPTIONS
-	req.CSeq().MethodName = gosip.OPTIONS
-	req.RemoveHeader("Expires")
-	req.RemoveHeader("Contact")
-	if _, err := r.u.roundTrip(r.ctx, req, addr); err != nil {
-		r.u.log.Debug("keep-alive", "error", err)
-	}
-}
-
-func (r *registrar) sleepKeepAlive() bool {
-	fired := make(chan struct{})
-	t := r.cfg.Clock.AfterFunc(r.cfg.KeepAlive, func() { close(fired) })
-	defer t.Stop()
-	select {
-	case <-fired:
-		return true
-	case <-r.stop:
-		return false
-	}
 }
 
 // localIPTowards is the source address the kernel picks to reach dst (no

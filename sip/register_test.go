@@ -340,25 +340,3 @@ func TestResolveTargets(t *testing.T) {
 		t.Error("an unknown name resolved")
 	}
 }
-
-// RFC 5626 §3.5.1: a CRLF pair reaches the registrar every keep-alive
-// interval while registered.
-func TestKeepAliveCRLF(t *testing.T) {
-	clk := clock.NewFake(time.Unix(1e9, 0))
-	reg := newRegistrar(t)
-	p := regPhone(t, clk, RegConfig{Registrars: []string{reg.uri()}, KeepAlive: 30 * time.Second})
-	m, _ := reg.next()
-	reg.answer(m, 200, "OK", nil)
-	nextReg(t, p, RegRegistered)
-	waitTimer(t, clk, 2) // the refresh and the keep-alive
-	clk.Advance(30 * time.Second)
-	buf := make([]byte, 64)
-	reg.conn.SetReadDeadline(time.Now().Add(wait))
-	n, from, err := reg.conn.ReadFromUDP(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(buf[:n]) != "\r\n\r\n" || from.Port != int(p.Addr().Port()) {
-		t.Fatalf("keep-alive %q from %v, want CRLFCRLF from the SIP port", buf[:n], from)
-	}
-}

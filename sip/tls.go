@@ -403,27 +403,6 @@ func (u *UA) roundTripFlow(ctx context.Context, req *gosip.Request, addr netip.A
 	return res, err
 }
 
-// pingFlow sends the RFC 5626 §4.4.1 keep-alive on the flow to addr: a
-// double CRLF, which the server answers with a single CRLF. It reports
-// false when there is no open flow or the write failed.
-func (u *UA) pingFlow(addr netip.AddrPort) bool {
-	u.tls.mu.Lock()
-	fc := u.tls.flows[addr.String()]
-	u.tls.mu.Unlock()
-	if fc == nil {
-		return false
-	}
-	fc.SetWriteDeadline(time.Now().Add(flowDialTimeout))
-	_, err := fc.Write([]byte("\r\n\r\n"))
-	fc.SetWriteDeadline(time.Time{})
-	if err != nil {
-		u.log.Debug("keep-alive on TLS flow", "error", err)
-		fc.Close()
-		return false
-	}
-	return true
-}
-
 // closeFlows closes the flows we opened.
 func (t *tlsState) closeFlows() {
 	t.mu.Lock()

@@ -103,7 +103,7 @@ type Account struct {
 	BackupRegistrars []string
 	OutboundProxy    string   // "" means none; host[:port] or sip: URI
 	RegisterExpires  Duration // registration interval asked for
-	KeepAlive        Duration // NAT keep-alive (CRLF) to the registrar
+	KeepAlive        Duration // keep-alive OPTIONS to our AOR via the registrar (sip/alive.go)
 }
 
 // Audio is [audio] with its sub-tables.
@@ -188,7 +188,7 @@ func Default() *Config {
 			User:             "phone",
 			BackupRegistrars: []string{},
 			RegisterExpires:  Duration{time.Hour},
-			KeepAlive:        Duration{30 * time.Second},
+			KeepAlive:        Duration{8 * time.Second}, // a registrar restart found within 10 s
 		},
 		Audio: Audio{
 			Device:       "null",

@@ -71,6 +71,7 @@ type AudioStatus interface{ Status() AudioInfo }
 // Registration is where the account's registration stands (RFC 3261 §10).
 type Registration struct {
 	// State: none (no registrar: direct calls), registering, registered,
+	// unconfirmed (registered, but the last keep-alive went unanswered),
 	// failed, unregistered.
 	State     string  `json:"state"`
 	Registrar string  `json:"registrar,omitempty"`

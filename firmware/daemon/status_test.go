@@ -27,6 +27,7 @@ func TestDisplay(t *testing.T) {
 		{phone.State{Mode: phone.Congestion, Reason: "503"}, Status{}, "[1001 direct] call failed: 503"},
 		{phone.State{Mode: phone.Howler}, Status{}, "[1001 direct] please hang up"},
 		{phone.State{}, Status{Registration: Registration{State: "registered"}}, "[1001 registered] idle"},
+		{phone.State{}, Status{Registration: Registration{State: "unconfirmed"}}, "[1001 unconfirmed] idle"},
 	}
 	for _, c := range cases {
 		if got := display("1001", c.st, c.s); got != c.want {

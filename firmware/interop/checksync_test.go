@@ -26,6 +26,7 @@ accept_from = "any" # the check-sync's own refusal of strangers is tested here
 user = "1001"
 password = "pw1001"
 registrar = "127.0.0.1:%d"
+keepalive = "0s" # the SIPp registrar does not answer the keep-alive's OPTIONS
 [api]
 listen = "127.0.0.1:%d"
 [system]

@@ -25,9 +25,10 @@ func silentRegistrar(t *testing.T) *lab.SIPp {
 }
 
 // registeredPhone starts phoned registered at reg, with number 2000 in
-// its directory dialling uri.
+// its directory dialling uri. The keep-alive is off: the SIPp registrar
+// scenarios do not answer its OPTIONS (sip/alive.go).
 func registeredPhone(t *testing.T, reg *lab.SIPp, uri string) *ourPhone {
-	p := startPhoneAccount(t, fmt.Sprintf("registrar = %q\n", reg.Addr().String()), lab.ToneWAV(t, 700, 2*time.Second), "",
+	p := startPhoneAccount(t, fmt.Sprintf("registrar = %q\nkeepalive = \"0s\"\n", reg.Addr().String()), lab.ToneWAV(t, 700, 2*time.Second), "",
 		fmt.Sprintf("[directory]\n\"2000\" = %q\n", uri))
 	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
 	must(t, err)

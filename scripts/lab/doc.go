@@ -17,7 +17,9 @@
 //     process; a peer that loses a port race is restarted on another),
 //     never on 5060. Configs, logs, recordings and captures go to
 //     t.TempDir().
-//   - StartKamailio returns once Kamailio answers an OPTIONS ping;
+//   - StartKamailio returns once Kamailio answers an OPTIONS ping (so do
+//     its Start and Restart, a registrar restart on the same port and
+//     config that loses every binding);
 //     StartBaresip once its ctrl_tcp socket answers and, with a Registrar,
 //     once it is registered; RunSIPp for a UAS (no Target) once SIPp holds
 //     its port; StartTrace once a marker datagram of ours is in the

@@ -72,6 +72,10 @@ type Kamailio struct {
 	addr   netip.AddrPort
 	config string
 	p      *proc
+	// For Start: the command line and the directory for its logs.
+	bin, dir string
+	args     []string
+	starts   int
 }
 
 // DefaultKamailioModules is the Debian module directory on amd64.
@@ -210,10 +214,11 @@ func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int
 	if err != nil {
 		return nil, err
 	}
-	k := &Kamailio{tls: o.TLS != nil, addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)), config: cfgPath, p: p}
+	k := &Kamailio{tls: o.TLS != nil, addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)), config: cfgPath, p: p,
+		bin: bin, dir: dir, args: cmd.Args[1:]}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("lab: kamailio %s log (%s):\n%s", k.addr, cfgPath, tail(p.log.String(), 80))
+			t.Logf("lab: kamailio %s log (%s):\n%s", k.addr, cfgPath, tail(k.p.log.String(), 80))
 		}
 	})
 	if err := pingOptions(k.addr, 5*time.Second, p.done); err != nil {
@@ -226,6 +231,32 @@ func startKamailio(t testing.TB, bin, dir string, o KamailioOptions, attempt int
 // Stop ends Kamailio now (a registrar that goes away); Cleanup would do
 // it at the end of the test anyway.
 func (k *Kamailio) Stop() { k.p.stop(2 * time.Second) }
+
+// Start runs Kamailio again, stopping it first if it runs, on the same
+// port with the same config: a registrar restart. With no database
+// (usrloc db_mode 0) every binding is lost. It returns once Kamailio
+// answers an OPTIONS; a failure is fatal to the test.
+func (k *Kamailio) Start(t testing.TB) {
+	t.Helper()
+	k.p.stop(2 * time.Second)
+	k.starts++
+	cmd := exec.Command(k.bin, k.args...)
+	p, err := startProc(t, "kamailio", cmd, filepath.Join(k.dir, fmt.Sprintf("kamailio-restart-%d.log", k.starts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.p = p
+	if err := pingOptions(k.addr, 5*time.Second, p.done); err != nil {
+		t.Fatalf("lab: kamailio restarted on %s: %v\n%s", k.addr, err, tail(p.log.String(), 40))
+	}
+}
+
+// Restart is a quick registrar restart: Stop, then Start at once.
+func (k *Kamailio) Restart(t testing.TB) {
+	t.Helper()
+	k.Stop()
+	k.Start(t)
+}
 
 // TLSAddr is Kamailio's TLS listen address (with KamailioOptions.TLS).
 func (k *Kamailio) TLSAddr() netip.AddrPort {

@@ -23,3 +23,23 @@ func TestKamailioConfigRejectsBadUser(t *testing.T) {
 		}
 	}
 }
+
+// Restart brings Kamailio back on the same port with the same config,
+// a new process (whose log starts afresh: the readiness OPTIONS again).
+func TestKamailioRestart(t *testing.T) {
+	t.Parallel()
+	k := StartKamailio(t, KamailioOptions{Users: map[string]string{"1001": "secret"}})
+	addr, cfg, pid := k.Addr(), k.ConfigPath(), k.p.cmd.Process.Pid
+	k.Restart(t)
+	if k.Addr() != addr || k.ConfigPath() != cfg || k.p.cmd.Process.Pid == pid {
+		t.Fatalf("restarted at %v with %s (pid %d), want %v with %s and a new process", k.Addr(), k.ConfigPath(), k.p.cmd.Process.Pid, addr, cfg)
+	}
+	if !k.WaitLog("lab: OPTIONS", 5*time.Second) {
+		t.Fatalf("restarted Kamailio's log without the readiness OPTIONS:\n%s", k.Log())
+	}
+	k.Stop()
+	k.Start(t) // after a slow restart too
+	if k.Addr() != addr {
+		t.Fatalf("started again at %v, want %v", k.Addr(), addr)
+	}
+}
