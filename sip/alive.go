@@ -116,6 +116,10 @@ func (r *registrar) keepAlive() {
 	a := aliveState{every: r.cfg.KeepAlive}
 	wait := a.every
 	var seen uint32
+	// lostRereg: the last probe's 404 made us register again (with regs
+	// then lostAt); noRoute: the registrar answered 404 again after that.
+	var lostRereg, noRoute bool
+	var lostAt uint32
 	for r.sleepFor(wait) {
 		r.mu.Lock()
 		t, addr, ip, last, lastAddr, regs := r.activeT, r.active, r.localIP, r.lastT, r.last, r.regs
@@ -138,6 +142,21 @@ func (r *registrar) keepAlive() {
 			// Failed: of course it has no binding. Only its return after
 			// silence is news; a refusal (403) must not loop.
 			pr = probeAnswered
+		}
+		if pr == probeNoBinding && (noRoute || lostRereg && regs != lostAt) {
+			// Registered again because of a 404 and still a 404: this
+			// registrar answers OPTIONS to our AOR itself (a PBX that
+			// looks it up in its dial plan), so a 404 tells nothing and
+			// must not make us register every interval. Lost bindings
+			// are then found by the refresh.
+			if !noRoute {
+				r.u.log.Info("registrar answers the keep-alive with 404 although we are registered: it does not route requests to our address; lost bindings will be found at the next refresh", "code", res.StatusCode)
+			}
+			noRoute, pr = true, probeAnswered
+		}
+		lostRereg = pr == probeNoBinding
+		if lostRereg {
+			lostAt = regs
 		}
 		var act aliveAction
 		wait, act = a.next(pr)

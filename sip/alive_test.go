@@ -98,6 +98,47 @@ func TestKeepAliveLostBinding(t *testing.T) {
 	nextReg(t, p, RegRegistered)
 }
 
+// A registrar that answers OPTIONS to our AOR with 404 although we just
+// registered (a PBX that looks the AOR up in its dial plan rather than its
+// location service) does not make the phone register every interval: after
+// one re-registration the next 404 is taken as a plain answer, so the next
+// message the registrar sees is the next probe, not a REGISTER.
+func TestKeepAlive404WhileRegistered(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	reg := newRegistrar(t)
+	p := registeredAlive(t, clk, reg)
+	clk.Advance(30 * time.Second)
+	m, req := nextProbe(reg, 0)
+	reg.answer(m, 404, "Not Found", nil)
+	m, _ = reg.next() // the 404 kicks the registration
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+	waitTimer(t, clk, 2)
+	clk.Advance(30 * time.Second)
+	m, req = nextProbe(reg, req.CSeq().SeqNo)
+	reg.answer(m, 404, "Not Found", nil) // still: this registrar answers so
+	// The keep-alive's next sleep may start after a first Advance (the
+	// probe's own timer counts as pending until it returns): advance
+	// until something arrives. A REGISTER would come at once, unadvanced.
+	buf := make([]byte, 65535)
+	for i := 0; ; i++ {
+		if i == 10 {
+			t.Fatal("nothing reached the registrar in 300 s of fake time after the second 404")
+		}
+		reg.conn.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, err := reg.conn.ReadFromUDP(buf)
+		if err != nil {
+			clk.Advance(30 * time.Second)
+			continue
+		}
+		next, err := reg.p.ParseSIP(buf[:n])
+		if r, ok := next.(*gosip.Request); err != nil || !ok || r.Method != gosip.OPTIONS || r.CSeq().SeqNo <= req.CSeq().SeqNo {
+			t.Fatalf("after a second 404 the registrar got, first:\n%s\nwant the next keep-alive OPTIONS", buf[:n])
+		}
+		return
+	}
+}
+
 // A keep-alive nobody answers makes the registration "unconfirmed"; the
 // next probe comes a second later, and its answer re-registers at once
 // (the registrar is back, maybe without our binding).
