@@ -205,6 +205,7 @@ type Daemon struct {
 	timerC chan timerMsg
 	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
 	dtmf   dtmfState     // presses waiting for the sender (dtmfq.go)
+	disk   storageState  // state directory writes (storage.go)
 	// reconfC brings new configs (reconfig.go); next is one waiting for
 	// the phone to be idle (owned by the loop).
 	reconfC chan Reconfig

@@ -1,8 +1,13 @@
 package interop
 
 import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,4 +83,112 @@ func TestNetworkLossEndsCallCleanly(t *testing.T) {
 	must(t, p.Hook(false))
 	peer.WaitEvent(t, "CALL_CLOSED", within)
 	wait(t, p, "idle")
+}
+
+// smallDisk mounts a 64 KiB tmpfs at dir (made if missing) for the test
+// and unmounts it in Cleanup. Mounting needs root (the suite runs as
+// root): without it the test is skipped, saying so.
+func smallDisk(t *testing.T, dir string) {
+	t.Helper()
+	must(t, os.MkdirAll(dir, 0o755))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+}
+
+// fill writes a file in dir until the disk is full.
+func fill(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	must(t, err)
+	defer f.Close()
+	block := make([]byte, 4096)
+	for range 1 << 12 {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling %s: %v", dir, err)
+			}
+			return path
+		}
+	}
+	t.Fatalf("%s took 16 MiB: not the small disk", dir)
+	return ""
+}
+
+// Issue 18 item 10: the disk where the phone keeps its state
+// (system.state_dir: the provisioned config layers) is full. A pushed
+// config that cannot be stored is refused with the reason (500, "no
+// space left on device"), the log and the status ("storage") say so, the
+// phone runs on with its config, the file stored before is intact (the
+// write goes to a temporary file renamed over it) and no temporary file
+// is left behind. Space comes back: the next push is stored and applied,
+// and the status's error clears (the count stays).
+func TestFullDiskKeepsStoredConfig(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	smallDisk(t, state)
+	p := pushPhone(t, dir, nil)
+	stored := filepath.Join(state, "provisioned.json")
+
+	one := "schema = 1\n[directory]\n\"2\" = \"sip:two@127.0.0.1:9\"\n"
+	if code, _, body := push(t, p, "application/toml", one); code != 200 {
+		t.Fatalf("push on a disk with room: %d %s", code, body)
+	}
+	before, err := os.ReadFile(stored)
+	must(t, err)
+
+	filler := fill(t, state)
+	two := "schema = 1\n[directory]\n\"3\" = \"sip:three@127.0.0.1:9\"\n"
+	code, _, body := push(t, p, "application/toml", two)
+	if code != 500 || !strings.Contains(body, "no space left on device") {
+		t.Fatalf("push on a full disk: %d %s", code, body)
+	}
+	waitLog(t, &ourPhone{Phone: p}, "state write failed", within)
+	st, err := p.Status()
+	must(t, err)
+	if st.Storage == nil || st.Storage.WriteErrors != 1 || !strings.Contains(st.Storage.Error, "no space left on device") ||
+		st.Storage.LastErrorAt == nil {
+		t.Fatalf("status storage %+v", st.Storage)
+	}
+	if after, err := os.ReadFile(stored); err != nil || string(after) != string(before) {
+		t.Fatalf("the stored config changed on a full disk: %v\n%s\nwas\n%s", err, after, before)
+	}
+	names, err := os.ReadDir(state)
+	must(t, err)
+	for _, e := range names {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Fatalf("a temporary file was left on the full disk: %s", e.Name())
+		}
+	}
+	// The phone runs on: off hook it gives dial tone, and the config it
+	// would start with is the first push's.
+	must(t, p.Hook(true))
+	_, err = p.Wait("dialtone", within)
+	must(t, err)
+	must(t, p.Hook(false))
+	_, err = p.Wait("idle", within)
+	must(t, err)
+	if out := printConfig(t, configPath(p)); !strings.Contains(out, "sip:two@") || strings.Contains(out, "sip:three@") {
+		t.Fatalf("the config in use after the failed push:\n%s", out)
+	}
+
+	// Space comes back.
+	must(t, os.Remove(filler))
+	if code, _, body := push(t, p, "application/toml", two); code != 200 {
+		t.Fatalf("push once the disk has room again: %d %s", code, body)
+	}
+	st, err = p.Status()
+	must(t, err)
+	if st.Storage == nil || st.Storage.WriteErrors != 1 || st.Storage.Error != "" {
+		t.Fatalf("status storage after the recovery %+v", st.Storage)
+	}
+	if out := printConfig(t, configPath(p)); !strings.Contains(out, "sip:three@") {
+		t.Fatalf("the second push was not stored:\n%s", out)
+	}
 }
