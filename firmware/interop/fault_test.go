@@ -2,6 +2,7 @@ package interop
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,4 +192,43 @@ func TestFullDiskKeepsStoredConfig(t *testing.T) {
 	if out := printConfig(t, configPath(p)); !strings.Contains(out, "sip:three@") {
 		t.Fatalf("the second push was not stored:\n%s", out)
 	}
+}
+
+// Issue 18 item 10: the only registrar becomes unreachable (it stops; its
+// port is closed). The next refresh gets no answer: after Timer F (32 s,
+// RFC 3261 §17.1.2.2) the status says "failed" with no code, the reason
+// and a back-off of 15 to 30 s (sip.RegConfig.RetryMin 30 s drawn
+// between half and all, RFC 5626 §4.5), the log says so, and the phone
+// still works (dial tone off hook). The registrar comes back at its
+// address: the phone is registered again at the next try.
+// TestCallsFollowRegistrationFailover covers the same with a backup
+// registrar (fail-over and fail-back).
+func TestRegistrarUnreachableBacksOffAndRecovers(t *testing.T) {
+	kopts := lab.KamailioOptions{Users: map[string]string{"1001": "pw1001"}, MinExpires: 1, MaxExpires: 5}
+	k := lab.StartKamailio(t, kopts)
+	p := startPhoneAccount(t, fmt.Sprintf("registrar = %q\nregister_expires = \"60s\"\n", k.Addr().String()),
+		lab.ToneWAV(t, 700, 2*time.Second), "", "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+
+	k.Stop()
+	st, err := p.Until(60*time.Second, "registration failed", func(s phonedStatus) bool { return s.Registration.State == "failed" })
+	must(t, err)
+	if r := st.Registration; r.Code != 0 || r.Reason == "" || r.RetryIn < 14 || r.RetryIn > 30 {
+		t.Fatalf("registration with the registrar gone: %+v, want no code, a reason and a back-off of 15-30 s", r)
+	}
+	waitLog(t, p, "registration failed", within)
+	t.Logf("with the registrar gone: %+v", st.Registration)
+	must(t, p.Hook(true))
+	wait(t, p, "dialtone")
+	must(t, p.Hook(false))
+	wait(t, p, "idle")
+
+	kopts.Port = int(k.Addr().Port())
+	lab.StartKamailio(t, kopts)
+	back := time.Now()
+	_, err = p.Until(time.Duration(st.Registration.RetryIn*float64(time.Second))+within, "registered again",
+		func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	t.Logf("registered again %v after the registrar came back", time.Since(back).Round(time.Millisecond))
 }
