@@ -232,3 +232,42 @@ func TestRegistrarUnreachableBacksOffAndRecovers(t *testing.T) {
 	must(t, err)
 	t.Logf("registered again %v after the registrar came back", time.Since(back).Round(time.Millisecond))
 }
+
+// Issue 18 item 10: SIGTERM in a call through Kamailio with peers that
+// answer. The phone hangs up (baresip gets the BYE and closes the call),
+// unregisters (Kamailio answers 200) and exits cleanly within stopBound.
+// TestSIGTERMBoundedWithPeersSilent covers peers that do not answer.
+func TestSIGTERMInCallHangsUpAndUnregisters(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001", "1003": "pw1003"}})
+	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", Password: "pw1003", Registrar: k.Addr(), AnswerMode: lab.AnswerAuto,
+		MicWAV: lab.ToneWAV(t, 1100, time.Minute)})
+	p := startPhoneMic(t, k, lab.ToneWAV(t, 700, 2*time.Second), "", "")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	must(t, p.Hook(true))
+	must(t, p.Keys("1003#"))
+	wait(t, p, "talking")
+	peer.WaitEvent(t, "CALL_ESTABLISHED", within)
+	_, err = p.Until(within, "RTP flowing", func(s phonedStatus) bool { return s.Call != nil && s.Call.RTP.Received > 25 })
+	must(t, err)
+
+	start := time.Now()
+	if err := p.Stop(); err != nil {
+		t.Fatalf("%v (stop bound %v)", err, stopBound)
+	}
+	stopped := time.Since(start)
+	if stopped > stopBound {
+		t.Fatalf("stopped %v after SIGTERM, over %v", stopped, stopBound)
+	}
+	peer.WaitEvent(t, "CALL_CLOSED", within)
+	log := p.Log()
+	if !strings.Contains(log, "msg=unregistered") || !strings.Contains(log, "code=200") {
+		t.Fatalf("no accepted unregister in the log:\n%s", tail(log, 20))
+	}
+	for _, bad := range []string{"gave up waiting for the hang-up", "gave up unregistering"} {
+		if strings.Contains(log, bad) {
+			t.Fatalf("the log says %q with peers that answer:\n%s", bad, tail(log, 20))
+		}
+	}
+	t.Logf("stopped %v after SIGTERM in a call", stopped.Round(time.Millisecond))
+}
