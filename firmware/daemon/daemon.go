@@ -205,7 +205,6 @@ type Daemon struct {
 	timerC chan timerMsg
 	infoQ  chan infoDTMF // digits to send by SIP INFO, in order
 	dtmf   dtmfState     // presses waiting for the sender (dtmfq.go)
-	disk   storageState  // state directory writes (storage.go)
 	// reconfC brings new configs (reconfig.go); next is one waiting for
 	// the phone to be idle (owned by the loop).
 	reconfC chan Reconfig
@@ -225,6 +224,7 @@ type Daemon struct {
 	mu   sync.Mutex
 	snap snapshot
 	subs map[chan struct{}]struct{} // status subscribers (broadcast)
+	disk *StorageStatus             // failed state directory writes (storage.go)
 }
 
 // New returns a loop; call Run to start it.

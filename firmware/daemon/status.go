@@ -216,6 +216,11 @@ func (d *Daemon) Status() Status {
 		p.PendingRestart = d.snap.config.Restart
 		prov = &p
 	}
+	var disk *StorageStatus
+	if d.disk != nil {
+		c := *d.disk
+		disk = &c
+	}
 	d.mu.Unlock()
 	st := Status{
 		State:        s.Mode.String(),
@@ -229,7 +234,7 @@ func (d *Daemon) Status() Status {
 		Config:       cfg,
 		Provisioning: prov,
 		DTMFDropped:  d.DTMFDropped(),
-		Storage:      d.storageStatus(),
+		Storage:      disk,
 	}
 	now := d.clk.Now()
 	for _, c := range s.Calls {

@@ -1,9 +1,6 @@
 package daemon
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // StorageStatus is Status.Storage: how the phone's writes to its state
 // directory (system.state_dir: the provisioned config layers) went. A
@@ -21,41 +18,24 @@ type StorageStatus struct {
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 }
 
-// storageState keeps StorageStatus; its own lock (writes happen outside
-// the loop, in the reloader and the provisioner).
-type storageState struct {
-	mu sync.Mutex
-	st *StorageStatus
-}
-
 // NoteStateWrite records how a write to the state directory went: an
 // error is counted and shown, a success clears the shown error. Safe from
-// any goroutine.
+// any goroutine (d.mu: the writes happen in the reloader and the
+// provisioner, outside the loop).
 func (d *Daemon) NoteStateWrite(err error) {
-	d.disk.mu.Lock()
-	defer d.disk.mu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err == nil {
-		if d.disk.st != nil {
-			d.disk.st.Error = ""
+		if d.disk != nil {
+			d.disk.Error = ""
 		}
 		return
 	}
-	if d.disk.st == nil {
-		d.disk.st = &StorageStatus{}
+	if d.disk == nil {
+		d.disk = &StorageStatus{}
 	}
 	now := d.clk.Now().UTC()
-	d.disk.st.WriteErrors++
-	d.disk.st.Error = err.Error()
-	d.disk.st.LastErrorAt = &now
-}
-
-// storageStatus is a copy for Status, nil while no write failed.
-func (d *Daemon) storageStatus() *StorageStatus {
-	d.disk.mu.Lock()
-	defer d.disk.mu.Unlock()
-	if d.disk.st == nil {
-		return nil
-	}
-	c := *d.disk.st
-	return &c
+	d.disk.WriteErrors++
+	d.disk.Error = err.Error()
+	d.disk.LastErrorAt = &now
 }
