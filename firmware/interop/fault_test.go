@@ -280,3 +280,69 @@ func TestSIGTERMInCallHangsUpAndUnregisters(t *testing.T) {
 	}
 	t.Logf("stopped %v after SIGTERM in a call", stopped.Round(time.Millisecond))
 }
+
+// Issue 18 item 10: the far end drops off the network entirely mid-call
+// (baresip stopped with SIGSTOP: neither RTP nor SIP answers). The RTP
+// timeout ends the call as above; the phone's BYE goes unanswered, and
+// the phone does not wait for it: on hook it is idle at once. The far
+// end comes back (SIGCONT): the BYE's retransmission (or the copy waiting
+// in its socket) closes its side, and the phone calls it again.
+func TestFarEndGoneMidCall(t *testing.T) {
+	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", AnswerMode: lab.AnswerAuto,
+		MicWAV: lab.ToneWAV(t, 1100, 2*time.Minute)})
+	p := startPhoneMic(t, nil, lab.ToneWAV(t, 700, 2*time.Second), "", fmt.Sprintf("[directory]\n\"1003\" = %q\n", peer.URI()))
+	p.rewrite(t, func(s string) string {
+		return strings.Replace(s, "device = \"wav\"\n", "device = \"wav\"\nrtp_timeout = \"2s\"\n", 1)
+	})
+	_, err := p.Until(within, "rtp_timeout applied", func(s phonedStatus) bool {
+		return s.Config != nil && slices.Contains(s.Config.AppliedKey, "audio.rtp_timeout")
+	})
+	must(t, err)
+	call := func() {
+		t.Helper()
+		must(t, p.Hook(true))
+		must(t, p.Keys("1003#"))
+		wait(t, p, "talking")
+		peer.WaitEvent(t, "CALL_ESTABLISHED", within)
+		_, err := p.Until(within, "RTP from baresip", func(s phonedStatus) bool { return s.Call != nil && s.Call.RTP.Received > 25 })
+		must(t, err)
+	}
+	call()
+	tr := lab.StartTrace(t, p.sipPort)
+
+	must(t, syscall.Kill(peer.PID(), syscall.SIGSTOP))
+	stopped := true
+	t.Cleanup(func() {
+		if stopped {
+			syscall.Kill(peer.PID(), syscall.SIGCONT)
+		}
+	})
+	st, err := p.Until(30*time.Second, "the call ended for no media", func(s phonedStatus) bool { return s.State != "talking" })
+	must(t, err)
+	if st.Reason != "no media" || st.LastCall == nil {
+		t.Fatalf("after the far end went: state %q reason %q, last call %+v", st.State, st.Reason, st.LastCall)
+	}
+	waitLog(t, p, "no RTP received", within)
+	must(t, p.Hook(false))
+	wait(t, p, "idle") // not held up by the unanswered BYE
+
+	must(t, syscall.Kill(peer.PID(), syscall.SIGCONT))
+	stopped = false
+	peer.WaitEvent(t, "CALL_CLOSED", within)
+	msgs, err := tr.Messages()
+	must(t, err)
+	byes := 0
+	for _, m := range msgs {
+		if m.Method == "BYE" && strings.HasSuffix(m.Src, fmt.Sprintf(":%d", p.sipPort)) {
+			byes++
+		}
+	}
+	if byes == 0 {
+		t.Fatalf("the phone sent no BYE:\n%v", msgs)
+	}
+	t.Logf("BYEs the phone sent while the far end was away: %d", byes)
+	call()
+	must(t, p.Hook(false))
+	peer.WaitEvent(t, "CALL_CLOSED", within)
+	wait(t, p, "idle")
+}
