@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/phoned/audio/detect"
+	"github.com/deskphone/phoned/audio/device/pulse/pulsetest"
+	"github.com/deskphone/phoned/audio/tone"
 	"github.com/deskphone/phoned/scripts/lab"
 )
 
@@ -342,6 +345,114 @@ func TestFarEndGoneMidCall(t *testing.T) {
 	}
 	t.Logf("BYEs the phone sent while the far end was away: %d", byes)
 	call()
+	must(t, p.Hook(false))
+	peer.WaitEvent(t, "CALL_CLOSED", within)
+	wait(t, p, "idle")
+}
+
+// Issue 18 item 10: the PulseAudio server is killed mid-call, the binary
+// on a private server (audio.device = "pulse"; the device and engine part
+// is TestCallThroughPulse in audio/device/pulse). The call goes on: the
+// status shows the device disconnected with the reason, the log says
+// "PulseAudio connection lost", RTP keeps flowing both ways. The server
+// comes back: the device reconnects (reconnects 1) and the audio is back
+// both ways: the handset sink plays baresip's 1100 Hz, baresip hears the
+// 700 Hz played into the microphone.
+func TestPulseKilledMidCall(t *testing.T) {
+	srv := pulsetest.Start(t, "handset", "mic")
+	rec := t.TempDir()
+	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", AnswerMode: lab.AnswerAuto,
+		MicWAV: lab.ToneWAV(t, 1100, 2*time.Minute), RecordDir: rec})
+	pp, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
+		return fmt.Sprintf(`schema = 1
+[sip]
+listen = "127.0.0.1:%d"
+[account]
+user = "1001"
+domain = "127.0.0.1"
+[audio]
+device = "pulse"
+[audio.pulse]
+server = %q
+cookie = %q
+sink = "handset"
+source = "mic.monitor"
+[api]
+listen = "127.0.0.1:%d"
+[directory]
+"1003" = %q
+`, sipPort, srv.Addr(), srv.Cookie, apiPort, peer.URI())
+	})
+	p := &ourPhone{Phone: pp}
+	mic := func() { srv.Play(t, "mic", tone.NewGenerator(tone.MustParse("700/0")).Fill) }
+	mic()
+	// hears waits for freq in the last 200 ms of what the handset sink
+	// played, recorded from now on.
+	hears := func(what string, freq float64) {
+		t.Helper()
+		r := srv.Record(t, "handset.monitor")
+		defer r.Stop()
+		deadline := time.Now().Add(within)
+		for {
+			if s := r.Samples(); len(s) > 1600 && detect.Present(s[len(s)-1600:], freq) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no %v Hz on the handset sink within %v", what, freq, within)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// peerHears waits for baresip to record a second of 700 Hz after now.
+	heard := lab.FollowAll(func() []string { d, _ := peer.Recordings(); return d })
+	peerHears := func(what string) {
+		t.Helper()
+		must(t, heard.Mark())
+		deadline := time.Now().Add(within)
+		for {
+			s, err := heard.Since()
+			must(t, err)
+			if lab.Heard(s, 700) >= 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: baresip heard %.2f s of 700 Hz within %v", what, lab.Heard(s, 700), within)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	_, err := p.Until(within, "the device connected", func(s phonedStatus) bool { return s.Audio != nil && s.Audio.Connected })
+	must(t, err)
+	must(t, p.Hook(true))
+	must(t, p.Keys("1003#"))
+	wait(t, p, "talking")
+	peer.WaitEvent(t, "CALL_ESTABLISHED", within)
+	hears("in the call", 1100)
+	peerHears("in the call")
+
+	srv.Kill()
+	st, err := p.Until(within, "the device disconnected", func(s phonedStatus) bool { return s.Audio != nil && !s.Audio.Connected })
+	must(t, err)
+	if st.State != "talking" || st.Audio.Error == "" {
+		t.Fatalf("with the server gone: state %q, audio %+v", st.State, *st.Audio)
+	}
+	waitLog(t, p, "PulseAudio connection lost", within)
+	rtp := st.Call.RTP
+	_, err = p.Until(within, "RTP both ways without the server", func(s phonedStatus) bool {
+		return s.Call != nil && s.Call.RTP.Received > rtp.Received+25 && s.Call.RTP.Sent > rtp.Sent+25
+	})
+	must(t, err)
+	t.Logf("with the server gone: audio %+v", *st.Audio)
+
+	srv.Restart()
+	mic()
+	st, err = p.Until(within, "the device reconnected", func(s phonedStatus) bool { return s.Audio != nil && s.Audio.Connected })
+	must(t, err)
+	if st.State != "talking" || st.Audio.Reconnects != 1 {
+		t.Fatalf("with the server back: state %q, audio %+v", st.State, *st.Audio)
+	}
+	hears("after the restart", 1100)
+	peerHears("after the restart")
 	must(t, p.Hook(false))
 	peer.WaitEvent(t, "CALL_CLOSED", within)
 	wait(t, p, "idle")
