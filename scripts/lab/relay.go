@@ -427,8 +427,10 @@ func (r *Relay) peer(s Side) netip.AddrPort {
 
 // Cut cuts the path (on) or restores it (off): while cut, every datagram
 // that arrives on either side is dropped (counted as Cut, the loss model
-// not consulted) and those already queued are still delivered. A network
-// outage between the two phones.
+// not consulted: they take no index and draw no random values, so the
+// decisions after the outage are those the seed gives the next indexes)
+// and those already queued are still delivered. A network outage between
+// the two phones.
 func (r *Relay) Cut(on bool) {
 	r.mu.Lock()
 	r.cut = on
