@@ -120,7 +120,8 @@ srtp-figures: deps
 # Issue 18's flood figures: a call with baresip under a SIPp INVITE flood at 50, 200 and
 # 500/s for 10 s each (PHONED_FLOOD_LENGTH=3s for a short try); fails on an audio gap over
 # 60 ms in one direction while the other flowed (a stall of both is the machine's) or a peak
-# RSS over twice the in-call RSS. make test runs one short flood (TestFloodAudioGap, native only).
+# RSS over twice the in-call RSS. make test runs one short flood (TestFloodAudioGap, native
+# only, 200 ms bound on phoned's own sending: make test loads the machine).
 soak: deps
 	$(TESTRUN) $(GO) test -run='^$$' -bench=FloodFigures -benchtime=1x -timeout 15m ./firmware/interop/
 

@@ -43,8 +43,8 @@ import (
 //
 // The bounds: no gap over 60 ms either way (own gaps: a shared
 // stall is logged, not failed), peak RSS under twice the in-call RSS;
-// the benchmark fails past them. TestFloodAudioGap runs
-// one short flood of the same kind in make test.
+// the benchmark fails past them. TestFloodAudioGap runs one short flood
+// of the same kind in make test, with a wider bound on phoned's sending.
 
 // floodLength is how long the figure's flood lasts: PHONED_FLOOD_LENGTH,
 // else 10 s.
@@ -84,18 +84,25 @@ func BenchmarkFloodFigures(b *testing.B) {
 }
 
 // TestFloodAudioGap is the figures' short version in make test: 200
-// INVITEs a second for 3 s during a call; no audio gap over 60 ms either
-// way while the other direction flowed, peak RSS under twice the in-call
-// RSS.
+// INVITEs a second for 3 s during a call. make test loads the machine
+// (every package at once): stalls of a second were seen in both streams
+// together, and of 160 ms in baresip's alone, so the bound is wide and on
+// the phone's own sending only: no gap over 200 ms in phoned's RTP while
+// baresip's flowed (a phone that stops sending while it handles a flood
+// fails it); peak RSS under twice the in-call RSS. The other figures are
+// logged; make soak holds both directions to the 60 ms.
 //
-// Native only: 60 ms gaps in a real-time call are what an emulated CPU
+// Native only: the gaps of a real-time call are what an emulated CPU
 // (qemu-user, about 5x slower, sharing the machine with SIPp's flood)
 // makes by itself.
 func TestFloodAudioGap(t *testing.T) {
 	tier.NativeOnly(t, "audio gaps of a real-time call under a flood, in milliseconds")
 	f := runFloodCall(t, 200, 3*time.Second)
 	f.log(t)
-	f.check(t)
+	if f.ownOut > 200*time.Millisecond {
+		t.Errorf("phoned's RTP stopped %v while baresip's flowed, during the flood", f.ownOut)
+	}
+	f.checkRSS(t)
 }
 
 // floodFigures are what one call under one flood gave.
@@ -141,6 +148,11 @@ func (f floodFigures) check(tb testing.TB) {
 		tb.Errorf("audio gap during the flood while the other direction flowed: %v phoned→baresip, %v baresip→phoned; want none over %v",
 			f.ownOut, f.ownIn, maxGap)
 	}
+	f.checkRSS(tb)
+}
+
+func (f floodFigures) checkRSS(tb testing.TB) {
+	tb.Helper()
 	if f.peakRSS > 2*f.rssBefore {
 		tb.Errorf("peak RSS %d KiB, over twice the in-call RSS %d KiB", f.peakRSS>>10, f.rssBefore>>10)
 	}
@@ -203,7 +215,8 @@ func runFloodCall(tb testing.TB, rate int, length time.Duration) floodFigures {
 	must(tb, err)
 	f.window = t1.Sub(t0)
 	f.peakRSS = after.PeakRSS
-	f.floodCPU = after.CPU - before.CPU - time.Duration(f.callCPU*float64(t1.Sub(t0)))
+	// 0 when the call's own CPU, estimated before, exceeds it (a loaded machine).
+	f.floodCPU = max(0, after.CPU-before.CPU-time.Duration(f.callCPU*float64(t1.Sub(t0))))
 	st, err = p.Status()
 	must(tb, err)
 	if st.State != "talking" || st.Call == nil || st.Call.Playout == nil {
