@@ -224,6 +224,7 @@ type Daemon struct {
 	mu   sync.Mutex
 	snap snapshot
 	subs map[chan struct{}]struct{} // status subscribers (broadcast)
+	disk *StorageStatus             // failed state directory writes (storage.go)
 }
 
 // New returns a loop; call Run to start it.

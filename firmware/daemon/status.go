@@ -39,6 +39,8 @@ type Status struct {
 	// Provisioning: where the config is fetched from and how the last
 	// check went (absent until the provisioner starts).
 	Provisioning *ProvisioningStatus `json:"provisioning,omitempty"`
+	// Storage: writes to the state directory that failed (storage.go).
+	Storage *StorageStatus `json:"storage,omitempty"`
 }
 
 // CallInfo is one of the phone's calls in Status.Calls.
@@ -215,6 +217,11 @@ func (d *Daemon) Status() Status {
 		p.PendingRestart = d.snap.config.Restart
 		prov = &p
 	}
+	var disk *StorageStatus
+	if d.disk != nil {
+		c := *d.disk
+		disk = &c
+	}
 	d.mu.Unlock()
 	st := Status{
 		State:        s.Mode.String(),
@@ -228,6 +235,7 @@ func (d *Daemon) Status() Status {
 		Config:       cfg,
 		Provisioning: prov,
 		DTMFDropped:  d.DTMFDropped(),
+		Storage:      disk,
 	}
 	now := d.clk.Now()
 	for _, c := range s.Calls {

@@ -174,6 +174,7 @@ type DirStats struct {
 	Reordered  uint64 // sent after a datagram that arrived later (held or overtaken by jitter)
 	Overflow   uint64 // dropped because the queue was full
 	NoPeer     uint64 // dropped because no destination was known yet
+	Cut        uint64 // dropped because the path was cut (Relay.Cut)
 	SendErrors uint64 // the socket refused to send
 	// Pending is how many are scheduled and not yet sent or dropped now
 	// (a datagram held back for reordering is not included).
@@ -193,8 +194,8 @@ func (s DirStats) MeanDelay() time.Duration {
 }
 
 func (s DirStats) String() string {
-	return fmt.Sprintf("in %d out %d dropped %d duplicated %d held %d reordered %d overflow %d nopeer %d, mean delay %v",
-		s.In, s.Out, s.Dropped, s.Duplicated, s.Held, s.Reordered, s.Overflow, s.NoPeer, s.MeanDelay().Round(10*time.Microsecond))
+	return fmt.Sprintf("in %d out %d dropped %d duplicated %d held %d reordered %d overflow %d nopeer %d cut %d, mean delay %v",
+		s.In, s.Out, s.Dropped, s.Duplicated, s.Held, s.Reordered, s.Overflow, s.NoPeer, s.Cut, s.MeanDelay().Round(10*time.Microsecond))
 }
 
 // RelayStats are the counters of both directions.
@@ -215,6 +216,7 @@ type Relay struct {
 	dirs  [2]*direction     // index: the side the datagrams arrive on
 	queue itemHeap
 	seq   uint64
+	cut   bool // every datagram dropped (a network outage), see Cut
 
 	wake      chan struct{}
 	done      chan struct{}
@@ -423,6 +425,18 @@ func (r *Relay) peer(s Side) netip.AddrPort {
 	return r.last[s]
 }
 
+// Cut cuts the path (on) or restores it (off): while cut, every datagram
+// that arrives on either side is dropped (counted as Cut, the loss model
+// not consulted: they take no index and draw no random values, so the
+// decisions after the outage are those the seed gives the next indexes)
+// and those already queued are still delivered. A network outage between
+// the two phones.
+func (r *Relay) Cut(on bool) {
+	r.mu.Lock()
+	r.cut = on
+	r.mu.Unlock()
+}
+
 // Stats returns the counters so far.
 func (r *Relay) Stats() RelayStats {
 	r.mu.Lock()
@@ -475,6 +489,10 @@ func (r *Relay) read(s Side) {
 func (r *Relay) admit(s Side, now time.Time, data []byte) {
 	d := r.dirs[s]
 	d.stats.In++
+	if r.cut {
+		d.stats.Cut++
+		return
+	}
 	index := d.next
 	d.next++
 	dec := d.im.next()
@@ -707,6 +725,12 @@ func (m *MediaRelay) SetPeer(s Side, rtp, rtcp netip.AddrPort) {
 	}
 	m.RTP.SetPeer(s, rtp)
 	m.RTCP.SetPeer(s, rtcp)
+}
+
+// Cut cuts (on) or restores (off) both the RTP and the RTCP path.
+func (m *MediaRelay) Cut(on bool) {
+	m.RTP.Cut(on)
+	m.RTCP.Cut(on)
 }
 
 // Close closes both relays.

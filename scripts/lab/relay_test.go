@@ -516,3 +516,40 @@ func TestRelayMediaPairs(t *testing.T) {
 		t.Fatalf("RTCP A→B: %v", got)
 	}
 }
+
+// A cut path drops everything both ways (counted as Cut, not as loss),
+// and carries everything again once restored.
+func TestRelayCut(t *testing.T) {
+	a, b := newEndpoint(t), newEndpoint(t)
+	r := StartRelay(t, RelayConfig{Seed: 1, PeerA: a.addr, PeerB: b.addr})
+	colA, colB := a.collect(t), b.collect(t)
+	through := func(from int) {
+		t.Helper()
+		a.sendN(t, r.Addr(SideA), from, 10, 0)
+		b.sendN(t, r.Addr(SideB), from, 10, 0)
+		waitUntil(t, "10 more each way", func() bool { return colA.count() >= from+10 && colB.count() >= from+10 })
+	}
+	through(0)
+	r.Cut(true)
+	a.sendN(t, r.Addr(SideA), 100, 10, 0)
+	b.sendN(t, r.Addr(SideB), 100, 10, 0)
+	waitUntil(t, "the relay took the 10 each way", func() bool {
+		st := r.Stats()
+		return st.AtoB.In == 20 && st.BtoA.In == 20
+	})
+	r.Cut(false)
+	through(10)
+	st := r.Stats()
+	for _, d := range []DirStats{st.AtoB, st.BtoA} {
+		if d.Cut != 10 || d.Dropped != 0 || d.Out != 20 {
+			t.Fatalf("counters %v: want 10 cut, 20 out", d)
+		}
+	}
+	for _, got := range [][]arrival{colA.wait(t, 20, 0), colB.wait(t, 20, 0)} {
+		for _, x := range got {
+			if x.index >= 100 {
+				t.Fatalf("datagram %d sent while cut came through", x.index)
+			}
+		}
+	}
+}

@@ -328,7 +328,7 @@ func (p *provisioner) verifyOnce(ctx context.Context, sub <-chan struct{}) bool 
 		return true // ignored at start too; nothing to verify
 	}
 	if !p.changesRegistration(good, haveGood, curCfg) || curCfg.RegistrarURI() == "" {
-		store.MarkGood()
+		p.d.NoteStateWrite(store.MarkGood())
 		return true
 	}
 	var deadline time.Time
@@ -344,9 +344,11 @@ func (p *provisioner) verifyOnce(ctx context.Context, sub <-chan struct{}) bool 
 			deadline = time.Time{}
 		}
 		if applied && st.Registration.State == "registered" {
-			if err := store.MarkGood(); err != nil {
+			err := store.MarkGood()
+			if err != nil {
 				p.log.Warn("cannot record the config as good", "err", err)
 			}
+			p.d.NoteStateWrite(err)
 			p.log.Info("config registered: kept as the last good one", "hash", cur.Hash(), "source", cur.Source)
 			return true
 		}
@@ -415,6 +417,7 @@ func (p *provisioner) rollback(store *cfgstore.Store, cur, good cfgstore.Set, ha
 	} else {
 		err = store.Clear()
 	}
+	p.d.NoteStateWrite(err)
 	if err != nil {
 		p.log.Error("rollback failed", "err", err)
 		return

@@ -160,9 +160,11 @@ func (r *reloader) store(set cfgstore.Set) error {
 		err = s.Save(set)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot keep the config in %s: %w", r.stateDir, err)
+		err = fmt.Errorf("cannot keep the config in %s: %w", r.stateDir, err)
+		r.log.Error("state write failed, the stored config stays", "err", err)
 	}
-	return nil
+	r.d.NoteStateWrite(err) // status "storage" (a full disk)
+	return err
 }
 
 // pushName names a pushed file in error messages and the store.
