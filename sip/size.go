@@ -1,0 +1,173 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// Message sizes and transports (RFC 3261 §18.1.1, §18.2.2).
+const (
+	// udpRequestMax is the largest request we send over UDP: a bigger one
+	// goes over TCP, "larger than 1300 bytes and the path MTU is unknown"
+	// (§18.1.1). Responses have no such rule: they go back the way the
+	// request came, whatever their size.
+	udpRequestMax = 1300
+	// maxMessage is the largest message we send or receive, the UDP
+	// length field's limit (§18.1.1 asks a UA to take up to 65,535 bytes).
+	// Over IPv4 a datagram carries at most 65,507: writing a bigger one
+	// fails and the failure is logged where the message was sent.
+	maxMessage = 65535
+	// maxTCPConns bounds the TCP (and TLS) connections peers hold open to
+	// us: each costs a maxMessage read buffer and a goroutine in sipgo,
+	// about 70 KiB, so 64 of them at most 4.5 MiB. Beyond it a new
+	// connection is closed at once.
+	maxTCPConns = 64
+)
+
+// tcpIdle closes a connection a peer opened to us that brought nothing
+// for that long; the peer opens a new one when it has a request
+// (RFC 3261 §18.1.1 leaves connection lifetime to the implementation).
+// A variable for tests.
+var tcpIdle = 5 * time.Minute
+
+func init() {
+	// sipgo refuses UDP writes over UDPMTUSize-200 bytes and reads 32 KiB
+	// per datagram. The choice of transport for our requests is ours
+	// (overTCP); a response goes back over UDP at any size (§18.2.2).
+	gosip.UDPMTUSize = maxMessage + 200
+	gosip.TransportBufferReadSize = maxMessage
+}
+
+// overTCP moves req, about to leave in UDP mode, to TCP when it is too
+// big for UDP (RFC 3261 §18.1.1), changing the top Via's transport to
+// match; a CANCEL follows its INVITE, whose Via it copies (§9.1). Our
+// Contact keeps naming UDP: we listen on TCP too, and a peer's request
+// that is big moves to TCP by the same rule. A request sent back to UDP
+// by backToUDP stays there.
+func overTCP(req *gosip.Request) bool {
+	via := req.Via()
+	switch req.MessageData.Transport() {
+	case "UDP":
+		return false
+	case "TCP":
+	default:
+		if via == nil || (!strings.EqualFold(via.Transport, "TCP") && messageSize(req) <= udpRequestMax) {
+			return false
+		}
+	}
+	if via != nil {
+		via.Transport = "TCP"
+	}
+	req.SetTransport("TCP")
+	req.Laddr = gosip.Addr{} // from an ephemeral port, not our UDP socket
+	return true
+}
+
+func messageSize(m gosip.Message) int {
+	var b strings.Builder
+	m.StringWrite(&b)
+	return b.Len()
+}
+
+// request sends req in a client transaction (prebuilt). A request moved
+// to TCP for its size whose connection is refused or reset goes again
+// over UDP (RFC 3261 §18.1.1).
+func (u *UA) request(ctx context.Context, req *gosip.Request) (gosip.ClientTransaction, error) {
+	tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
+	if err != nil && u.backToUDP(req, err) {
+		tx, err = u.cli.TransactionRequest(ctx, req, u.prebuilt)
+	}
+	return tx, err
+}
+
+// write sends req (an ACK) outside a transaction, as request does.
+func (u *UA) write(req *gosip.Request) error {
+	err := u.cli.WriteRequest(req, u.prebuilt)
+	if err != nil && u.backToUDP(req, err) {
+		err = u.cli.WriteRequest(req, u.prebuilt)
+	}
+	return err
+}
+
+func (u *UA) backToUDP(req *gosip.Request, err error) bool {
+	if u.tcp || req.MessageData.Transport() != "TCP" ||
+		!(errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)) {
+		return false
+	}
+	req.SetTransport("UDP")
+	if via := req.Via(); via != nil {
+		via.Transport = "UDP"
+	}
+	u.log.Warn("TCP refused: request sent over UDP (RFC 3261 §18.1.1)", "method", req.Method, "bytes", messageSize(req), "error", err)
+	return true
+}
+
+// capListener bounds the connections peers hold open to us (maxTCPConns,
+// tcpIdle): a flood of connections costs at most max read buffers.
+type capListener struct {
+	net.Listener
+	max     int64
+	live    atomic.Int64
+	refused atomic.Uint64
+	log     *rateLog
+	u       *UA
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.live.Add(1) <= l.max {
+			return &cappedConn{Conn: c, l: l}, nil
+		}
+		l.live.Add(-1)
+		l.refused.Add(1)
+		c.Close()
+		if ok, n := l.log.allow(); ok {
+			l.u.log.Warn("TCP connection refused: too many open", "from", c.RemoteAddr().String(), "open", l.max, "suppressed", n)
+		}
+	}
+}
+
+type cappedConn struct {
+	net.Conn
+	l    *capListener
+	once sync.Once
+}
+
+// Read ends the connection (EOF, which sipgo takes as a close) once it
+// brought nothing for tcpIdle.
+func (c *cappedConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(tcpIdle)); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.l.u.log.Debug("idle TCP connection closed", "from", c.RemoteAddr().String())
+		return n, io.EOF
+	}
+	return n, err
+}
+
+func (c *cappedConn) Close() error {
+	c.once.Do(func() { c.l.live.Add(-1) })
+	return c.Conn.Close()
+}
+
+// TCPConns is how many TCP (or TLS) connections peers hold open to us
+// now, and how many were refused for want of room (maxTCPConns).
+func (u *UA) TCPConns() (open int64, refused uint64) {
+	return u.tcpCap.live.Load(), u.tcpCap.refused.Load()
+}
