@@ -57,7 +57,7 @@ func init() {
 func overTCP(req *gosip.Request) bool {
 	via := req.Via()
 	switch req.MessageData.Transport() {
-	case "UDP":
+	case udpAgain:
 		return false
 	case "TCP":
 	default:
@@ -99,12 +99,17 @@ func (u *UA) write(req *gosip.Request) error {
 	return err
 }
 
+// udpAgain marks a request backToUDP sent back to UDP. sipgo's Clone sets
+// every copy's transport to its Via's ("UDP"): the lower case tells ours
+// apart, and sipgo takes network names in any case.
+const udpAgain = "udp"
+
 func (u *UA) backToUDP(req *gosip.Request, err error) bool {
 	if u.tcp || req.MessageData.Transport() != "TCP" ||
 		!(errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)) {
 		return false
 	}
-	req.SetTransport("UDP")
+	req.SetTransport(udpAgain)
 	if via := req.Via(); via != nil {
 		via.Transport = "UDP"
 	}
@@ -117,6 +122,7 @@ func (u *UA) backToUDP(req *gosip.Request, err error) bool {
 type capListener struct {
 	net.Listener
 	max     int64
+	idle    time.Duration
 	live    atomic.Int64
 	refused atomic.Uint64
 	log     *rateLog
@@ -150,7 +156,7 @@ type cappedConn struct {
 // Read ends the connection (EOF, which sipgo takes as a close) once it
 // brought nothing for tcpIdle.
 func (c *cappedConn) Read(b []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(time.Now().Add(tcpIdle)); err != nil {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.l.idle)); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Read(b)

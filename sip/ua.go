@@ -283,7 +283,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		p.UriParams.Add("lr", "") // loose routing, RFC 3261 §16.12
 		proxy = &p
 	}
-	tcpCap := &capListener{Listener: tcpLn, max: maxTCPConns, log: &rateLog{clk: cfg.Clock, every: time.Second}}
+	tcpCap := &capListener{Listener: tcpLn, max: maxTCPConns, idle: tcpIdle, log: &rateLog{clk: cfg.Clock, every: time.Second}}
 	var tlsSt *tlsState
 	uaOpts := []sipgo.UserAgentOption{}
 	if cfg.Transport == "tls" {
