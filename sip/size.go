@@ -49,11 +49,11 @@ func init() {
 }
 
 // overTCP moves req, about to leave in UDP mode, to TCP when it is too
-// big for UDP (RFC 3261 §18.1.1), changing the top Via's transport to
-// match; a CANCEL follows its INVITE, whose Via it copies (§9.1). Our
-// Contact keeps naming UDP: we listen on TCP too, and a peer's request
-// that is big moves to TCP by the same rule. A request sent back to UDP
-// by backToUDP stays there.
+// big for UDP (RFC 3261 §18.1.1) or its next hop names TCP, changing the
+// top Via's transport to match; a CANCEL follows its INVITE, whose Via it
+// copies (§9.1). Our Contact keeps naming UDP: we listen on TCP too, and
+// a peer's request that is big moves to TCP by the same rule. A request
+// sent back to UDP by backToUDP stays there.
 func overTCP(req *gosip.Request) bool {
 	via := req.Via()
 	switch req.MessageData.Transport() {
@@ -61,7 +61,8 @@ func overTCP(req *gosip.Request) bool {
 		return false
 	case "TCP":
 	default:
-		if via == nil || (!strings.EqualFold(via.Transport, "TCP") && messageSize(req) <= udpRequestMax) {
+		if via == nil || (!strings.EqualFold(via.Transport, "TCP") && !strings.EqualFold(hopTransport(req), "tcp") &&
+			messageSize(req) <= udpRequestMax) {
 			return false
 		}
 	}
@@ -71,6 +72,22 @@ func overTCP(req *gosip.Request) bool {
 	req.SetTransport("TCP")
 	req.Laddr = gosip.Addr{} // from an ephemeral port, not our UDP socket
 	return true
+}
+
+// hopTransport is the transport parameter of req's next hop, the top
+// Route or else the Request-URI (RFC 3263 §4.1): a proxy that
+// record-routed us with ;transport=tcp (Kamailio between TCP and UDP)
+// gets our in-dialog requests over TCP, with the Via saying so.
+func hopTransport(req *gosip.Request) string {
+	uri := &req.Recipient
+	if r := req.Route(); r != nil {
+		uri = &r.Address
+	}
+	if uri.UriParams == nil {
+		return ""
+	}
+	v, _ := uri.UriParams.Get("transport")
+	return v
 }
 
 func messageSize(m gosip.Message) int {

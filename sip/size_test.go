@@ -53,6 +53,15 @@ func TestOverTCPChoice(t *testing.T) {
 	if cl := bigRequest(2000).Clone(); !overTCP(cl) {
 		t.Fatalf("a big clone (transport %q) stayed on UDP", cl.MessageData.Transport())
 	}
+	// A small request whose next hop says ;transport=tcp goes there
+	// over TCP, its Via saying so.
+	tcpHop := gosip.NewParams()
+	tcpHop.Add("transport", "tcp")
+	sm := bigRequest(0)
+	sm.AppendHeader(&gosip.RouteHeader{Address: gosip.Uri{Scheme: "sip", Host: "127.0.0.1", UriParams: tcpHop}})
+	if !overTCP(sm) || sm.Via().Transport != "TCP" {
+		t.Fatalf("a small request routed ;transport=tcp: Via %s", sm.Via().Transport)
+	}
 	// A Route's ;transport=udp does not keep a big request on UDP.
 	rt := bigRequest(2000)
 	params := gosip.NewParams()
