@@ -14,8 +14,8 @@
 //     when the connection is refused or reset; responses go back the way
 //     the request came at any size up to 65,535 bytes (65,507 in an IPv4
 //     datagram: a bigger one fails, logged); reads take 65,535 bytes. At
-//     most 64 TCP connections peers open are held (more are closed at
-//     once, TCPConns counts them), each closed after 5 min without data.
+//     most 64 TCP connections peers open are held at once (more are
+//     closed at once, TCPConns counts them).
 //   - From, To and Contact are always explicit (our AOR is
 //     Config.User@Config.Domain; Contact is Config.User@listen address);
 //     nothing falls back to sipgo's "sipgo@localhost" defaults.

@@ -3,9 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,12 +31,6 @@ const (
 	// connection is closed at once.
 	maxTCPConns = 64
 )
-
-// tcpIdle closes a connection a peer opened to us that brought nothing
-// for that long; the peer opens a new one when it has a request
-// (RFC 3261 §18.1.1 leaves connection lifetime to the implementation).
-// A variable for tests.
-var tcpIdle = 5 * time.Minute
 
 func init() {
 	// sipgo refuses UDP writes over UDPMTUSize-200 bytes and reads 32 KiB
@@ -100,20 +92,23 @@ func messageSize(m gosip.Message) int {
 // to TCP for its size whose connection is refused or reset goes again
 // over UDP (RFC 3261 §18.1.1).
 func (u *UA) request(ctx context.Context, req *gosip.Request) (gosip.ClientTransaction, error) {
-	tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
-	if err != nil && u.backToUDP(req, err) {
-		tx, err = u.cli.TransactionRequest(ctx, req, u.prebuilt)
+	for {
+		// backToUDP says yes once at most: the request is on UDP then.
+		tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
+		if err == nil || !u.backToUDP(req, err) {
+			return tx, err
+		}
 	}
-	return tx, err
 }
 
 // write sends req (an ACK) outside a transaction, as request does.
 func (u *UA) write(req *gosip.Request) error {
-	err := u.cli.WriteRequest(req, u.prebuilt)
-	if err != nil && u.backToUDP(req, err) {
-		err = u.cli.WriteRequest(req, u.prebuilt)
+	for {
+		err := u.cli.WriteRequest(req, u.prebuilt)
+		if err == nil || !u.backToUDP(req, err) {
+			return err
+		}
 	}
-	return err
 }
 
 // udpAgain marks a request backToUDP sent back to UDP. sipgo's Clone sets
@@ -130,64 +125,66 @@ func (u *UA) backToUDP(req *gosip.Request, err error) bool {
 	if via := req.Via(); via != nil {
 		via.Transport = "UDP"
 	}
-	u.log.Warn("TCP refused: request sent over UDP (RFC 3261 §18.1.1)", "method", req.Method, "bytes", messageSize(req), "error", err)
+	u.log.Warn("TCP refused: request sent over UDP (RFC 3261 §18.1.1)", "error", err)
 	return true
 }
 
-// capListener bounds the connections peers hold open to us (maxTCPConns,
-// tcpIdle): a flood of connections costs at most max read buffers.
+// capListener bounds the connections peers hold open to us
+// (maxTCPConns): a flood of connections costs at most max read buffers.
+// sipgo closes a connection when the peer does or on a read error. No
+// embedding: promoted methods would add wrappers to the binary.
 type capListener struct {
-	net.Listener
-	max     int64
-	idle    time.Duration
-	live    atomic.Int64
-	refused atomic.Uint64
-	log     *rateLog
-	u       *UA
+	ln       net.Listener
+	max      int64
+	live     atomic.Int64
+	refused  atomic.Uint64
+	accepted atomic.Int64 // every connection, refused or not (TLSAccepted)
+	log      *rateLog
+	u        *UA
+	_        [0]func() // not comparable: no equality function either
 }
+
+func (l *capListener) Addr() net.Addr { return l.ln.Addr() }
+func (l *capListener) Close() error   { return l.ln.Close() }
 
 func (l *capListener) Accept() (net.Conn, error) {
 	for {
-		c, err := l.Listener.Accept()
+		c, err := l.ln.Accept()
 		if err != nil {
 			return nil, err
 		}
+		l.accepted.Add(1)
 		if l.live.Add(1) <= l.max {
-			return &cappedConn{Conn: c, l: l}, nil
+			return &cappedConn{c: c, l: l}, nil
 		}
 		l.live.Add(-1)
 		l.refused.Add(1)
 		c.Close()
-		if ok, n := l.log.allow(); ok {
-			l.u.log.Warn("TCP connection refused: too many open", "from", c.RemoteAddr().String(), "open", l.max, "suppressed", n)
+		if ok, _ := l.log.allow(); ok {
+			l.u.log.Warn("TCP connection refused: too many open")
 		}
 	}
 }
 
 type cappedConn struct {
-	net.Conn
+	c    net.Conn
 	l    *capListener
 	once sync.Once
-}
-
-// Read ends the connection (EOF, which sipgo takes as a close) once it
-// brought nothing for tcpIdle.
-func (c *cappedConn) Read(b []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(time.Now().Add(c.l.idle)); err != nil {
-		return 0, err
-	}
-	n, err := c.Conn.Read(b)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		c.l.u.log.Debug("idle TCP connection closed", "from", c.RemoteAddr().String())
-		return n, io.EOF
-	}
-	return n, err
+	_    [0]func()
 }
 
 func (c *cappedConn) Close() error {
 	c.once.Do(func() { c.l.live.Add(-1) })
-	return c.Conn.Close()
+	return c.c.Close()
 }
+
+func (c *cappedConn) Read(b []byte) (int, error)         { return c.c.Read(b) }
+func (c *cappedConn) Write(b []byte) (int, error)        { return c.c.Write(b) }
+func (c *cappedConn) LocalAddr() net.Addr                { return c.c.LocalAddr() }
+func (c *cappedConn) RemoteAddr() net.Addr               { return c.c.RemoteAddr() }
+func (c *cappedConn) SetDeadline(t time.Time) error      { return c.c.SetDeadline(t) }
+func (c *cappedConn) SetReadDeadline(t time.Time) error  { return c.c.SetReadDeadline(t) }
+func (c *cappedConn) SetWriteDeadline(t time.Time) error { return c.c.SetWriteDeadline(t) }
 
 // TCPConns is how many TCP (or TLS) connections peers hold open to us
 // now, and how many were refused for want of room (maxTCPConns).

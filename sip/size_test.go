@@ -403,20 +403,3 @@ func TestTCPConnCap(t *testing.T) {
 		t.Fatalf("after a slot freed: %v %v", res, err)
 	}
 }
-
-// A connection that brings nothing for tcpIdle is closed.
-func TestTCPIdleClosed(t *testing.T) {
-	defer func(d time.Duration) { tcpIdle = d }(tcpIdle)
-	tcpIdle = 200 * time.Millisecond
-	b := newPhone(t, "1002", "Bob")
-	c, err := net.DialTimeout("tcp", b.Addr().String(), wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(wait))
-	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Fatalf("idle connection: read %v, want EOF", err)
-	}
-	waitFor(t, "closed", func() bool { open, _ := b.TCPConns(); return open == 0 })
-}

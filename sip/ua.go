@@ -283,7 +283,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		p.UriParams.Add("lr", "") // loose routing, RFC 3261 §16.12
 		proxy = &p
 	}
-	tcpCap := &capListener{Listener: tcpLn, max: maxTCPConns, idle: tcpIdle, log: &rateLog{clk: cfg.Clock, every: time.Second}}
+	tcpCap := &capListener{ln: tcpLn, max: maxTCPConns, log: &rateLog{clk: cfg.Clock, every: time.Second}}
 	var tlsSt *tlsState
 	uaOpts := []sipgo.UserAgentOption{}
 	if cfg.Transport == "tls" {
@@ -294,7 +294,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 			return nil, err
 		}
 		tlsSt = &tlsState{client: clientTLS(cfg.TLS), flows: make(map[string]*flowConn)}
-		tlsSt.ln = tls.NewListener(countingListener{Listener: tcpCap, n: &tlsSt.accepted}, srvConf)
+		tlsSt.ln = tls.NewListener(tcpCap, srvConf)
 		tlsSt.flowLn = newFlowListener(tcpLn.Addr())
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(tlsSt.client))
 	}
