@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -402,4 +403,25 @@ func TestTCPConnCap(t *testing.T) {
 	if res, err := gosip.NewParser().ParseSIP(readAll(t, c)); err != nil || res.(*gosip.Response).StatusCode != 200 {
 		t.Fatalf("after a slot freed: %v %v", res, err)
 	}
+}
+
+// A response that does not fit a UDP datagram over IPv4 (65,507 bytes) is
+// not sent, and the log says so plainly: an OPTIONS of 65,4xx bytes made
+// of Via headers, which the 200 copies and adds its own headers to.
+func TestResponseTooBigForUDPLogged(t *testing.T) {
+	logs := &lockedBuf{}
+	b := newPhone(t, "1002", "Bob", func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	raw := newRawPeer(t)
+	var vias strings.Builder
+	for i := 0; vias.Len() < 65100; i++ {
+		fmt.Fprintf(&vias, "Via: SIP/2.0/UDP 10.0.%d.%d:5060;branch=z9hG4bK-hop%d\r\n", i/250, i%250, i)
+	}
+	text := bigOptions(raw, b.UA, "UDP", "toobig", 0)
+	text = strings.Replace(text, "Max-Forwards", strings.TrimSuffix(vias.String(), "\r\n")+"\r\nMax-Forwards", 1)
+	// Our Via first: the response goes to the raw peer.
+	if _, err := raw.conn.WriteToUDPAddrPort([]byte(text), b.Addr()); err != nil {
+		t.Fatalf("%d bytes: %v", len(text), err)
+	}
+	waitFor(t, "the failed response in the log", func() bool { return strings.Contains(logs.String(), "message too long") })
+	t.Logf("OPTIONS of %d bytes: %s", len(text), logs.String()[strings.Index(logs.String(), "level=WARN"):][:200])
 }
