@@ -13,6 +13,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/sip/sdp"
 )
 
@@ -424,4 +425,43 @@ func TestResponseTooBigForUDPLogged(t *testing.T) {
 	}
 	waitFor(t, "the failed response in the log", func() bool { return strings.Contains(logs.String(), "message too long") })
 	t.Logf("OPTIONS of %d bytes: %s", len(text), logs.String()[strings.Index(logs.String(), "level=WARN"):][:200])
+}
+
+// A REGISTER over 1300 bytes (a long User-Agent) goes over TCP; the
+// registrar's received/rport over TCP names the connection's port, not a
+// NAT binding: no re-registration with it, registered at once.
+func TestBigRegisterOverTCP(t *testing.T) {
+	p := newPhone(t, "1001", "Alice", func(c *Config) { c.UserAgent = "phoned-test " + strings.Repeat("u", 1400) })
+	raw := newRawPeer(t)
+	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: raw.addr().Port})
+	if err != nil {
+		t.Skipf("TCP port of the raw peer taken: %v", err)
+	}
+	defer ln.Close()
+	err = p.StartRegistration(RegConfig{Registrars: []string{fmt.Sprintf("sip:%s", raw.addr())},
+		Credentials: Credentials{User: "1001", Password: "s3cret"}, Expires: 120 * time.Second,
+		Clock: clock.NewFake(time.Unix(1e9, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetDeadline(time.Now().Add(wait))
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(wait))
+	reg, n := readTCP(t, bufio.NewReader(conn))
+	if reg.Method != gosip.REGISTER || n <= udpRequestMax || reg.Via().Transport != "TCP" {
+		t.Fatalf("over TCP: %d-byte %s, Via %s", n, reg.Method, reg.Via().Transport)
+	}
+	res := gosip.NewResponseFromRequest(reg, 200, "OK", nil)
+	res.Via().Params.Add("received", "127.0.0.1")
+	res.Via().Params.Add("rport", fmt.Sprint(conn.RemoteAddr().(*net.TCPAddr).Port))
+	res.AppendHeader(gosip.HeaderClone(reg.Contact()))
+	res.AppendHeader(gosip.NewHeader("Expires", "120"))
+	if _, err := conn.Write([]byte(res.String())); err != nil {
+		t.Fatal(err)
+	}
+	nextReg(t, p, RegRegistered)
 }
