@@ -465,3 +465,28 @@ func TestBigRegisterOverTCP(t *testing.T) {
 	}
 	nextReg(t, p, RegRegistered)
 }
+
+// The ACK to a 2xx (no transaction: sent by write) is big for its route
+// set and the first route takes no TCP: it goes over UDP (§18.1.1).
+func TestBigAckFallsBackToUDP(t *testing.T) {
+	a := newPhone(t, "1001", "Alice")
+	raw := newRawPeer(t) // nothing listens on TCP at its port
+	if _, err := a.Dial(fmt.Sprintf("sip:2000@%s", raw.addr()), media(4000, sdp.PCMU)); err != nil {
+		t.Fatal(err)
+	}
+	inv := raw.read("INVITE", isReq(gosip.INVITE))
+	res := gosip.NewResponseFromRequest(inv.msg.(*gosip.Request), 200, "OK", nil)
+	res.To().Params.Add("tag", "rawtag")
+	res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "raw", Host: "127.0.0.1", Port: raw.addr().Port}})
+	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res.SetBody(sdp.Offer(media(9000, sdp.PCMU), 1))
+	text := strings.Replace(res.String(), "\r\n\r\n", "\r\n"+recordRoutes(12, raw.addr().Port)+"\r\n", 1)
+	if _, err := raw.conn.WriteToUDP([]byte(text), inv.from); err != nil {
+		t.Fatal(err)
+	}
+	next[Answered](t, a)
+	ack := raw.read("ACK over UDP", isReq(gosip.ACK))
+	if len(ack.raw) <= udpRequestMax || ack.msg.(*gosip.Request).Via().Transport != "UDP" {
+		t.Fatalf("%d-byte ACK, Via %s", len(ack.raw), ack.msg.(*gosip.Request).Via().Transport)
+	}
+}
