@@ -188,7 +188,7 @@ func (u *UA) placeCall(c *call, o DialOptions) {
 		u.mu.Lock()
 		c.invite = req
 		u.mu.Unlock()
-		tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
+		tx, err := u.request(ctx, req)
 		if err != nil {
 			// RFC 3263 §4.3: a transport error moves on to the next address.
 			u.log.Warn("INVITE not sent; trying the next hop", "call", c.id, "hop", h.addr, "error", err)

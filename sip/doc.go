@@ -7,6 +7,15 @@
 //   - New binds Config.Listen itself (so "address in use" is an error from
 //     New) and every request and response leaves from that socket: Via,
 //     Contact and the UDP source port all name the listen address.
+//   - Message sizes (size.go, RFC 3261 §18.1.1, §18.2.2): a UA listens on
+//     TCP at the same port beside UDP, always; in UDP mode a request over
+//     1300 bytes (or whose next hop says ;transport=tcp) goes over TCP with
+//     its Via saying TCP (no retransmissions, §17.1.1.2), back over UDP
+//     when the connection is refused or reset; responses go back the way
+//     the request came at any size up to 65,535 bytes (65,507 in an IPv4
+//     datagram: a bigger one fails, logged); reads take 65,535 bytes. At
+//     most 64 TCP connections peers open are held at once (more are
+//     closed at once, TCPConns counts them).
 //   - From, To and Contact are always explicit (our AOR is
 //     Config.User@Config.Domain; Contact is Config.User@listen address);
 //     nothing falls back to sipgo's "sipgo@localhost" defaults.

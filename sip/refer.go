@@ -169,7 +169,7 @@ func (u *UA) referDone(c *call, ro *referOut, ev TransferProgress) {
 
 // doRes runs a non-INVITE client transaction to its final response.
 func (u *UA) doRes(req *gosip.Request) (*gosip.Response, error) {
-	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	tx, err := u.request(context.Background(), req)
 	if err != nil {
 		return nil, err
 	}

@@ -369,8 +369,9 @@ func (r *registrar) register(ctx context.Context, t regTarget, addr netip.AddrPo
 			// RFC 3581 §4: the registrar saw us at received:rport. If that
 			// is not our Contact, we are behind a NAT: register the
 			// address it sees instead, so calls can reach us. Over TCP
-			// rport is the connection's own port, not a NAT binding.
-			if seen, ok := seenAt(res); ok && !r.u.tcp && seen != r.contactAddr() && expires > 0 {
+			// rport is the connection's own port, not a NAT binding (a
+			// REGISTER too big for UDP goes over TCP, size.go).
+			if seen, ok := seenAt(res); ok && !r.u.tcp && !strings.EqualFold(res.Transport(), "TCP") && seen != r.contactAddr() && expires > 0 {
 				r.u.log.Info("registrar sees another address: NAT; re-registering with it", "local", r.contactAddr(), "seen", seen)
 				r.mu.Lock()
 				r.contact = seen
@@ -548,7 +549,7 @@ func (u *UA) roundTrip(ctx context.Context, req *gosip.Request, addr netip.AddrP
 		return u.roundTripFlow(ctx, req, addr)
 	}
 	req.SetDestination(addr.String())
-	tx, err := u.cli.TransactionRequest(ctx, req, u.prebuilt)
+	tx, err := u.request(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func (u *UA) sendReinvite(c *call) {
 	req.SetBody(c.newOffer(r.local))
 	u.mu.Unlock()
 
-	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	tx, err := u.request(context.Background(), req)
 	if err != nil {
 		log.Warn("send re-INVITE", "error", err)
 		u.reinviteDone(c, Reinvited{ID: c.id, Code: 503, Reason: "Service Unavailable (" + err.Error() + ")"})

@@ -48,8 +48,6 @@ type tlsState struct {
 	ln     net.Listener  // accepts peers' connections on our port
 	flowLn *flowListener // hands our own connections to sipgo
 
-	accepted atomic.Int64 // connections accepted on ln
-
 	mu    sync.Mutex
 	flows map[string]*flowConn // by remote address
 }
@@ -254,20 +252,6 @@ func (l *flowListener) hand(c net.Conn) bool {
 	}
 }
 
-// countingListener counts the connections peers open to us.
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
-}
-
 // TLSAccepted is how many TLS connections peers opened to our listener
 // (not counting the flows we opened): a registrar that reaches us over
 // our registration flow (RFC 5626) opens none.
@@ -275,7 +259,7 @@ func (u *UA) TLSAccepted() int64 {
 	if u.tls == nil {
 		return 0
 	}
-	return u.tls.accepted.Load()
+	return u.tcpCap.accepted.Load() // the TLS listener's (ua.go)
 }
 
 // ensureFlow makes sure a TLS connection to addr is open and known to the

@@ -201,7 +201,8 @@ type UA struct {
 	tcp    bool       // requests go over TCP or TLS (Config.Transport)
 	tls    *tlsState  // nil unless Transport is "tls"
 	tcpLn  *net.TCPListener
-	proxy  *gosip.Uri // outbound proxy with ;lr, or nil
+	tcpCap *capListener // tcpLn, bounded (size.go)
+	proxy  *gosip.Uri   // outbound proxy with ;lr, or nil
 
 	// public is our address as a registrar sees it (NAT), when it differs
 	// from ours. Atomic: Contact is built with and without u.mu held.
@@ -256,7 +257,9 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		network = "udp6"
 	}
 	// Bind ourselves so "address in use" is a synchronous error.
-	conn, tcpLn, err := bindPorts(network, cfg.Listen, cfg.Transport == "tcp" || cfg.Transport == "tls")
+	// A TCP listener beside UDP always: a UA implements both (RFC 3261
+	// §18), and a peer's request too big for UDP comes over TCP (§18.1.1).
+	conn, tcpLn, err := bindPorts(network, cfg.Listen, true)
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +274,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		p, err := parseTarget(cfg.OutboundProxy)
 		if err != nil {
 			conn.Close()
-			if tcpLn != nil {
-				tcpLn.Close()
-			}
+			tcpLn.Close()
 			return nil, fmt.Errorf("sip: outbound proxy %q: %w", cfg.OutboundProxy, err)
 		}
 		if p.UriParams == nil {
@@ -282,6 +283,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		p.UriParams.Add("lr", "") // loose routing, RFC 3261 §16.12
 		proxy = &p
 	}
+	tcpCap := &capListener{ln: tcpLn, max: maxTCPConns, log: &rateLog{clk: cfg.Clock, every: time.Second}}
 	var tlsSt *tlsState
 	uaOpts := []sipgo.UserAgentOption{}
 	if cfg.Transport == "tls" {
@@ -292,14 +294,15 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 			return nil, err
 		}
 		tlsSt = &tlsState{client: clientTLS(cfg.TLS), flows: make(map[string]*flowConn)}
-		tlsSt.ln = tls.NewListener(countingListener{Listener: tcpLn, n: &tlsSt.accepted}, srvConf)
+		tlsSt.ln = tls.NewListener(tcpCap, srvConf)
 		tlsSt.flowLn = newFlowListener(tcpLn.Addr())
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(tlsSt.client))
 	}
 	u := &UA{
 		tls:    tlsSt,
-		tcp:    tcpLn != nil,
+		tcp:    cfg.Transport == "tcp" || cfg.Transport == "tls",
 		tcpLn:  tcpLn,
+		tcpCap: tcpCap,
 		proxy:  proxy,
 		cfg:    cfg,
 		clk:    cfg.Clock,
@@ -309,6 +312,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		calls:  make(map[CallID]*call),
 		served: make(chan struct{}),
 	}
+	tcpCap.u = u
 	u.strayLog = rateLog{clk: cfg.Clock, every: time.Second}
 	u.checkSyncLog = rateLog{clk: cfg.Clock, every: time.Second}
 	u.realm = &realmPolicy{configured: cfg.Credentials.Realm, fallback: []string{cfg.Domain}}
@@ -331,6 +335,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	}, uaOpts...)...)
 	if err != nil {
 		conn.Close()
+		tcpLn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	// Requests are sent from the listening socket: WithClientConnectionAddr
@@ -343,12 +348,14 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	if err != nil {
 		u.sua.Close()
 		conn.Close()
+		tcpLn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		u.sua.Close()
 		conn.Close()
+		tcpLn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	u.srv.OnInvite(u.guarded(u.validated(u.onInvite)))
@@ -374,7 +381,7 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 	} else if tcpLn != nil {
 		go func() {
 			// ServeTCP always returns an error: ErrClosed on Close.
-			if err := u.srv.ServeTCP(tcpLn); !errors.Is(err, net.ErrClosed) {
+			if err := u.srv.ServeTCP(tcpCap); !errors.Is(err, net.ErrClosed) {
 				u.log.Error("serve TCP", "error", err)
 			}
 		}()
@@ -398,11 +405,13 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		select {
 		case <-u.served:
 			u.sua.Close()
+			tcpLn.Close()
 			u.events.stop()
 			return nil, fmt.Errorf("sip: serving %v stopped at start", addr)
 		case <-ready.C:
 			u.sua.Close()
 			conn.Close()
+			tcpLn.Close()
 			<-u.served
 			u.events.stop()
 			return nil, fmt.Errorf("sip: listener %v not ready", addr)
@@ -566,11 +575,11 @@ func newCallID() string {
 // sipgo adds nothing, we only pin the local socket (Laddr) so the request
 // leaves from the listening socket.
 func (u *UA) prebuilt(_ *sipgo.Client, req *gosip.Request) error {
-	if !u.tcp {
-		req.Laddr = gosip.Addr{IP: net.IP(u.conn.LocalAddr().(*net.UDPAddr).IP), Port: int(u.addr.Port())}
-	}
 	if req.Body() == nil {
 		req.SetBody(nil) // Content-Length: 0
+	}
+	if !u.tcp && !overTCP(req) {
+		req.Laddr = gosip.Addr{IP: net.IP(u.conn.LocalAddr().(*net.UDPAddr).IP), Port: int(u.addr.Port())}
 	}
 	return nil
 }
@@ -804,7 +813,7 @@ func (u *UA) retryInvite(c *call, res *gosip.Response) gosip.ClientTransaction {
 	c.invite = next
 	c.provision = false
 	u.mu.Unlock()
-	tx, err := u.cli.TransactionRequest(context.Background(), next, u.prebuilt)
+	tx, err := u.request(context.Background(), next)
 	if err != nil {
 		u.log.Warn("resend INVITE", "call", c.id, "error", err)
 		return nil
@@ -886,7 +895,7 @@ func (u *UA) sendCancel(c *call) {
 // do runs a non-INVITE client transaction to its final response and returns
 // the status code.
 func (u *UA) do(req *gosip.Request) (int, error) {
-	tx, err := u.cli.TransactionRequest(context.Background(), req, u.prebuilt)
+	tx, err := u.request(context.Background(), req)
 	if err != nil {
 		return 0, err
 	}
@@ -967,7 +976,7 @@ func (u *UA) onAnswer(c *call, tx gosip.ClientTransaction, res *gosip.Response) 
 
 func (u *UA) sendAck(ack *gosip.Request) {
 	a := ack.Clone()
-	if err := u.cli.WriteRequest(a, u.prebuilt); err != nil {
+	if err := u.write(a); err != nil {
 		u.log.Warn("send ACK", "error", err)
 	}
 }

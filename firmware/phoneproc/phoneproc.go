@@ -214,16 +214,28 @@ func (p *Phone) RSS() int {
 }
 
 // FreePort returns a port of 127.0.0.1 free at the time of asking, for
-// network "udp" or "tcp".
+// network "udp" (free on TCP too) or "tcp".
 func FreePort(network string) (int, error) {
 	switch network {
 	case "udp":
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
+		// The phone listens on TCP at its UDP port too (RFC 3261 §18):
+		// a port free for both.
+		for try := 0; ; try++ {
+			c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			port := c.LocalAddr().(*net.UDPAddr).Port
+			l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+			c.Close()
+			if err == nil {
+				l.Close()
+				return port, nil
+			}
+			if try >= 20 {
+				return 0, err
+			}
 		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port, nil
 	case "tcp":
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {

@@ -96,13 +96,22 @@ func TestBadFlag(t *testing.T) {
 	}
 }
 
+// freeUDP is a loopback port free on UDP and TCP (phoned listens on both,
+// RFC 3261 §18).
 func freeUDP(t *testing.T) string {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := c.LocalAddr().String()
+		l, err := net.Listen("tcp4", addr)
+		c.Close()
+		if err == nil {
+			l.Close()
+			return addr
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().String()
 }
 
 func lastLine(s string) string {
