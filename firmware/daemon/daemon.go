@@ -763,11 +763,17 @@ func (d *Daemon) translate(ev sip.Event) phone.Event {
 		return nil
 	case sip.Registration:
 		d.mu.Lock()
+		prev := d.snap.reg.Hint
 		d.snap.reg = Registration{
 			State: string(e.State), Registrar: e.Registrar, Code: e.Code, Reason: e.Reason,
 			Expires: e.Expires.Seconds(), RetryIn: e.RetryIn.Seconds(),
+			Hint: registrationHint(string(e.State), e.Code, e.Reason),
 		}
+		hint := d.snap.reg.Hint
 		d.mu.Unlock()
+		if hint != "" && hint != prev {
+			d.log.Warn("registration: "+hint, "registrar", e.Registrar, "code", e.Code, "reason", e.Reason)
+		}
 		d.publish()
 		return nil
 	case sip.Incoming:

@@ -81,6 +81,9 @@ type Registration struct {
 	Reason    string  `json:"reason,omitempty"` // its reason phrase, or the error
 	Expires   float64 `json:"expires_s,omitempty"`
 	RetryIn   float64 `json:"retry_in_s,omitempty"`
+	// Hint says in plain words what to check when registration failed
+	// or is unconfirmed (hint.go); absent otherwise.
+	Hint string `json:"hint,omitempty"`
 }
 
 // CallStatus describes the current (or last) call.

@@ -243,6 +243,9 @@ func TestRegistrarUnreachableBacksOffAndRecovers(t *testing.T) {
 	if r := st.Registration; r.Code != 0 || r.Reason == "" || r.RetryIn < 14 || r.RetryIn > 30 {
 		t.Fatalf("registration with the registrar gone: %+v, want no code, a reason and a back-off of 15-30 s", r)
 	}
+	if h := st.Registration.Hint; !strings.Contains(h, "did not answer") || !strings.Contains(h, "firewall") {
+		t.Fatalf("registration hint %q, want what to check when the registrar does not answer", h)
+	}
 	waitLog(t, p, "registration failed", within)
 	t.Logf("with the registrar gone: %+v", st.Registration)
 	must(t, p.Hook(true))

@@ -199,6 +199,11 @@ func TestWrongPasswordIsReportedNotLooped(t *testing.T) {
 	if st.Registration.Code != 401 || st.Registration.RetryIn < 15 {
 		t.Fatalf("registration %+v, want 401 and a back-off of at least 15 s", st.Registration)
 	}
+	// The status and the log say what to check (issue 16 item 5).
+	if h := st.Registration.Hint; !strings.Contains(h, "account.password") {
+		t.Fatalf("registration hint %q, want it to name account.password", h)
+	}
+	waitLog(t, p, "registration: the registrar refused the credentials", within)
 }
 
 // Our phone calls baresip through Kamailio, which challenges the INVITE
