@@ -3,7 +3,9 @@ package sip
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,12 @@ const (
 	// connection is closed at once.
 	maxTCPConns = 64
 )
+
+// tcpIdle closes a connection a peer opened once it has sent nothing for
+// this long (a TLS handshake never finished included), so silent
+// connections cannot keep the maxTCPConns slots; one in use is kept open
+// by its traffic and keep-alives. A variable for tests.
+var tcpIdle = 5 * time.Minute
 
 func init() {
 	// sipgo refuses UDP writes over UDPMTUSize-200 bytes and reads 32 KiB
@@ -178,7 +186,17 @@ func (c *cappedConn) Close() error {
 	return c.c.Close()
 }
 
-func (c *cappedConn) Read(b []byte) (int, error)         { return c.c.Read(b) }
+// Read ends the connection (io.EOF, which sipgo takes as a close) when
+// the peer sent nothing for tcpIdle.
+func (c *cappedConn) Read(b []byte) (int, error) {
+	c.c.SetReadDeadline(time.Now().Add(tcpIdle))
+	n, err := c.c.Read(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, io.EOF
+	}
+	return n, err
+}
+
 func (c *cappedConn) Write(b []byte) (int, error)        { return c.c.Write(b) }
 func (c *cappedConn) LocalAddr() net.Addr                { return c.c.LocalAddr() }
 func (c *cappedConn) RemoteAddr() net.Addr               { return c.c.RemoteAddr() }

@@ -406,6 +406,43 @@ func TestTCPConnCap(t *testing.T) {
 	}
 }
 
+// A connection a peer opened and left silent (here a TLS-less TCP
+// connection that never sends a byte) is closed after tcpIdle, freeing
+// its slot; one that talks is not.
+func TestTCPIdleClosed(t *testing.T) {
+	old := tcpIdle
+	tcpIdle = 300 * time.Millisecond
+	defer func() { tcpIdle = old }()
+	b := newPhone(t, "1002", "Bob")
+	raw := newRawPeer(t)
+	silent, err := net.DialTimeout("tcp", b.Addr().String(), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	silent.SetDeadline(time.Now().Add(wait))
+	if _, err := silent.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !strings.Contains(fmt.Sprint(err), "reset") {
+		t.Fatalf("silent connection: read %v, want it closed by the phone", err)
+	}
+	waitFor(t, "the slot freed", func() bool { open, _ := b.TCPConns(); return open == 0 })
+	// A connection in use stays open past tcpIdle while it talks.
+	c, err := net.DialTimeout("tcp", b.Addr().String(), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 3 {
+		c.SetDeadline(time.Now().Add(wait))
+		if _, err := io.WriteString(c, bigOptions(raw, b.UA, "TCP", fmt.Sprintf("idle-%d", i), 1)); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := gosip.NewParser().ParseSIP(readAll(t, c)); err != nil || res.(*gosip.Response).StatusCode != 200 {
+			t.Fatalf("request %d on a connection in use: %v %v", i, res, err)
+		}
+		time.Sleep(tcpIdle / 2)
+	}
+}
+
 // A response that does not fit a UDP datagram over IPv4 (65,507 bytes) is
 // not sent, and the log says so plainly: an OPTIONS of 65,4xx bytes made
 // of Via headers, which the 200 copies and adds its own headers to.
