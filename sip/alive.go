@@ -116,10 +116,16 @@ func (r *registrar) keepAlive() {
 	a := aliveState{every: r.cfg.KeepAlive}
 	wait := a.every
 	var seen uint32
-	// lostRereg: the last probe's 404 made us register again (with regs
-	// then lostAt); noRoute: the registrar answered 404 again after that.
-	var lostRereg, noRoute bool
+	// A registrar that answers OPTIONS to our AOR itself (a PBX looking
+	// it up in its dial plan) says 404 whether it holds our binding or
+	// not. So after a 404 made us register again, the first probe after
+	// that registration verifies: a 2xx proves the registrar routes the
+	// probe to us (routes: its 404s are trusted from then on), another 404
+	// that it does not (noRoute: its 404s count as plain answers, logged
+	// once), so the phone never registers every interval.
+	var verify, routes, noRoute bool
 	var lostAt uint32
+	verifyWaits := 0
 	for r.sleepFor(wait) {
 		r.mu.Lock()
 		t, addr, ip, last, lastAddr, regs := r.activeT, r.active, r.localIP, r.lastT, r.last, r.regs
@@ -133,6 +139,11 @@ func (r *registrar) keepAlive() {
 			wait = a.every
 			continue
 		}
+		if verify && regs == lostAt && t >= 0 && verifyWaits < 10 {
+			verifyWaits++ // the re-registration is not through yet
+			wait = probeFast
+			continue
+		}
 		res, err := r.probe(r.targets[last], lastAddr)
 		if r.ctx.Err() != nil {
 			return
@@ -143,23 +154,24 @@ func (r *registrar) keepAlive() {
 			// silence is news; a refusal (403) must not loop.
 			pr = probeAnswered
 		}
-		if pr == probeNoBinding && (noRoute || lostRereg && regs != lostAt) {
-			// Registered again because of a 404 and still a 404: this
-			// registrar answers OPTIONS to our AOR itself (a PBX that
-			// looks it up in its dial plan), so a 404 tells nothing and
-			// must not make us register every interval. Lost bindings
-			// are then found by the refresh.
+		checking := verify && regs != lostAt && t >= 0
+		verify = false
+		switch {
+		case res != nil && res.IsSuccess():
+			routes, noRoute = true, false
+		case pr == probeNoBinding && !routes && (noRoute || checking):
 			if !noRoute {
-				r.u.log.Info("registrar answers the keep-alive with 404 although we are registered: it does not route requests to our address; lost bindings will be found at the next refresh", "code", res.StatusCode)
+				r.u.log.Info("registrar answers the keep-alive with 404 right after registering: it does not route requests to our address; lost bindings will be found at the next refresh", "code", res.StatusCode)
 			}
 			noRoute, pr = true, probeAnswered
-		}
-		lostRereg = pr == probeNoBinding
-		if lostRereg {
-			lostAt = regs
+		case pr == probeNoBinding && t >= 0:
+			verify, lostAt, verifyWaits = true, regs, 0
 		}
 		var act aliveAction
 		wait, act = a.next(pr)
+		if verify {
+			wait = probeFast // verify soon after the re-registration
+		}
 		switch {
 		case act == aliveUnconfirmed && t >= 0:
 			r.u.log.Warn("registrar did not answer the keep-alive: registration unconfirmed", "registrar", r.targets[t].text, "error", err)

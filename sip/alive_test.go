@@ -98,11 +98,36 @@ func TestKeepAliveLostBinding(t *testing.T) {
 	nextReg(t, p, RegRegistered)
 }
 
+// advanceToNext advances the fake clock by step until a message reaches
+// the registrar (the keep-alive's next sleep may start after an Advance:
+// the probe's own timer counts as pending until it returns) and returns
+// it, failing when nothing comes in ten steps.
+func advanceToNext(t *testing.T, clk *clock.Fake, reg registrarPeer, step time.Duration) rawMsg {
+	t.Helper()
+	buf := make([]byte, 65535)
+	for i := 0; i < 10; i++ {
+		reg.conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, from, err := reg.conn.ReadFromUDP(buf)
+		if err != nil {
+			clk.Advance(step)
+			continue
+		}
+		m, err := reg.p.ParseSIP(buf[:n])
+		if err != nil {
+			t.Fatalf("unparsable: %v\n%s", err, buf[:n])
+		}
+		return rawMsg{msg: m, raw: string(buf[:n]), from: from}
+	}
+	t.Fatalf("nothing reached the registrar in 10 steps of %v", step)
+	return rawMsg{}
+}
+
 // A registrar that answers OPTIONS to our AOR with 404 although we just
 // registered (a PBX that looks the AOR up in its dial plan rather than its
-// location service) does not make the phone register every interval: after
-// one re-registration the next 404 is taken as a plain answer, so the next
-// message the registrar sees is the next probe, not a REGISTER.
+// location service) does not make the phone register every interval: the
+// probe that verifies the re-registration gets 404 again, so 404 is taken
+// as a plain answer from then on, and the next message the registrar sees
+// is the next probe, not a REGISTER.
 func TestKeepAlive404WhileRegistered(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1e9, 0))
 	reg := newRegistrar(t)
@@ -113,30 +138,45 @@ func TestKeepAlive404WhileRegistered(t *testing.T) {
 	m, _ = reg.next() // the 404 kicks the registration
 	reg.answer(m, 200, "OK", nil)
 	nextReg(t, p, RegRegistered)
-	waitTimer(t, clk, 2)
-	clk.Advance(30 * time.Second)
-	m, req = nextProbe(reg, req.CSeq().SeqNo)
-	reg.answer(m, 404, "Not Found", nil) // still: this registrar answers so
-	// The keep-alive's next sleep may start after a first Advance (the
-	// probe's own timer counts as pending until it returns): advance
-	// until something arrives. A REGISTER would come at once, unadvanced.
-	buf := make([]byte, 65535)
-	for i := 0; ; i++ {
-		if i == 10 {
-			t.Fatal("nothing reached the registrar in 300 s of fake time after the second 404")
-		}
-		reg.conn.SetReadDeadline(time.Now().Add(time.Second))
-		n, _, err := reg.conn.ReadFromUDP(buf)
-		if err != nil {
-			clk.Advance(30 * time.Second)
-			continue
-		}
-		next, err := reg.p.ParseSIP(buf[:n])
-		if r, ok := next.(*gosip.Request); err != nil || !ok || r.Method != gosip.OPTIONS || r.CSeq().SeqNo <= req.CSeq().SeqNo {
-			t.Fatalf("after a second 404 the registrar got, first:\n%s\nwant the next keep-alive OPTIONS", buf[:n])
-		}
-		return
+	m = advanceToNext(t, clk, reg, probeFast) // the verification probe
+	if r, ok := m.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS {
+		t.Fatalf("want the verification probe, got:\n%s", m.raw)
 	}
+	req = m.msg.(*gosip.Request)
+	reg.answer(m, 404, "Not Found", nil) // still: this registrar answers so
+	next := advanceToNext(t, clk, reg, 30*time.Second)
+	if r, ok := next.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS || r.CSeq().SeqNo <= req.CSeq().SeqNo {
+		t.Fatalf("after a second 404 the registrar got, first:\n%s\nwant the next keep-alive OPTIONS", next.raw)
+	}
+}
+
+// A registrar whose probe after the 404's re-registration is answered 200
+// routes the probes to us: a later 404 (it restarted between two probes)
+// is trusted and registers again at once, however soon after the first.
+func TestKeepAliveVerifiedRoutes(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	reg := newRegistrar(t)
+	p := registeredAlive(t, clk, reg)
+	clk.Advance(30 * time.Second)
+	m, req := nextProbe(reg, 0)
+	reg.answer(m, 404, "Not Found", nil)
+	m, _ = reg.next()
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
+	v := advanceToNext(t, clk, reg, probeFast) // the verification probe, a second or so later
+	if r, ok := v.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS || r.CSeq().SeqNo <= req.CSeq().SeqNo {
+		t.Fatalf("want the verification probe, got:\n%s", v.raw)
+	}
+	reg.answer(v, 200, "OK", nil)
+	req = v.msg.(*gosip.Request)
+	m = advanceToNext(t, clk, reg, 30*time.Second)
+	if r, ok := m.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS {
+		t.Fatalf("want the next probe, got:\n%s", m.raw)
+	}
+	reg.answer(m, 404, "Not Found", nil) // restarted: the binding is gone
+	m, _ = reg.next()                    // registered again at once
+	reg.answer(m, 200, "OK", nil)
+	nextReg(t, p, RegRegistered)
 }
 
 // A keep-alive nobody answers makes the registration "unconfirmed"; the
