@@ -375,6 +375,7 @@ func daemonOptions(cfg *config.Config, clk clock.Clock, log *slog.Logger) daemon
 			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
 			MaxCalls:        cfg.Phone.MaxCalls,
 			CallWaiting:     cfg.Phone.CallWaiting,
+			Services:        services(cfg),
 		},
 		User:         cfg.Account.User,
 		Registering:  cfg.RegistrarURI() != "",
@@ -430,4 +431,17 @@ func mediaIP(sipIP netip.Addr) netip.Addr {
 		return netip.MustParseAddr("127.0.0.1")
 	}
 	return netip.IPv6Loopback()
+}
+
+// services maps the configured service codes (phone.echo_test,
+// phone.tone_test) to the machine's service numbers; "" is off.
+func services(cfg *config.Config) map[string]phone.Service {
+	m := map[string]phone.Service{}
+	if cfg.Phone.EchoTest != "" {
+		m[cfg.Phone.EchoTest] = phone.ServiceEcho
+	}
+	if cfg.Phone.ToneTest != "" {
+		m[cfg.Phone.ToneTest] = phone.ServiceTone
+	}
+	return m
 }
