@@ -23,7 +23,7 @@ var (
 	// board package's descriptions are the one source.
 	Boards = board.Names()
 	// Devices lists the sound devices (audio.device).
-	Devices = []string{"pulse", "wav", "null"}
+	Devices = []string{"pulse", "wav", "null", "auto"}
 	// Codecs lists the codecs the media stack implements (audio.codecs).
 	Codecs = []string{"PCMU", "PCMA"}
 	// Transports lists the SIP transports (sip.transport).

@@ -127,7 +127,7 @@ func TestValidationRules(t *testing.T) {
 
 		// audio.device
 		{"device pulse", "schema = 1\n[audio]\ndevice = \"pulse\"\n", nil},
-		{"device alsa", "schema = 1\n[audio]\ndevice = \"alsa\"\n", []string{`phoned.toml:3: audio.device: unknown device "alsa" (want pulse, wav or null)`}},
+		{"device alsa", "schema = 1\n[audio]\ndevice = \"alsa\"\n", []string{`phoned.toml:3: audio.device: unknown device "alsa" (want pulse, wav, null or auto)`}},
 
 		// audio.codecs
 		{"codecs one", "schema = 1\n[audio]\ncodecs = [\"PCMA\"]\n", nil},
@@ -340,7 +340,7 @@ level = "verbose"
 		`phoned.toml:5: sip.transport: unknown transport "sctp" (want udp, tcp or tls)`,
 		`phoned.toml:8: account.user: invalid SIP user "bad user" (allowed: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes)`,
 		`phoned.toml:9: account.registrar: invalid server "tel:123": unsupported scheme "tel" (want host[:port] or a sip: URI)`,
-		`phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav or null)`,
+		`phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav, null or auto)`,
 		`phoned.toml:13: audio.codecs[1]: duplicate codec "PCMU" (already at [0])`,
 		`phoned.toml:14: audio.rtp_port_min: 16385 is odd (RTP uses even ports, RTCP the odd one above)`,
 		`phoned.toml:17: phone.interdigit_timeout: want a duration string with a unit, e.g. "5s" or "5ms", got the number 5`,
