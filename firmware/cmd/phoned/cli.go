@@ -38,10 +38,10 @@ var flagHelp = []struct{ name, arg, help string }{
 
 // cli is a parsed command line.
 type cli struct {
-	cmd       string   // one of commands
-	args      []string // after the command (check: the files)
-	cfgPath   string   // -config, "" when not given
-	keypad    string
+	cmd     string   // one of commands
+	args    []string // after the command (check: the files)
+	cfgPath string   // -config, "" when not given
+	keypad  string
 }
 
 // errUsage is a command line that is wrong; its message is already out.
