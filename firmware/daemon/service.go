@@ -57,12 +57,12 @@ func (d *Daemon) startService(e phone.StartService) {
 	d.log.Info("service call", "call", string(e.Call), "service", string(e.Service), "title", c.remote)
 }
 
-// testTone is the tone test: two cycles of the tone plan's ringback, then
+// testTone is the tone test: one cycle of the tone plan's ringback, then
 // the steady test tone until the call ends.
 func (d *Daemon) testTone() tone.Tone {
 	var t tone.Tone
 	if rb, ok := d.opts.Tones[tone.Name(phone.ToneRingback)]; ok && rb.Period() > 0 {
-		t.Segments = append(append(t.Segments, rb.Segments...), rb.Segments...)
+		t.Segments = append(t.Segments, rb.Segments...)
 	}
 	t.Segments = append(t.Segments, tone.Segment{Freqs: []float64{testToneHz}, Level: testToneLevel})
 	return t

@@ -86,6 +86,18 @@ listen = "127.0.0.1:%d"
 	if st, _ := p.Status(); st.LastCall == nil || st.LastCall.Remote != "Echo test" {
 		t.Fatalf("last call %+v", st.LastCall)
 	}
+
+	// *44, the tone test, starts with the tone plan's ringback (US
+	// 440+480 Hz; the dial tone before it is 350+440).
+	must(t, p.Hook(true))
+	must(t, p.Keys("*44"))
+	st, err = p.Wait("talking", within)
+	must(t, err)
+	if st.Call == nil || st.Call.Remote != "Tone test" {
+		t.Fatalf("tone test status: call %+v", st.Call)
+	}
+	spk = srv.Record(t, "handset.monitor")
+	onset(t, "tone test ringback", spk, 0, 480)
 }
 
 // With audio.device = "auto" and no server to reach, the phone says so
