@@ -37,7 +37,7 @@ func TestGlueEchoTest(t *testing.T) {
 	want(t, "*43", got, "StopTone", "StartEchoLeg svc-1 1s", "SetMix focus=svc-1 conf= mute=false")
 	none(t, "*43", got, "Dial")
 	st := g.d.Status()
-	if st.State != "talking" || st.Call == nil || st.Call.Remote != "Echo test" || st.Call.Codec != "local" {
+	if st.State != "talking" || st.Call == nil || st.Call.Remote != "Echo test" || st.Call.Codec != "local" || st.Call.Media != nil || st.Call.Quality != nil {
 		t.Fatalf("status %+v call %+v", st, st.Call)
 	}
 	if !strings.Contains(st.Display, "talking Echo test local 00:00") {

@@ -259,7 +259,7 @@ func (d *Daemon) Status() Status {
 			cs.Codec = dc.codec()
 			cs.Held = c.HeldByRemote
 			cs.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
-			if d.media != nil {
+			if d.media != nil && dc.service == "" { // a service call has no RTP to report
 				if rs, ok := d.media.LegStats(string(c.Ref)); ok {
 					cs.fillMedia(rs)
 				}
