@@ -48,7 +48,7 @@ func probePulse(p config.Pulse) ([]string, error) {
 		servers = append(servers, pulse.SystemServer)
 	}
 	var tried []string
-	var errs []error
+	var errs []string
 	for _, s := range servers {
 		name := s
 		if name == "" {
@@ -60,9 +60,9 @@ func probePulse(p config.Pulse) ([]string, error) {
 			c.Close()
 			return tried, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		errs = append(errs, fmt.Sprintf("%s: %v", name, err))
 	}
-	return tried, errors.Join(errs...)
+	return tried, errors.New(strings.Join(errs, "; ")) // one line on the terminal
 }
 
 // perUserServer names the server "" stands for, as the library finds it.
