@@ -141,10 +141,9 @@ var (
 // bin/phoned), then /etc/phoned/phoned.toml (an install).
 func configFiles() []string {
 	var files []string
+	// On Linux os.Executable reads /proc/self/exe: the binary's real
+	// path, symlinks (a /usr/bin/phoned link to an install) resolved.
 	if exe, err := executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
 		files = append(files, filepath.Join(filepath.Dir(filepath.Dir(exe)), "configs", "phoned.toml"))
 	}
 	return append(files, etcConfig)
