@@ -125,3 +125,29 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzParseCLI: any command line is parsed or refused, never a panic; a
+// parsed one names a known command, and only check takes arguments.
+func FuzzParseCLI(f *testing.F) {
+	for _, s := range []string{"", "help", "-h", "check\x00a.toml\x00b.toml", "-check\x00a.toml", "print-config\x00-config\x00x",
+		"-config\x00x\x00version", "bogus", "-keypad\x00maybe", "--", "run\x00--\x00x", "-config="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, "\x00")
+		if s == "" {
+			args = nil
+		}
+		var errb strings.Builder
+		c, err := parseCLI(args, &errb)
+		if err != nil {
+			if errb.Len() == 0 && err == errUsage {
+				t.Fatalf("%q refused without a word", args)
+			}
+			return
+		}
+		if !isCommand(c.cmd) || c.cmd != "check" && len(c.args) > 0 {
+			t.Fatalf("%q parsed as %+v", args, c)
+		}
+	})
+}
