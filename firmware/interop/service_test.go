@@ -13,6 +13,7 @@ import (
 	"github.com/deskphone/phoned/audio/detect"
 	"github.com/deskphone/phoned/audio/device/pulse/pulsetest"
 	"github.com/deskphone/phoned/audio/tone"
+	"github.com/deskphone/phoned/scripts/lab"
 	"github.com/deskphone/phoned/scripts/tier"
 )
 
@@ -174,4 +175,53 @@ func onset(t *testing.T, what string, r recording, from int, freq float64) int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// The several-calls rules hold during the echo test: baresip calls the
+// phone (no server: straight to its address) while it is in the echo
+// test; the call waits, the hold key answers it and holds the echo test
+// (no SIP for that: the phone answers its own hold), and once baresip
+// hangs up the hold key goes back to the echo test.
+func TestEchoTestCallWaiting(t *testing.T) {
+	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1002", MicWAV: lab.ToneWAV(t, 1100, 30*time.Second)})
+	p := startPhoneMic(t, nil, lab.ToneWAV(t, 700, 30*time.Second), "", "")
+	must(t, p.Hook(true))
+	must(t, p.Keys("*43"))
+	_, err := p.Until(within, "the echo test", func(s phonedStatus) bool {
+		return s.State == "talking" && s.Call != nil && s.Call.Remote == "Echo test"
+	})
+	must(t, err)
+	must(t, peer.Dial(fmt.Sprintf("sip:1001@%s", p.sipAddr())))
+	st, err := p.Until(within, "a waiting call", func(s phonedStatus) bool {
+		c, ok := callWith(s.Calls, "1002")
+		return ok && c.Waiting
+	})
+	must(t, err)
+	if st.Call == nil || st.Call.Remote != "Echo test" || !strings.Contains(st.Display, "waiting: ") {
+		t.Fatalf("with a call waiting: call %+v, display %q", st.Call, st.Display)
+	}
+	must(t, p.Function("hold"))
+	peer.WaitEvent(t, "CALL_ESTABLISHED", within)
+	st, err = p.Until(within, "the caller answered, the echo test held", func(s phonedStatus) bool {
+		c, ok := callWith(s.Calls, "1002")
+		e, ok2 := callWith(s.Calls, "Echo test")
+		return ok && ok2 && c.Focused && c.State == "talking" && e.Held
+	})
+	must(t, err)
+	if !strings.Contains(st.Display, "held: Echo test") {
+		t.Fatalf("display %q", st.Display)
+	}
+	if strings.Contains(p.Log(), "re-INVITE failed") {
+		t.Fatalf("the echo test's hold went to SIP:\n%s", tail(p.Log(), 20))
+	}
+	must(t, peer.Hangup())
+	wait(t, p, "busy")
+	must(t, p.Hook(false))
+	must(t, p.Hook(true))
+	must(t, p.Function("hold"))
+	_, err = p.Until(within, "back to the echo test", func(s phonedStatus) bool {
+		e, ok := callWith(s.Calls, "Echo test")
+		return s.State == "talking" && ok && e.Focused && !e.Held
+	})
+	must(t, err)
 }
