@@ -204,9 +204,10 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		if !IsDialKey(e.Key) {
 			break
 		}
-		// '#' is the send key, unless the dial plan uses it as a digit;
+		// '#' is the send key, unless the dial plan or a service code
+		// (service.go) uses it as a digit;
 		// while a transfer collects its target, '#' sends the REFER.
-		if e.Key == '#' && (s.Xfer.Phase == XferDialing || m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
+		if e.Key == '#' && !m.serviceDigits(s, s.Digits+"#") && (s.Xfer.Phase == XferDialing || m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
 			if s.Digits == "" {
 				break // nothing to send yet
 			}

@@ -67,6 +67,13 @@ func (m Machine) servicePrefix(s State, digits string) bool {
 	return false
 }
 
+// serviceDigits reports whether digits are a service code or begin one
+// (a '#' in a code is a digit, not the send key).
+func (m Machine) serviceDigits(s State, digits string) bool {
+	_, ok := m.service(s, digits)
+	return ok || m.servicePrefix(s, digits)
+}
+
 // dialService focuses a new local call to service v, answered at once.
 func (m Machine) dialService(s State, v Service) (State, []Effect) {
 	if len(s.Calls) >= m.cfg.MaxCalls {

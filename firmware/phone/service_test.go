@@ -59,6 +59,17 @@ func TestServiceToneAndTheSendKey(t *testing.T) {
 	x.do(Hook{false}, Hook{true}).keys("*43").has(StartService{Call: "svc-3", Service: ServiceEcho})
 }
 
+// '#' in a service code is a digit, not the send key.
+func TestServiceCodeWithHash(t *testing.T) {
+	cfg := svcCfg()
+	cfg.Services = map[string]Service{"#99": ServiceEcho, "*43#": ServiceTone}
+	x := newSC(t, cfg)
+	x.do(Hook{true}).keys("#99").mode(Talking).has(StartService{Call: "svc-1", Service: ServiceEcho})
+	x.do(Hook{false}, Hook{true}).keys("*43").mode(Dialing)
+	x.do(Key{'#'}).mode(Talking).has(StartService{Call: "svc-2", Service: ServiceTone})
+	x.do(Hook{false}, Hook{true}).keys("12#").mode(Calling).has(Dial{Call: "out-3", Number: "12"})
+}
+
 // A code not configured ("" turns a service off) is an ordinary number.
 func TestServiceOffDialsSIP(t *testing.T) {
 	x := newSC(t, mcCfg)
