@@ -47,6 +47,12 @@
 //     starting, closing, redirecting or querying a stream happens outside
 //     it, so nothing that waits holds up the media loop. A change takes
 //     effect from the next frame captured after the call returns.
+//   - Local legs (local.go) are legs whose far end is the phone itself,
+//     for the service numbers: StartEchoLeg(id, delay) returns what the
+//     leg is sent delay later (exactly, in samples: the echo test),
+//     StartToneLeg(id, tone) plays a tone and drops what it is sent. The
+//     mix, hold, conference and mute treat them as any leg; they take no
+//     DTMF (ErrNoDTMF) and touch no network.
 //   - The single-stream methods (StartStream, StopStream, Stats,
 //     RedirectStream) act on the leg named "", which the zero Mix focuses,
 //     for a daemon that knows one call at a time.

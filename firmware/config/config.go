@@ -23,7 +23,7 @@ var (
 	// board package's descriptions are the one source.
 	Boards = board.Names()
 	// Devices lists the sound devices (audio.device).
-	Devices = []string{"pulse", "wav", "null"}
+	Devices = []string{"pulse", "wav", "null", "auto"}
 	// Codecs lists the codecs the media stack implements (audio.codecs).
 	Codecs = []string{"PCMU", "PCMA"}
 	// Transports lists the SIP transports (sip.transport).
@@ -157,6 +157,8 @@ type Phone struct {
 	DialPlan               string   // digit map; "" = none ('#' or the timeout sends)
 	MaxCalls               int      // calls at once (1-8); an INVITE beyond them gets 486
 	CallWaiting            bool     // a second call while busy: call-waiting tone; false: 486
+	EchoTest               string   // service code of the echo test ("*43"); "" = off
+	ToneTest               string   // service code of the tone test ("*44"); "" = off
 }
 
 // API is [api], the local control/status API.
@@ -214,6 +216,8 @@ func Default() *Config {
 			NoAnswerTimeout:        Duration{60 * time.Second},
 			MaxCalls:               4,
 			CallWaiting:            true,
+			EchoTest:               "*43",
+			ToneTest:               "*44",
 		},
 		Directory:    map[string]string{},
 		API:          API{Listen: "127.0.0.1:8080"},

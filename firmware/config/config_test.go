@@ -142,7 +142,7 @@ func TestValidateInCode(t *testing.T) {
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Validate() = %v, want ErrInvalid", err)
 	}
-	want := "audio.device: unknown device \"alsa\" (want pulse, wav or null)\naudio.rtp_port_min: 3 out of range (want an even port in 1024..65534)"
+	want := "audio.device: unknown device \"alsa\" (want pulse, wav, null or auto)\naudio.rtp_port_min: 3 out of range (want an even port in 1024..65534)"
 	if err.Error() != want {
 		t.Errorf("Validate() =\n%s\nwant\n%s", err, want)
 	}

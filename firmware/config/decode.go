@@ -96,8 +96,10 @@ func (d *decoder) decode(tree map[string]any) *Config {
 		}
 	}
 	if t, p := d.Table(tree, nil, "phone"); t != nil {
-		d.Unknown(t, p, "interdigit_timeout", "short_interdigit_timeout", "offhook_timeout", "no_answer_timeout", "dial_plan", "max_calls", "call_waiting")
+		d.Unknown(t, p, "interdigit_timeout", "short_interdigit_timeout", "offhook_timeout", "no_answer_timeout", "dial_plan", "max_calls", "call_waiting", "echo_test", "tone_test")
 		d.Int(t, p, "max_calls", &c.Phone.MaxCalls)
+		d.Str(t, p, "echo_test", &c.Phone.EchoTest)
+		d.Str(t, p, "tone_test", &c.Phone.ToneTest)
 		d.Bool(t, p, "call_waiting", &c.Phone.CallWaiting)
 		d.duration(t, p, "interdigit_timeout", &c.Phone.InterdigitTimeout)
 		d.duration(t, p, "short_interdigit_timeout", &c.Phone.ShortInterdigitTimeout)

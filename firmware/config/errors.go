@@ -19,7 +19,7 @@ var ErrInvalid = errors.New("invalid config")
 //
 // Its message is one line:
 //
-//	phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav or null)
+//	phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav, null or auto)
 //	phoned.toml:5:10: syntax error: expected newline but got U+0062 'b'
 //
 // Messages never contain the value of account.password.

@@ -23,7 +23,13 @@ func TestDefaultFileIsDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := Default(); !reflect.DeepEqual(c, d) {
+	d := Default()
+	// The one documented difference: the file (what make run uses) picks
+	// PulseAudio when a server answers; the compiled default stays "null",
+	// so a phone or a test without the key never plays through a
+	// desktop's server.
+	d.Audio.Device = "auto"
+	if !reflect.DeepEqual(c, d) {
 		t.Errorf("%s =\n%+v\nwant Default() =\n%+v", path, c, d)
 	}
 	// Every key of the schema is in the file (not left to the default).
@@ -150,7 +156,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(path)
-	if want := path + `:3: audio.device: unknown device "alsa" (want pulse, wav or null)`; err == nil || err.Error() != want {
+	if want := path + `:3: audio.device: unknown device "alsa" (want pulse, wav, null or auto)`; err == nil || err.Error() != want {
 		t.Errorf("Load = %v, want %s", err, want)
 	}
 

@@ -110,6 +110,8 @@ var Keys = []Key{
 	{Path: "phone.dial_plan", Apply: Hot, get: func(c *Config) any { return c.Phone.DialPlan }},
 	{Path: "phone.max_calls", Apply: Hot, get: func(c *Config) any { return c.Phone.MaxCalls }},
 	{Path: "phone.call_waiting", Apply: Hot, get: func(c *Config) any { return c.Phone.CallWaiting }},
+	{Path: "phone.echo_test", Apply: Hot, get: func(c *Config) any { return c.Phone.EchoTest }},
+	{Path: "phone.tone_test", Apply: Hot, get: func(c *Config) any { return c.Phone.ToneTest }},
 	{Path: "directory", Apply: Hot, get: func(c *Config) any { return c.Directory }},
 	{Path: "api.listen", Apply: RestartIdle, get: func(c *Config) any { return c.API.Listen }},
 	{Path: "api.password", Apply: RestartIdle, Secret: true, get: func(c *Config) any { return c.API.Password }},

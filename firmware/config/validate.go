@@ -189,6 +189,8 @@ func (c *Config) validate(doc *document, skip map[string]bool) []*Error {
 		v.fail(p("phone", "max_calls"), "%d out of range (want 1-8)", c.Phone.MaxCalls)
 	}
 
+	v.validateServiceCodes(c)
+
 	c.dialPlan = nil
 	if c.Phone.DialPlan != "" {
 		plan, err := dialplan.Parse(c.Phone.DialPlan)

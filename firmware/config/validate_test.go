@@ -103,6 +103,11 @@ func TestValidationRules(t *testing.T) {
 		{"register_expires short", "schema = 1\n[account]\nregister_expires = \"30s\"\n", []string{`phoned.toml:3: account.register_expires: 30s out of range (want 60s..24h)`}},
 		{"keepalive off", "schema = 1\n[account]\nkeepalive = \"0s\"\n", nil},
 		{"rtp timeout off", "schema = 1\n[audio]\nrtp_timeout = \"0s\"\n", nil},
+		{"echo_test off", "schema = 1\n[phone]\necho_test = \"\"\ntone_test = \"\"\n", nil},
+		{"echo_test code", "schema = 1\n[phone]\necho_test = \"#99\"\n", nil},
+		{"echo_test letters", "schema = 1\n[phone]\necho_test = \"*4a\"\n", []string{`phoned.toml:3: phone.echo_test: "*4a": 'a' is not a key of the dial pad (0-9, *, #); "" turns the service off`}},
+		{"tone_test long", "schema = 1\n[phone]\ntone_test = \"*12345678901234567\"\n", []string{`phoned.toml:3: phone.tone_test: "*12345678901234567" is longer than 16 keys`}},
+		{"tone_test same", "schema = 1\n[phone]\necho_test = \"*9\"\ntone_test = \"*9\"\n", []string{`phoned.toml:4: phone.tone_test: "*9" is also phone.echo_test`}},
 		{"max_calls 0", "schema = 1\n[phone]\nmax_calls = 0\n", []string{`phoned.toml:3: phone.max_calls: 0 out of range (want 1-8)`}},
 		{"max_calls 9", "schema = 1\n[phone]\nmax_calls = 9\n", []string{`phoned.toml:3: phone.max_calls: 9 out of range (want 1-8)`}},
 		{"call_waiting type", "schema = 1\n[phone]\ncall_waiting = \"no\"\n", []string{`phoned.toml:3: phone.call_waiting: want a boolean, got string`}},
@@ -122,7 +127,7 @@ func TestValidationRules(t *testing.T) {
 
 		// audio.device
 		{"device pulse", "schema = 1\n[audio]\ndevice = \"pulse\"\n", nil},
-		{"device alsa", "schema = 1\n[audio]\ndevice = \"alsa\"\n", []string{`phoned.toml:3: audio.device: unknown device "alsa" (want pulse, wav or null)`}},
+		{"device alsa", "schema = 1\n[audio]\ndevice = \"alsa\"\n", []string{`phoned.toml:3: audio.device: unknown device "alsa" (want pulse, wav, null or auto)`}},
 
 		// audio.codecs
 		{"codecs one", "schema = 1\n[audio]\ncodecs = [\"PCMA\"]\n", nil},
@@ -335,7 +340,7 @@ level = "verbose"
 		`phoned.toml:5: sip.transport: unknown transport "sctp" (want udp, tcp or tls)`,
 		`phoned.toml:8: account.user: invalid SIP user "bad user" (allowed: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes)`,
 		`phoned.toml:9: account.registrar: invalid server "tel:123": unsupported scheme "tel" (want host[:port] or a sip: URI)`,
-		`phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav or null)`,
+		`phoned.toml:12: audio.device: unknown device "alsa" (want pulse, wav, null or auto)`,
 		`phoned.toml:13: audio.codecs[1]: duplicate codec "PCMU" (already at [0])`,
 		`phoned.toml:14: audio.rtp_port_min: 16385 is odd (RTP uses even ports, RTCP the odd one above)`,
 		`phoned.toml:17: phone.interdigit_timeout: want a duration string with a unit, e.g. "5s" or "5ms", got the number 5`,

@@ -166,6 +166,7 @@ type call struct {
 	legKeys  sdp.SRTPKeys // the SRTP keys the running leg uses (srtp.go)
 	answered time.Time
 	streamed bool
+	service  phone.Service // a local call to a service number (service.go): no SIP
 }
 
 // mediaSockets are a call's RTP socket and its RTCP partner on the next
@@ -394,8 +395,10 @@ func (d *Daemon) apply(e phone.Effect) {
 		if c := d.calls[e.Call]; c != nil {
 			d.check("reject", d.deps.Calls.Reject(c.id, e.Code, e.Reason))
 		}
+	case phone.StartService:
+		d.startService(e)
 	case phone.Hangup:
-		if c := d.calls[e.Call]; c != nil {
+		if c := d.calls[e.Call]; c != nil && c.service == "" {
 			d.check("hang up", d.deps.Calls.Hangup(c.id))
 		}
 	case phone.SendDTMF:
@@ -409,7 +412,7 @@ func (d *Daemon) apply(e phone.Effect) {
 	case phone.StopMedia:
 		d.stopMedia(e.Call)
 	case phone.UpdateMedia:
-		if c := d.calls[e.Call]; c != nil && c.streamed {
+		if c := d.calls[e.Call]; c != nil && c.streamed && c.service == "" {
 			if d.rekey(c) {
 				break
 			}
@@ -539,6 +542,10 @@ func (d *Daemon) reinvite(e phone.Reinvite) {
 	if c == nil {
 		return
 	}
+	if c.service != "" {
+		d.serviceReinvite(c, e) // service.go
+		return
+	}
 	err := d.deps.Calls.Reinvite(c.id, withDirection(c.local, e.Direction))
 	if err != nil {
 		d.log.Warn("re-INVITE failed", "call", string(e.Call), "direction", e.Direction, "err", err)
@@ -558,9 +565,13 @@ func (d *Daemon) refer(e phone.Refer) {
 		return
 	}
 	target, replaces := d.Target(e.Number), sip.CallID("")
+	if c.service != "" {
+		d.pending = append(d.pending, phone.TransferProgress{Call: e.Call, Reason: "a service call cannot be transferred", Final: true})
+		return
+	}
 	if e.Consult != "" {
 		k := d.calls[e.Consult]
-		if k == nil {
+		if k == nil || k.service != "" {
 			d.pending = append(d.pending, phone.TransferProgress{Call: e.Call, Reason: "no consultation call", Final: true})
 			return
 		}
@@ -859,7 +870,7 @@ func (d *Daemon) shutdown() {
 		t.Stop()
 	}
 	for _, c := range d.state.Calls {
-		if dc := d.calls[c.Ref]; dc != nil {
+		if dc := d.calls[c.Ref]; dc != nil && dc.service == "" {
 			d.check("hang up", d.deps.Calls.Hangup(dc.id))
 		}
 	}

@@ -246,7 +246,7 @@ func (d *Daemon) Status() Status {
 			Held: c.OnHold(), HeldByRemote: c.HeldByRemote, Focused: c.Ref == s.Focus, Conference: c.Conference,
 			Waiting: c.Phase == phone.PhaseRinging && c.Ref != s.Focus}
 		if dc, ok := calls[c.Ref]; ok && dc.streamed {
-			info.Codec = dc.media.Codec.String()
+			info.Codec = dc.codec()
 			info.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
 			info.LocalDir = dc.localDir
 			info.SRTP = string(dc.legKeys.Suite)
@@ -256,10 +256,10 @@ func (d *Daemon) Status() Status {
 	if c := s.Call(); c != nil {
 		cs := &CallStatus{Remote: c.Remote, Direction: string(c.Direction), DTMF: c.Received}
 		if dc, ok := calls[c.Ref]; ok && dc.streamed {
-			cs.Codec = dc.media.Codec.String()
+			cs.Codec = dc.codec()
 			cs.Held = c.HeldByRemote
 			cs.Duration = now.Sub(dc.answered).Round(time.Millisecond).Seconds()
-			if d.media != nil {
+			if d.media != nil && dc.service == "" { // a service call has no RTP to report
 				if rs, ok := d.media.LegStats(string(c.Ref)); ok {
 					cs.fillMedia(rs)
 				}

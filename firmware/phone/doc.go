@@ -20,7 +20,8 @@
 // §8.4), waiting.go (call waiting, hook flash), transfer.go (blind and
 // attended transfer, being transferred, being replaced; RFC 3515, 5589,
 // 3891, 3892), conference.go (local 3-way conference), mute.go, media.go
-// (the far end's hold, the RTP timeout policy). outputs.go derives from
+// (the far end's hold, the RTP timeout policy), service.go (service
+// numbers: the echo and tone tests as local calls, "svc-N"). outputs.go derives from
 // the state what others must not decide: the handset's mix (SetMix), the
 // lamps (SetLamp) and ring-at-once (RingAtOnce); Step emits them when they
 // change, and Outputs gives them all for the start.

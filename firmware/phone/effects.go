@@ -220,6 +220,8 @@ func CallOfEffect(e Effect) CallRef {
 		return e.Call
 	case NotifyRefer:
 		return e.Call
+	case StartService:
+		return e.Call
 	case StartTimer:
 		return e.Call
 	case StopTimer:

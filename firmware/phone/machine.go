@@ -204,9 +204,10 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		if !IsDialKey(e.Key) {
 			break
 		}
-		// '#' is the send key, unless the dial plan uses it as a digit;
+		// '#' is the send key, unless the dial plan or a service code
+		// (service.go) uses it as a digit;
 		// while a transfer collects its target, '#' sends the REFER.
-		if e.Key == '#' && (s.Xfer.Phase == XferDialing || m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
+		if e.Key == '#' && !m.serviceDigits(s, s.Digits+"#") && (s.Xfer.Phase == XferDialing || m.cfg.DialPlan == nil || m.cfg.DialPlan.Match(s.Digits+"#") == dialplan.NoMatch) {
 			if s.Digits == "" {
 				break // nothing to send yet
 			}
@@ -224,6 +225,10 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		}
 		s.Mode = Dialing
 		s.Digits += string(e.Key)
+		if v, ok := m.service(s, s.Digits); ok && !m.servicePrefix(s, s.Digits) {
+			next, more := m.dialService(s, v) // a service code is complete (service.go)
+			return next, append(fx, more...)
+		}
 		if m.cfg.DialPlan == nil {
 			return s, append(fx, StartTimer{Timer: TimerInterDigit, After: m.cfg.InterDigit})
 		}
@@ -232,6 +237,8 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		case d.Result == dialplan.Complete:
 			next, more := m.dial(s)
 			return next, append(fx, more...)
+		case d.Result == dialplan.NoMatch && m.servicePrefix(s, s.Digits):
+			return s, append(fx, StartTimer{Timer: TimerInterDigit, After: m.cfg.InterDigit})
 		case d.Result == dialplan.NoMatch:
 			next, more := m.failed(s, 0, "number not in the dial plan")
 			return next, append(append(fx, StopTimer{Timer: TimerInterDigit}), more...)
@@ -245,6 +252,9 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 		case e.Timer == TimerInterDigit && s.Mode == Dialing:
 			// Without a plan the timeout dials; with one, only a number
 			// the plan calls complete is sent.
+			if _, ok := m.service(s, s.Digits); ok {
+				return m.dial(s)
+			}
 			if m.cfg.DialPlan != nil {
 				if r := m.cfg.DialPlan.Match(s.Digits); r != dialplan.Complete && r != dialplan.CompleteAfterTimeout {
 					return m.failed(s, 0, "number incomplete")
@@ -262,6 +272,9 @@ func (m Machine) collecting(s State, ev Event) (State, []Effect) {
 // transfer collects its target, this is the consultation call of an
 // attended transfer.
 func (m Machine) dial(s State) (State, []Effect) {
+	if v, ok := m.service(s, s.Digits); ok {
+		return m.dialService(s, v)
+	}
 	if len(s.Calls) >= m.cfg.MaxCalls {
 		s, fx := m.failed(s, 0, "too many calls")
 		return s, append([]Effect{StopTimer{Timer: TimerInterDigit}}, fx...)
@@ -414,7 +427,7 @@ func (m Machine) talking(s State, ev Event) (State, []Effect) {
 	case Key:
 		// A key while talking is DTMF to the focused call only: an RFC
 		// 4733 event that lasts while the key is held (KeyRelease ends it).
-		if IsDialKey(e.Key) && !c.OnHold() {
+		if IsDialKey(e.Key) && !c.OnHold() && c.Service == "" {
 			return s, []Effect{SendDTMF{Call: ref, Key: e.Key}}
 		}
 	}

@@ -109,6 +109,7 @@ type Call struct {
 	Conference   bool      // a member of the local 3-way conference
 	Received     string    // digits the far end sent during this call (DTMF)
 	ReferredBy   CallRef   // the call whose REFER made us place this one (until answered)
+	Service      Service   // a local call to a service number (service.go); "" for SIP calls
 }
 
 // Answered reports whether the call is established.
@@ -243,6 +244,9 @@ type Config struct {
 	// CallWaiting lets a second call in while busy (a call-waiting tone
 	// in the handset); false refuses it with 486. DefaultConfig sets it.
 	CallWaiting bool
+	// Services maps dialled codes to built-in service numbers (service.go):
+	// "*43" -> ServiceEcho. Checked before the dial plan.
+	Services map[string]Service
 }
 
 // DefaultMaxCalls is MaxCalls when the config gives none.

@@ -2,16 +2,20 @@
 // keypad, runs the SIP user agent and the call state machine, and streams
 // G.711 audio between the sound device and the network.
 //
-//	phoned -config configs/phoned.toml
-//	phoned -config configs/phoned.toml -print-config
-//	phoned -check FILE...
-//	phoned -version
+//	phoned [-config FILE] [-keypad auto|on|off]   run the phone
+//	phoned print-config [-config FILE]
+//	phoned check FILE...
+//	phoned version
+//	phoned help
+//
+// -check, -print-config and -version are aliases of their commands.
+// Without -config the file is <dir of the binary>/../configs/phoned.toml
+// or /etc/phoned/phoned.toml, whichever exists first (cli.go).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,28 +54,28 @@ func main() {
 }
 
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("phoned", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "configs/phoned.toml", "config file")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	keys := fs.String("keypad", "auto", "sim board keypad on the terminal: auto (when stdin is a terminal), on, off")
-	check := fs.Bool("check", false, "check the config files named as arguments and exit: 0 good, 1 not")
-	printConfig := fs.Bool("print-config", false, "print the effective config (defaults filled in, secrets left out) and exit")
-	if err := fs.Parse(args); err != nil {
+	c, err := parseCLI(args, stderr) // cli.go
+	if err != nil {
 		return 2
 	}
-	if *showVersion {
+	switch c.cmd {
+	case "help":
+		printHelp(stdout)
+		return 0
+	case "version":
 		fmt.Fprintf(stdout, "phoned %s (%s/%s, %s)\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
 		return 0
+	case "check":
+		return checkFiles(c.args, stdout, stderr)
 	}
-	if *check {
-		return checkFiles(fs.Args(), stdout, stderr)
+	cfgPath := c.cfgPath
+	if cfgPath == "" {
+		if cfgPath, err = findConfig(); err != nil {
+			fmt.Fprintf(stderr, "phoned: %v\n", err)
+			return 2
+		}
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "phoned: unexpected argument %q: give the config file with -config FILE (or check files with -check FILE...)\n", fs.Arg(0))
-		return 2
-	}
-	cfg, warn, err := loadEffective(*cfgPath)
+	cfg, warn, err := loadEffective(cfgPath)
 	if err != nil {
 		// One line per problem, so an admin fixes the file in one go.
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -82,15 +86,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if warn != "" {
 		fmt.Fprintf(stderr, "phoned: warning: %s\n", warn)
 	}
-	if *printConfig {
+	if c.cmd == "print-config" {
 		fmt.Fprint(stdout, config.Print(cfg))
 		return 0
 	}
-	useTerminal := *keys == "on" || *keys == "auto" && term.IsTerminal(int(stdin.Fd()))
-	if *keys != "auto" && *keys != "on" && *keys != "off" {
-		fmt.Fprintf(stderr, "phoned: -keypad %q: want auto, on or off\n", *keys)
-		return 2
-	}
+	useTerminal := c.keypad == "on" || c.keypad == "auto" && term.IsTerminal(int(stdin.Fd()))
 	// A reloaded config that needs a restart (new listen address, account,
 	// board...) ends serve once the phone is idle; it starts again here.
 	var prev *restartWith
@@ -98,7 +98,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	// in-process restarts.
 	logs := logring.New(logRingSize)
 	for {
-		next, err := serve(cfg, *cfgPath, prev, logs, useTerminal, stdin, stdout, stderr)
+		next, err := serve(cfg, cfgPath, prev, logs, useTerminal, stdin, stdout, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "phoned: %v\n", err)
 			return 1
@@ -116,7 +116,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 // 2 when no file is named.
 func checkFiles(files []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "phoned: -check needs the config files to check: phoned -check FILE...")
+		fmt.Fprintln(stderr, "phoned: check needs the config files to check: phoned check FILE... (or phoned -check FILE...)")
 		return 2
 	}
 	code := 0
@@ -375,6 +375,7 @@ func daemonOptions(cfg *config.Config, clk clock.Clock, log *slog.Logger) daemon
 			NoAnswer:        cfg.Phone.NoAnswerTimeout.Duration,
 			MaxCalls:        cfg.Phone.MaxCalls,
 			CallWaiting:     cfg.Phone.CallWaiting,
+			Services:        services(cfg),
 		},
 		User:         cfg.Account.User,
 		Registering:  cfg.RegistrarURI() != "",
@@ -430,4 +431,17 @@ func mediaIP(sipIP netip.Addr) netip.Addr {
 		return netip.MustParseAddr("127.0.0.1")
 	}
 	return netip.IPv6Loopback()
+}
+
+// services maps the configured service codes (phone.echo_test,
+// phone.tone_test) to the machine's service numbers; "" is off.
+func services(cfg *config.Config) map[string]phone.Service {
+	m := map[string]phone.Service{}
+	if cfg.Phone.EchoTest != "" {
+		m[cfg.Phone.EchoTest] = phone.ServiceEcho
+	}
+	if cfg.Phone.ToneTest != "" {
+		m[cfg.Phone.ToneTest] = phone.ServiceTone
+	}
+	return m
 }

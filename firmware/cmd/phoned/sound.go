@@ -22,13 +22,14 @@ type sound struct {
 	audio  *ringer.Ringer     // the audible ringer; nil without a Pulse device
 }
 
-// openSound opens audio.device. With "pulse" the device has a voice
+// openSound opens audio.device ("auto" is resolved first). With "pulse" the device has a voice
 // path per board path (handset always; speaker and headset when the board
 // names them), the ringer on the board's ringer sink, and volumes kept in
 // audio.state_dir. It does not wait for the server.
 func openSound(cfg *config.Config, brd board.Board, clk clock.Clock, log *slog.Logger) (*sound, error) {
-	s := &sound{plan: cfg.TonePlan(), status: device.Fixed(cfg.Audio.Device)}
-	switch cfg.Audio.Device {
+	dev := autoDevice(cfg, log) // "auto": pulse when a server answers, else null (soundauto.go)
+	s := &sound{plan: cfg.TonePlan(), status: device.Fixed(dev)}
+	switch dev {
 	case "wav":
 		d, err := device.OpenWAV(cfg.Audio.WAV.Input, cfg.Audio.WAV.Output, clk)
 		if err != nil {
