@@ -28,18 +28,28 @@ var invite = "INVITE sip:1002@example.com SIP/2.0\r\n" +
 	"Proxy-Authorization: Digest username=\"1001\", realm=\"example.com\", nonce=\"n,1\", uri=\"sip:1002@example.com\",\r\n" +
 	" response=\"" + digestResp + "\", algorithm=MD5\r\n" +
 	"authorization:Basic MTAwMTpzM2NyZXQ=\r\n" +
-	"Content-Length: 4\r\n\r\nv=0\n"
+	"Content-Length: 64\r\n\r\nv=0\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:S3CR3TKEYBASE64==\n"
 
 func TestMask(t *testing.T) {
 	got := string(Mask([]byte(invite), []string{"1001-password-in-body", "ab"}))
-	for _, secret := range []string{digestResp, password, "MTAwMTpzM2NyZXQ="} {
+	for _, secret := range []string{digestResp, password, "MTAwMTpzM2NyZXQ=", "S3CR3TKEYBASE64"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("%q shows in\n%s", secret, got)
 		}
 	}
-	for _, kept := range []string{`username="1001"`, `realm="example.com"`, `nonce="n,1"`, "response=" + Masked, "Basic " + Masked, "sip:1001:" + Masked + "@example.com", "v=0\n", "Content-Length: 4\r\n\r\n"} {
+	for _, kept := range []string{`username="1001"`, `realm="example.com"`, `nonce="n,1"`, "response=" + Masked, "Basic " + Masked, "sip:1001:" + Masked + "@example.com", "v=0\n", "Content-Length: 64\r\n\r\n", "inline:[key]"} {
 		if !strings.Contains(got, kept) {
 			t.Errorf("%q missing from\n%s", kept, got)
+		}
+	}
+	for in, want := range map[string]string{
+		"Contact: <sip:host:5060;transport=tcp>": "Contact: <sip:host:5060;transport=tcp>",
+		"To: <SIPS:u:pw@h>, sip:a:b@c":           "To: <SIPS:u:" + Masked + "@h>, sip:a:" + Masked + "@c",
+		"Via: SIP/2.0/UDP h:5060;received=sip:x": "Via: SIP/2.0/UDP h:5060;received=sip:x",
+		"sip:":                                   "sip:",
+	} {
+		if got := maskURIPasswords(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}
 	// A configured secret is masked anywhere; one too short is left alone.

@@ -2,8 +2,9 @@ package diag
 
 import (
 	"bytes"
-	"regexp"
 	"strings"
+
+	"github.com/deskphone/phoned/sip/sdp"
 )
 
 // Masked replaces what is masked in a traced message.
@@ -13,16 +14,13 @@ const Masked = "[masked]"
 // appears: a shorter one would mask ordinary text and is weak anyway.
 const minSecret = 3
 
-// uriPassword matches the password in a SIP URI's userinfo
-// (sip:user:password@host), which RFC 3261 §19.1.1 deprecates but a
-// peer may still send.
-var uriPassword = regexp.MustCompile(`(?i)(sips?:[^:@\s;>"]+):([^@\s;>"]+)@`)
 
 // Mask returns msg, a SIP message, with its credentials masked:
 //   - the Authorization and Proxy-Authorization values (RFC 3261 §20.7,
 //     §20.28): a Digest's response parameter (RFC 7616 §3.4, the value
 //     derived from the password), any other scheme's whole credentials;
 //   - a password in a SIP URI (sip:user:password@host);
+//   - an SDES key in the SDP (a=crypto ... inline:KEY, RFC 4568 §8.1);
 //   - each of secrets (the configured passwords) wherever it appears.
 func Mask(msg []byte, secrets []string) []byte {
 	head, body, sep := splitHead(msg)
@@ -47,7 +45,7 @@ func Mask(msg []byte, secrets []string) []byte {
 		}
 	}
 	out := strings.Join(lines, "\n") + sep + body
-	out = uriPassword.ReplaceAllString(out, "${1}:"+Masked+"@")
+	out = maskURIPasswords(sdp.MaskKeys([]byte(out)))
 	for _, s := range secrets {
 		if len(s) >= minSecret {
 			out = strings.ReplaceAll(out, s, Masked)
@@ -122,4 +120,55 @@ func maskParams(s string) string {
 		flush(len(s))
 	}
 	return b.String()
+}
+
+// maskURIPasswords masks the password in each SIP URI's userinfo
+// (sip:user:password@host), which RFC 3261 §19.1.1 deprecates but a peer
+// may still send. (No regexp: the package would cost the firmware
+// 100 KiB.)
+func maskURIPasswords(s string) string {
+	lower := asciiLower(s) // same length as s, unlike strings.ToLower
+	var out strings.Builder
+	i := 0
+	for {
+		j := strings.Index(lower[i:], "sip")
+		if j < 0 {
+			out.WriteString(s[i:])
+			return out.String()
+		}
+		j += i + 3
+		if j < len(s) && lower[j] == 's' {
+			j++
+		}
+		if j >= len(s) || s[j] != ':' {
+			out.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		j++ // after "sip:" or "sips:"
+		end := j
+		for end < len(s) && !strings.ContainsRune("@ \t\r\n;>\",<", rune(s[end])) {
+			end++
+		}
+		colon := strings.IndexByte(s[j:end], ':')
+		if end < len(s) && s[end] == '@' && colon >= 0 {
+			out.WriteString(s[i : j+colon+1])
+			out.WriteString(Masked)
+			i = end
+			continue
+		}
+		out.WriteString(s[i:j])
+		i = j
+	}
+}
+
+// asciiLower lowers ASCII letters only, keeping every byte where it is.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
