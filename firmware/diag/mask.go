@@ -14,7 +14,6 @@ const Masked = "[masked]"
 // appears: a shorter one would mask ordinary text and is weak anyway.
 const minSecret = 3
 
-
 // Mask returns msg, a SIP message, with its credentials masked:
 //   - the Authorization and Proxy-Authorization values (RFC 3261 §20.7,
 //     §20.28): a Digest's response parameter (RFC 7616 §3.4, the value
