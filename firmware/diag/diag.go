@@ -46,6 +46,7 @@ type Diag struct {
 	secrets atomic.Pointer[[]string]
 	trace   atomic.Bool
 	active  atomic.Bool // trace on or a capture running: the SIP hook does work
+	tls     atomic.Bool // SIP runs over TLS: sipgo's "TCP" connections are TLS
 
 	mu      sync.Mutex
 	streams map[streamKey]*splitter // TCP connections being cut into messages
@@ -85,6 +86,10 @@ func (d *Diag) SetSecrets(s ...string) {
 	c := append([]string(nil), s...)
 	d.secrets.Store(&c)
 }
+
+// SetTLS says SIP runs over TLS (sip.transport = "tls"): sipgo names its
+// TLS connections "TCP"; the trace names them "TLS" (their plain text).
+func (d *Diag) SetTLS(on bool) { d.tls.Store(on) }
 
 // SetSIPTrace turns the SIP trace on or off.
 func (d *Diag) SetSIPTrace(on bool) {
@@ -137,6 +142,9 @@ func (d *Diag) sip(write bool, transport, laddr, raddr string, b []byte) {
 	if transport == "UDP" {
 		d.traceMsg(now, write, transport, laddr, raddr, b, false)
 		return
+	}
+	if transport == "TCP" && d.tls.Load() {
+		transport = "TLS"
 	}
 	k := streamKey{write, laddr, raddr}
 	s := d.streams[k]

@@ -156,8 +156,14 @@ func TestTraceLogsMasked(t *testing.T) {
 			t.Errorf("%q missing from\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, `msg="sip trace"`); n != 2 {
-		t.Errorf("%d trace lines, want 2 (one per message):\n%s", n, out)
+	d.SetTLS(true)
+	d.SIPTraceWrite("TCP", "127.0.0.1:5061", "127.0.0.1:5071", []byte("OPTIONS sip:a SIP/2.0\r\nContent-Length: 0\r\n\r\n"))
+	out = lb.String()
+	if !strings.Contains(out, "dir=sent transport=TLS local=127.0.0.1:5061") {
+		t.Errorf("TLS not named:\n%s", out)
+	}
+	if n := strings.Count(out, `msg="sip trace"`); n != 3 {
+		t.Errorf("%d trace lines, want 3 (one per message):\n%s", n, out)
 	}
 }
 

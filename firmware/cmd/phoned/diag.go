@@ -29,6 +29,7 @@ func newDiagnostics() *diagnostics {
 func (d *diagnostics) start(cfg *config.Config, log *slog.Logger) {
 	d.SetLogger(log.With("part", "diag"))
 	d.SetSecrets(cfg.Account.Password.Reveal(), cfg.API.Password.Reveal())
+	d.SetTLS(cfg.SIPTransport() == "tls")
 	d.applyConfig(cfg)
 }
 
