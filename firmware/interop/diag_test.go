@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"encoding/json"
 	"io"
 	"net/netip"
 	"os"
@@ -180,4 +181,80 @@ func tshark(t *testing.T, path string, args ...string) string {
 		t.Fatalf("tshark %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// Over TCP, sipgo hands the tracer stream reads, not messages: the trace
+// still logs one line per message, and the capture's TCP segments carry
+// sequence numbers tshark reassembles into SIP. The registrar grants 2 s,
+// so refreshes come while the capture runs.
+func TestCaptureAndTraceOverTCP(t *testing.T) {
+	k := lab.StartKamailio(t, lab.KamailioOptions{Users: map[string]string{"1001": "pw1001"}, TCP: true, MaxExpires: 2})
+	p := startPhoneMic(t, k, lab.ToneWAV(t, 0, 2*time.Second), `transport = "tcp"`, "[log]\nsip_trace = true\n")
+	_, err := p.Until(within, "registered", func(s phonedStatus) bool { return s.Registration.State == "registered" })
+	must(t, err)
+	res, err := p.Do("POST", "/api/v1/capture", "application/json", `{"seconds": 60}`)
+	must(t, err)
+	res.Body.Close()
+	if res.StatusCode != 202 {
+		t.Fatalf("start capture: %s", res.Status)
+	}
+	// Two refreshes at least (each REGISTER, 401, REGISTER, 200).
+	deadline := time.Now().Add(3 * within)
+	for {
+		res, err := p.Do("GET", "/api/v1/status", "", "")
+		must(t, err)
+		var st struct {
+			Diagnostics struct{ Capture struct{ Packets int } }
+		}
+		must(t, json.NewDecoder(res.Body).Decode(&st))
+		res.Body.Close()
+		if st.Diagnostics.Capture.Packets >= 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("capture has %d packets", st.Diagnostics.Capture.Packets)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err = p.Do("POST", "/api/v1/capture/stop", "application/json", "")
+	must(t, err)
+	res.Body.Close()
+	res, err = p.Do("GET", "/api/v1/capture", "", "")
+	must(t, err)
+	file, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	path := filepath.Join(t.TempDir(), "tcp.pcap")
+	must(t, os.WriteFile(path, file, 0o600))
+
+	port := strconv.Itoa(int(k.Addr().Port()))
+	lines := tshark(t, path, "-d", "tcp.port=="+port+",sip", "-Y", "sip && tcp.port=="+port, "-T", "fields", "-E", "separator=|",
+		"-e", "sip.Method", "-e", "sip.Status-Code", "-e", "sip.CSeq.method")
+	regs, oks := 0, 0
+	for _, l := range strings.Split(lines, "\n") {
+		f := strings.Split(l, "|")
+		if len(f) < 3 {
+			continue
+		}
+		if f[0] == "REGISTER" {
+			regs++
+		}
+		if f[1] == "200" && f[2] == "REGISTER" {
+			oks++
+		}
+	}
+	if regs < 2 || oks < 2 {
+		t.Fatalf("tshark found %d REGISTERs and %d 200s over TCP:\n%s", regs, oks, lines)
+	}
+	n := 0
+	for _, l := range strings.Split(p.Log(), "\n") {
+		if strings.Contains(l, `msg="sip trace"`) && strings.Contains(l, "transport=TCP") && strings.Contains(l, `sip="REGISTER `) {
+			n++
+			if strings.Contains(l, "Authorization:") && !strings.Contains(l, "response=[masked]") {
+				t.Fatalf("traced REGISTER: %s", l)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d REGISTERs over TCP in the trace", n)
+	}
 }
