@@ -130,6 +130,23 @@ func (d *Diag) sip(write bool, transport, laddr, raddr string, b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	// Masking and logging happen after the lock is let go: a slow log
+	// never holds up the capture's RTP.
+	for _, l := range d.sipLocked(write, transport, laddr, raddr, b) {
+		d.logTrace(l)
+	}
+}
+
+// traceLine is one message to log.
+type traceLine struct {
+	write           bool
+	transport, l, r string
+	msg             []byte
+	unframed        bool
+	held            int // messages not logged before it
+}
+
+func (d *Diag) sipLocked(write bool, transport, laddr, raddr string, b []byte) []traceLine {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.clk.Now()
@@ -137,11 +154,24 @@ func (d *Diag) sip(write bool, transport, laddr, raddr string, b []byte) {
 		d.capSIP(now, write, transport, laddr, raddr, b)
 	}
 	if !d.trace.Load() {
-		return
+		return nil
+	}
+	var out []traceLine
+	add := func(m []byte, unframed bool) {
+		if sec := now.Truncate(time.Second); !sec.Equal(d.second) {
+			d.second, d.logged = sec, 0
+		}
+		if d.logged >= TraceBurst {
+			d.held++
+			return
+		}
+		d.logged++
+		out = append(out, traceLine{write, transport, laddr, raddr, m, unframed, d.held})
+		d.held = 0
 	}
 	if transport == "UDP" {
-		d.traceMsg(now, write, transport, laddr, raddr, b, false)
-		return
+		add(b, false)
+		return out
 	}
 	if transport == "TCP" && d.tls.Load() {
 		transport = "TLS"
@@ -157,38 +187,30 @@ func (d *Diag) sip(write bool, transport, laddr, raddr string, b []byte) {
 	}
 	msgs, over := s.feed(b)
 	for _, m := range msgs {
-		d.traceMsg(now, write, transport, laddr, raddr, m, false)
+		add(m, false)
 	}
 	if over != nil {
-		d.traceMsg(now, write, transport, laddr, raddr, over, true)
+		add(over, true)
 	}
+	return out
 }
 
-// traceMsg logs one message, rate limited; d.mu held.
-func (d *Diag) traceMsg(now time.Time, write bool, transport, laddr, raddr string, m []byte, unframed bool) {
-	if sec := now.Truncate(time.Second); !sec.Equal(d.second) {
-		d.second, d.logged = sec, 0
-	}
-	if d.logged >= TraceBurst {
-		d.held++
-		return
-	}
-	d.logged++
+// logTrace logs one message, masked and cut.
+func (d *Diag) logTrace(l traceLine) {
 	dir := "recv"
-	if write {
+	if l.write {
 		dir = "sent"
 	}
-	text := Mask(m, *d.secrets.Load())
-	attrs := []any{"dir", dir, "transport", transport, "local", laddr, "remote", raddr, "bytes", len(m)}
+	text := Mask(l.msg, *d.secrets.Load())
+	attrs := []any{"dir", dir, "transport", l.transport, "local", l.l, "remote", l.r, "bytes", len(l.msg)}
 	if len(text) > TraceMax {
 		text = append(text[:TraceMax:TraceMax], "…(cut, "+strconv.Itoa(len(text)-TraceMax)+" bytes more)"...)
 	}
-	if unframed {
+	if l.unframed {
 		attrs = append(attrs, "unframed", true)
 	}
-	if d.held > 0 {
-		attrs = append(attrs, "not_logged", d.held)
-		d.held = 0
+	if l.held > 0 {
+		attrs = append(attrs, "not_logged", l.held)
 	}
 	attrs = append(attrs, "sip", string(text))
 	d.log.Load().Info("sip trace", attrs...)

@@ -272,3 +272,40 @@ func TestCaptureSizeBound(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// Traces, taps, switches and captures from many goroutines at once: no
+// race (under -race), and the file stays well framed.
+func TestConcurrentUse(t *testing.T) {
+	d, _, _ := newDiag(t)
+	d.SetSIPTrace(true)
+	if err := d.StartCapture(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tap := &rtpTap{d}
+	l, r := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("[::1]:40002")
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				d.SIPTraceRead("TCP", "127.0.0.1:5060", "127.0.0.1:5070", []byte("SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+				d.SIPTraceWrite("UDP", "127.0.0.1:5060", "127.0.0.1:5070", []byte("OPTIONS sip:a SIP/2.0\r\n\r\n"))
+				tap.Packet(i%2 == 0, false, l, r, []byte{0x80, 0, byte(i), 0})
+				if g == 0 && i%50 == 0 {
+					d.SetSIPTrace(i%100 == 0)
+					d.Capture()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := d.StopCapture(); err != nil {
+		t.Fatal(err)
+	}
+	file, st, _ := d.CaptureFile()
+	ps, err := pcap.Read(file)
+	if err != nil || len(ps) != st.Packets || st.Packets != 4*200*3 {
+		t.Fatalf("%d packets read, %d counted: %v", len(ps), st.Packets, err)
+	}
+}
