@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,7 +19,7 @@ type Diagnostics interface {
 	StartCapture(d time.Duration) error
 	StopCapture() error
 	Capture() diag.CaptureStatus
-	CaptureFile() ([]byte, diag.CaptureStatus, error)
+	CaptureFile() (net.Buffers, diag.CaptureStatus, error)
 }
 
 // DiagInfo is the diagnostics' part of the status ("diagnostics").
@@ -121,8 +122,8 @@ func (h *handler) captureDownload(w http.ResponseWriter, r *http.Request) {
 	name := "phoned-" + st.Started.UTC().Format("20060102-150405") + ".pcap"
 	w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Content-Length", strconv.Itoa(len(file)))
+	w.Header().Set("Content-Length", strconv.Itoa(st.Bytes))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Capture-State", st.State)
-	w.Write(file)
+	file.WriteTo(w)
 }

@@ -1,13 +1,14 @@
 package diag
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
 	"github.com/deskphone/phoned/audio/rtpstream"
+	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/firmware/pcap"
 )
 
@@ -52,11 +53,12 @@ type capture struct {
 	running bool
 	started time.Time
 	seconds int
-	buf     bytes.Buffer
+	buf     chunks
 	w       *pcap.Writer
 	packets int
 	ended   string
 	seq     map[streamKey]uint32 // next TCP sequence number per direction
+	timer   clock.Timer
 }
 
 type rtpTap struct{ d *Diag }
@@ -99,7 +101,7 @@ func (d *Diag) StartCapture(dur time.Duration) error {
 	d.cap = c
 	d.gen++
 	gen := d.gen
-	d.clk.AfterFunc(dur, func() { d.end(gen, EndTime) })
+	c.timer = d.clk.AfterFunc(dur, func() { d.end(gen, EndTime) })
 	d.updateActive()
 	rtpstream.SetTap(&rtpTap{d})
 	d.log.Load().Info("capture started", "seconds", c.seconds, "max_bytes", MaxCaptureBytes)
@@ -130,6 +132,7 @@ func (d *Diag) endLocked(gen int, why string) {
 		return
 	}
 	rtpstream.SetTap(nil)
+	d.cap.timer.Stop()
 	d.cap.running, d.cap.ended = false, why
 	d.updateActive()
 	d.log.Load().Info("capture ended", "why", why, "packets", d.cap.packets, "bytes", d.cap.buf.Len())
@@ -195,13 +198,13 @@ func (d *Diag) captureStatus() CaptureStatus {
 	return st
 }
 
-// CaptureFile returns a copy of the capture file as it stands (a running
-// capture's packets so far), and its status.
-func (d *Diag) CaptureFile() ([]byte, CaptureStatus, error) {
+// CaptureFile returns the capture file as it stands (a running capture's
+// packets so far), not copied, and its status.
+func (d *Diag) CaptureFile() (net.Buffers, CaptureStatus, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cap == nil {
 		return nil, d.captureStatus(), ErrNoCapture
 	}
-	return bytes.Clone(d.cap.buf.Bytes()), d.captureStatus(), nil
+	return d.cap.buf.Buffers(), d.captureStatus(), nil
 }

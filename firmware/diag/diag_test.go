@@ -227,7 +227,8 @@ func TestCaptureLifecycle(t *testing.T) {
 		t.Fatalf("after its time: %+v", st)
 	}
 	tap.Packet(true, false, l, r, []byte{0x80}) // after the end: not captured
-	file, st, err := d.CaptureFile()
+	bufs, st, err := d.CaptureFile()
+	file := bytes.Join(bufs, nil)
 	if err != nil || st.Packets != 5 || len(file) != st.Bytes {
 		t.Fatalf("%v %+v %d", err, st, len(file))
 	}
@@ -303,9 +304,34 @@ func TestConcurrentUse(t *testing.T) {
 	if err := d.StopCapture(); err != nil {
 		t.Fatal(err)
 	}
-	file, st, _ := d.CaptureFile()
+	bufs, st, _ := d.CaptureFile()
+	file := bytes.Join(bufs, nil)
 	ps, err := pcap.Read(file)
 	if err != nil || len(ps) != st.Packets || st.Packets != 4*200*3 {
 		t.Fatalf("%d packets read, %d counted: %v", len(ps), st.Packets, err)
+	}
+}
+
+// The chunk store gives back what was written, in any write sizes, and a
+// snapshot does not change when writing goes on.
+func TestChunks(t *testing.T) {
+	var b chunks
+	var want []byte
+	for i := 0; i < 300; i++ {
+		p := bytes.Repeat([]byte{byte(i)}, i*7%(chunkSize/3)+1)
+		b.Write(p)
+		want = append(want, p...)
+	}
+	b.Write(bytes.Repeat([]byte{1}, 2*chunkSize+5)) // larger than a chunk
+	want = append(want, bytes.Repeat([]byte{1}, 2*chunkSize+5)...)
+	snap := b.Buffers()
+	b.Write([]byte("more"))
+	if got := bytes.Join(snap, nil); !bytes.Equal(got, want) || b.Len() != len(want)+4 {
+		t.Fatalf("%d bytes back of %d (Len %d)", len(got), len(want), b.Len())
+	}
+	for _, c := range b.c {
+		if cap(c) != chunkSize {
+			t.Fatalf("a chunk of %d", cap(c))
+		}
 	}
 }
