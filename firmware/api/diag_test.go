@@ -171,3 +171,37 @@ func TestDiagnosticsAbsent(t *testing.T) {
 		t.Fatalf("status without diagnostics: %v", m)
 	}
 }
+
+// FuzzCaptureAPI: any body to the diagnostics' POST endpoints is answered
+// in JSON and plain words; only a 202 starts a capture, only a 200 moves
+// the trace.
+func FuzzCaptureAPI(f *testing.F) {
+	f.Add("/api/v1/capture", `{"seconds": 30}`)
+	f.Add("/api/v1/capture", `{"seconds": 1e999}`)
+	f.Add("/api/v1/capture", `{"seconds": null}`)
+	f.Add("/api/v1/capture/stop", `{}`)
+	f.Add("/api/v1/diagnostics/sip-trace", `{"on": true}`)
+	f.Add("/api/v1/diagnostics/sip-trace", `{"on": [true]}`)
+	f.Fuzz(func(t *testing.T, path, body string) {
+		switch path {
+		case "/api/v1/capture", "/api/v1/capture/stop", "/api/v1/diagnostics/sip-trace":
+		default:
+			return
+		}
+		h, d, _ := diagHandler(t)
+		rec := call(h, "POST", path, body, true)
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatalf("%s %q: answer is not a JSON object: %q", path, body, rec.Body.Bytes())
+		}
+		if e, _ := m["error"].(string); goWords.MatchString(e) && !strings.Contains(body, goWords.FindString(e)) {
+			t.Fatalf("%s %q: error %q speaks Go", path, body, e)
+		}
+		if running := d.Capture().State == "running"; running != (rec.Code == http.StatusAccepted) {
+			t.Fatalf("%s %q: %d, capture running %v", path, body, rec.Code, running)
+		}
+		if d.SIPTrace() && rec.Code != http.StatusOK {
+			t.Fatalf("%s %q: %d but the trace is on", path, body, rec.Code)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package diag
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -333,5 +334,45 @@ func TestChunks(t *testing.T) {
 		if cap(c) != chunkSize {
 			t.Fatalf("a chunk of %d", cap(c))
 		}
+	}
+}
+
+// The cost per SIP message with the trace and the capture off (sipgo's
+// own address strings not included), and with the trace on.
+func BenchmarkSIPHookOff(b *testing.B) {
+	d := New(clock.Real{}, slog.New(slog.DiscardHandler))
+	msg := []byte(invite)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.SIPTraceRead("UDP", "127.0.0.1:5060", "127.0.0.1:5070", msg)
+	}
+}
+
+func BenchmarkSIPTraceOn(b *testing.B) {
+	d := New(clock.NewFake(time.Unix(0, 0)), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d.SetSIPTrace(true)
+	msg := []byte(invite)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d.mu.Lock()
+		d.logged = 0 // not rate limited: measure the work
+		d.mu.Unlock()
+		d.SIPTraceRead("UDP", "127.0.0.1:5060", "127.0.0.1:5070", msg)
+	}
+}
+
+func BenchmarkCaptureRTP(b *testing.B) {
+	d := New(clock.Real{}, slog.New(slog.DiscardHandler))
+	d.StartCapture(MaxCaptureTime)
+	defer d.StopCapture()
+	tap := &rtpTap{d}
+	l, r := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:40002")
+	pkt := make([]byte, 172)
+	b.ReportAllocs()
+	for b.Loop() {
+		if d.Capture().State != "running" {
+			d.StartCapture(MaxCaptureTime)
+		}
+		tap.Packet(true, false, l, r, pkt)
 	}
 }
