@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,7 +18,8 @@ type Diagnostics interface {
 	StartCapture(d time.Duration) error
 	StopCapture() error
 	Capture() diag.CaptureStatus
-	CaptureFile() (net.Buffers, diag.CaptureStatus, error)
+	// CaptureFile is the file as chunks to write in order.
+	CaptureFile() ([][]byte, diag.CaptureStatus, error)
 }
 
 // DiagInfo is the diagnostics' part of the status ("diagnostics").
@@ -125,5 +125,9 @@ func (h *handler) captureDownload(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(st.Bytes))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Capture-State", st.State)
-	file.WriteTo(w)
+	for _, c := range file { // not net.Buffers: its writev would cost the firmware 5 KB
+		if _, err := w.Write(c); err != nil {
+			return
+		}
+	}
 }

@@ -3,7 +3,6 @@ package diag
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"time"
 
@@ -200,7 +199,7 @@ func (d *Diag) captureStatus() CaptureStatus {
 
 // CaptureFile returns the capture file as it stands (a running capture's
 // packets so far), not copied, and its status.
-func (d *Diag) CaptureFile() (net.Buffers, CaptureStatus, error) {
+func (d *Diag) CaptureFile() ([][]byte, CaptureStatus, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cap == nil {

@@ -1,7 +1,5 @@
 package diag
 
-import "net"
-
 // chunkSize is the capture buffer's unit: the file grows a chunk at a
 // time, never copied, so a full capture holds MaxCaptureBytes plus at most
 // one chunk (a bytes.Buffer doubling would hold up to twice the file).
@@ -34,8 +32,8 @@ func (b *chunks) Len() int { return b.n }
 
 // Buffers is the bytes written so far, shared, not copied: a later Write
 // only fills beyond them.
-func (b *chunks) Buffers() net.Buffers {
-	out := make(net.Buffers, len(b.c))
+func (b *chunks) Buffers() [][]byte {
+	out := make([][]byte, len(b.c))
 	for i, c := range b.c {
 		out[i] = c[:len(c):len(c)]
 	}
