@@ -126,6 +126,7 @@ func (s *Stream) sendReport(now time.Time, bye bool) int {
 		s.log.Debug("rtcp send failed", "to", to, "err", err)
 		return 0
 	}
+	tapped(true, true, s.rtcpConn, to, b)
 	s.rtcpSt.sent++
 	return len(b) + 28 // IPv4 + UDP headers, RFC 3550 §6.3.1 counts them
 }
@@ -165,6 +166,7 @@ func (s *Stream) readRTCP() {
 			}
 			continue
 		}
+		tapped(false, true, s.rtcpConn, from, buf[:n])
 		s.handleRTCP(buf[:n], from)
 	}
 }

@@ -113,6 +113,9 @@ func (s *Stream) writeRTP(n int, to netip.AddrPort) error {
 		return err
 	}
 	_, err = s.conn.WriteToUDPAddrPort(b, to)
+	if err == nil {
+		tapped(true, false, s.conn, to, b)
+	}
 	return err
 }
 

@@ -602,6 +602,7 @@ func (s *Stream) readLoop() {
 			continue
 		}
 		errs = 0
+		tapped(false, false, s.conn, from, buf[:n])
 		s.handle(buf[:n], from)
 	}
 }

@@ -9,6 +9,13 @@
 //	POST /api/v1/keys  {"function": "hold"}    press a function key (phone.Functions)
 //	GET  /api/v1/log                           the recent log as a text file (log.go)
 //	GET  /api/v1/log/stream                    the log live, as server-sent events
+//	POST /api/v1/diagnostics/sip-trace {"on": true}  the SIP message trace on or off (diag.go)
+//	POST /api/v1/capture {"seconds": 30}       start a packet capture of SIP, RTP and RTCP
+//	POST /api/v1/capture/stop                  end it early
+//	GET  /api/v1/capture                       download it (application/vnd.tcpdump.pcap)
+//
+// The status's "diagnostics" part says whether the trace is on and the
+// capture's state (none, running, done), size and packets.
 //
 // A bad request gets 400 with {"error": "..."} in plain words and does not
 // touch the phone. Accepted actions get 202: they are queued to the
@@ -71,7 +78,7 @@ type Info struct {
 
 // Handler returns the API's HTTP handler, guarded as the package doc says.
 func Handler(p Phone, log *slog.Logger, o Options) http.Handler {
-	h := &handler{p: p, log: log, info: o.info(), push: o.Config, prov: o.Provisioning, logs: o.Logs}
+	h := &handler{p: p, log: log, info: o.info(), push: o.Config, prov: o.Provisioning, logs: o.Logs, diag: o.Diagnostics}
 	return newGuard(h.routes(), log, o)
 }
 
@@ -87,6 +94,9 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("/api/v1/provisioning/check", h.only(http.MethodPost, h.checkProvisioning))
 	mux.HandleFunc("/api/v1/log", h.only(http.MethodGet, h.logDownload))
 	mux.HandleFunc("/api/v1/log/stream", h.only(http.MethodGet, h.logStream))
+	mux.HandleFunc("/api/v1/diagnostics/sip-trace", h.only(http.MethodPost, h.sipTrace))
+	mux.HandleFunc("/api/v1/capture", h.onlyTwo(http.MethodGet, h.captureDownload, http.MethodPost, h.captureStart))
+	mux.HandleFunc("/api/v1/capture/stop", h.only(http.MethodPost, h.captureStop))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -100,6 +110,7 @@ type handler struct {
 	push ConfigPusher // nil: PUT /api/v1/config answers 501
 	prov Checker      // nil: POST /api/v1/provisioning/check answers 501
 	logs Logs         // nil: GET /api/v1/log answers 501
+	diag Diagnostics  // nil: the diagnostics answer 501
 	// keysMu keeps the presses of one keys request together.
 	keysMu sync.Mutex
 }
@@ -107,7 +118,8 @@ type handler struct {
 // status is the phone's status with the API's own part added.
 type status struct {
 	daemon.Status
-	API Info `json:"api"`
+	API         Info      `json:"api"`
+	Diagnostics *DiagInfo `json:"diagnostics,omitempty"`
 }
 
 func (h *handler) only(method string, f http.HandlerFunc) http.HandlerFunc {
@@ -121,8 +133,23 @@ func (h *handler) only(method string, f http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// onlyTwo routes two methods of one path.
+func (h *handler) onlyTwo(m1 string, f1 http.HandlerFunc, m2 string, f2 http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case m1:
+			f1(w, r)
+		case m2:
+			f2(w, r)
+		default:
+			w.Header().Set("Allow", m1+", "+m2)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: method not allowed (use %s or %s)", r.Method, r.URL.Path, m1, m2))
+		}
+	}
+}
+
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, status{Status: h.p.Status(), API: h.info})
+	writeJSON(w, http.StatusOK, status{Status: h.p.Status(), API: h.info, Diagnostics: h.diagInfo()})
 }
 
 func (h *handler) hook(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,9 @@ type Options struct {
 	Provisioning Checker
 	// Logs serves GET /api/v1/log and its stream; nil: 501.
 	Logs Logs
+	// Diagnostics serves the SIP trace switch and the packet capture;
+	// nil: 501.
+	Diagnostics Diagnostics
 }
 
 // Clock is what the guard needs of time.

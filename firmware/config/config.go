@@ -177,6 +177,9 @@ type API struct {
 type Log struct {
 	Level  string // debug, info, warn, error
 	Format string // text, json
+	// SIPTrace logs every SIP message sent and received, credentials
+	// masked (firmware/diag).
+	SIPTrace bool
 }
 
 // Default returns the config that a file holding only "schema = 1" gives.
@@ -318,7 +321,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("directory_entries", len(c.Directory)),
 		slog.Group("api", "listen", c.API.Listen, "password", c.API.Password, "cert", c.API.Cert, "key", c.API.Key),
 		slog.Group("system", "state_dir", c.System.StateDir),
-		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
+		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format, "sip_trace", c.Log.SIPTrace),
 	)
 }
 

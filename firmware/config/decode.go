@@ -121,9 +121,10 @@ func (d *decoder) decode(tree map[string]any) *Config {
 	}
 	d.decodeSystem(tree, c)
 	if t, p := d.Table(tree, nil, "log"); t != nil {
-		d.Unknown(t, p, "level", "format")
+		d.Unknown(t, p, "level", "format", "sip_trace")
 		d.Str(t, p, "level", &c.Log.Level)
 		d.Str(t, p, "format", &c.Log.Format)
+		d.Bool(t, p, "sip_trace", &c.Log.SIPTrace)
 	}
 	d.decodeTones(tree, c)
 	d.decodeProvisioning(tree, c)

@@ -121,6 +121,7 @@ var Keys = []Key{
 	{Path: "system.memory_limit_mb", Apply: RestartIdle, get: func(c *Config) any { return c.System.MemoryLimitMB }},
 	{Path: "log.level", Apply: Hot, get: func(c *Config) any { return c.Log.Level }},
 	{Path: "log.format", Apply: RestartIdle, get: func(c *Config) any { return c.Log.Format }},
+	{Path: "log.sip_trace", Apply: Hot, get: func(c *Config) any { return c.Log.SIPTrace }},
 	{Path: "tones.country", Apply: Hot, get: func(c *Config) any { return c.Tones.Country }},
 	{Path: "tones.custom", Apply: Hot, get: func(c *Config) any { return c.Tones.Custom }},
 	// The provisioning keys take effect at the next check.

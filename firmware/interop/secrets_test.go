@@ -28,7 +28,7 @@ const (
 
 // Credentials appear nowhere (issue 12, item 7): the phone registers with
 // digest auth at Kamailio and calls baresip through it (its INVITE
-// challenged too) with every log level on, a wrong-typed password makes a
+// challenged too) with every log level and the SIP trace on, a wrong-typed password makes a
 // config error, the status is read, -print-config and -check run, a
 // provisioning check fails (its server is not there), and a SIGQUIT dumps
 // every goroutine; none of the three passwords (account, API,
@@ -63,6 +63,7 @@ password = %q
 boot_delay_max = "0s"
 [log]
 level = "debug"
+sip_trace = true
 `, sipPort, secretMarker, k.Addr().String(), lab.ToneWAV(t, 700, 2*time.Second), apiPort, apiMarker, provMarker)
 	})
 	p.Password = apiMarker
@@ -110,8 +111,8 @@ level = "debug"
 	}
 	p.Kill()
 	log := p.Log()
-	if !strings.Contains(log, "level=DEBUG") || !strings.Contains(log, "goroutine ") {
-		t.Fatalf("want a debug log and a goroutine dump, got:\n%s", tail(log, 40))
+	if !strings.Contains(log, "level=DEBUG") || !strings.Contains(log, "goroutine ") || !strings.Contains(log, `msg="sip trace" part=diag dir=sent transport=UDP`) {
+		t.Fatalf("want a debug log, the SIP trace and a goroutine dump, got:\n%s", tail(log, 40))
 	}
 
 	// A config error around the password.

@@ -97,8 +97,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	// The recent log is kept in memory for GET /api/v1/log, across
 	// in-process restarts.
 	logs := logring.New(logRingSize)
+	diags := newDiagnostics()
 	for {
-		next, err := serve(cfg, cfgPath, prev, logs, useTerminal, stdin, stdout, stderr)
+		next, err := serve(cfg, cfgPath, prev, logs, diags, useTerminal, stdin, stdout, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "phoned: %v\n", err)
 			return 1
@@ -141,7 +142,7 @@ func checkFiles(files []string, stdout, stderr io.Writer) int {
 // until a reloaded config needs a restart (that config, nil). prev is the
 // restart that started this serve (nil at first): its config status and
 // provisioning state carry on.
-func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.Ring, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
+func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.Ring, diags *diagnostics, useTerminal bool, stdin *os.File, stdout, stderr io.Writer) (*restartWith, error) {
 	brd, err := loadBoard(cfg)
 	if err != nil {
 		return nil, err
@@ -176,6 +177,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 	logLevel.Set(cfg.LogLevel())
 	log := newLogger(cfg, io.MultiWriter(logOut, logs), logLevel)
 	log.Info("starting", "version", version, "board", brd.Name, "config", cfg)
+	diags.start(cfg, log)
 	warnSRTP(log, cfg)
 	setMemoryLimit(cfg, log)
 
@@ -285,6 +287,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 	rl := &reloader{path: cfgPath, stateDir: cfg.System.StateDir, log: log.With("part", "config"), d: d, options: options, restart: restart, cur: cfg,
 		hot: func(n *config.Config) {
 			logLevel.Set(n.LogLevel())
+			diags.applyConfig(n)
 			if snd.audio != nil {
 				snd.audio.SetVolume(n.Audio.RingerVolume)
 				snd.audio.SetPlan(n.TonePlan())
@@ -311,7 +314,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 	var srv *http.Server
 	if apiLn != nil {
 		apiLog := log.With("part", "api")
-		apiOpts.Config, apiOpts.Provisioning, apiOpts.Logs = rl, prov, logs
+		apiOpts.Config, apiOpts.Provisioning, apiOpts.Logs, apiOpts.Diagnostics = rl, prov, logs, diags
 		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
 		srv.RegisterOnShutdown(logs.EndFollowers) // log streams end, or Shutdown would wait for them
 		go func() {
@@ -326,6 +329,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 		panel = sim.New(stdin, stdout, restore != nil, d)
 		// Logs keep going above the (new) panel's display line.
 		log = newLogger(cfg, io.MultiWriter(panel.LogWriter(), logs), logLevel)
+		diags.SetLogger(log.With("part", "diag"))
 		if err := panel.Run(ctx); err != nil {
 			log.Error("keypad", "err", err)
 		}
