@@ -2,11 +2,7 @@ package sdp
 
 import (
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
-
-	psdp "github.com/pion/sdp/v3"
 )
 
 // Stream is one m= line (RFC 4566 §5.14): media type, port, profile and
@@ -18,84 +14,9 @@ type Stream struct {
 	Formats []string
 }
 
-// pion/sdp accepts only these media types and profile tokens; an m= line
-// with any other (m=image udptl t38, a new profile) must still be answered
-// with port 0 (RFC 3264 §6), not fail the whole offer.
-var (
-	pionMedia  = []string{"audio", "video", "text", "application", "message"}
-	pionProtos = []string{"UDP", "RTP", "AVP", "SAVP", "SAVPF", "TLS", "DTLS", "SCTP", "AVPF", "TCP", "MSRP", "BFCP", "UDT", "IX", "MRCPv2", "FEC"}
-)
-
-// An m= line pion/sdp would refuse is rewritten to
-//
-//	m=application <port> UDT/IX/FEC/MRCPv2 k<n> <formats>
-//
-// with n the index of its original media type and profile: a profile no
-// real offer uses, so that the stand-in is found again after parsing
-// whatever pion/sdp's line model makes of the body. It is never audio, so
-// it is never used, only answered with port 0.
-const (
-	placeholder      = "application"
-	placeholderProto = "UDT/IX/FEC/MRCPv2"
-)
-
-// normalize rewrites the m= lines whose media type or profile pion/sdp does
-// not know to the stand-in above and returns their originals, so that the
-// layout keeps what the offer said. Lines are split at CR or LF as
-// pion/sdp does; lines whose fields are not SDP tokens are left alone for
-// pion/sdp to refuse.
-func normalize(body []byte) ([]byte, []Stream) {
-	var orig []Stream
-	var out strings.Builder
-	s := string(body)
-	for len(s) > 0 {
-		end := strings.IndexAny(s, "\r\n")
-		if end < 0 {
-			end = len(s)
-		}
-		line, rest := s[:end], s[end:]
-		nl := len(rest) - len(strings.TrimLeft(rest, "\r\n"))
-		s = rest[nl:]
-		if r, ok := rewrite(line, len(orig)); ok {
-			orig = append(orig, r.orig)
-			line = r.line
-		}
-		out.WriteString(line)
-		out.WriteString(rest[:nl])
-	}
-	if orig == nil {
-		return body, nil
-	}
-	return []byte(out.String()), orig
-}
-
-type rewritten struct {
-	line string
-	orig Stream
-}
-
-// rewrite is the stand-in for an m= line pion/sdp would refuse for its
-// media type or profile alone.
-func rewrite(line string, n int) (rewritten, bool) {
-	if !strings.HasPrefix(line, "m=") {
-		return rewritten{}, false
-	}
-	// pion/sdp splits fields at spaces and tabs only.
-	f := strings.FieldsFunc(line[2:], func(r rune) bool { return r == ' ' || r == '\t' })
-	if len(f) < 3 || !token(f[0]) || !token(f[2]) {
-		return rewritten{}, false
-	}
-	media, proto := f[0], f[2]
-	known := slices.Contains(pionMedia, media)
-	for p := range strings.SplitSeq(proto, "/") {
-		known = known && slices.Contains(pionProtos, p)
-	}
-	if known {
-		return rewritten{}, false
-	}
-	fields := append([]string{"m=" + placeholder, f[1], placeholderProto, "k" + strconv.Itoa(n)}, f[3:]...)
-	return rewritten{line: strings.Join(fields, " "), orig: Stream{Media: media, Proto: proto}}, true
-}
+// placeholder is the media type written in a rejected m= line whose own
+// is not an SDP token (it is echoed otherwise).
+const placeholder = "application"
 
 // token reports whether s is a non-empty SDP token (RFC 4566 §9: visible
 // ASCII; we echo media types, profiles and formats in answers).
@@ -111,27 +32,11 @@ func token(s string) bool {
 	return true
 }
 
-// layout is the offer's m= lines in order (RFC 3264 §6), with the media
-// type and profile of the lines normalize rewrote.
-func layout(mds []*psdp.MediaDescription, orig []Stream) []Stream {
-	out := make([]Stream, 0, len(mds))
-	for _, md := range mds {
-		if md == nil {
-			out = append(out, Stream{})
-			continue
-		}
-		st := Stream{
-			Media:   md.MediaName.Media,
-			Port:    md.MediaName.Port.Value,
-			Proto:   strings.Join(md.MediaName.Protos, "/"),
-			Formats: md.MediaName.Formats,
-		}
-		if st.Media == placeholder && st.Proto == placeholderProto && len(st.Formats) > 0 {
-			if n, err := strconv.Atoi(strings.TrimPrefix(st.Formats[0], "k")); err == nil && n >= 0 && n < len(orig) {
-				st.Media, st.Proto, st.Formats = orig[n].Media, orig[n].Proto, st.Formats[1:]
-			}
-		}
-		out = append(out, st)
+// layout is the offer's m= lines in order (RFC 3264 §6).
+func layout(mds []*media) []Stream {
+	out := make([]Stream, len(mds))
+	for i, md := range mds {
+		out[i] = md.Stream
 	}
 	return out
 }

@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	psdp "github.com/pion/sdp/v3"
 )
 
 // Codec is an RTP payload type (RFC 3551 §6 static assignments).
@@ -297,30 +295,29 @@ func Parse(body []byte) (s Session, err error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return Session{}, fmt.Errorf("%w: empty body", ErrMalformed)
 	}
-	body, orig := normalize(body)
-	var d psdp.SessionDescription
-	if err := d.Unmarshal(body); err != nil {
-		return Session{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	d, err := parseDesc(body)
+	if err != nil {
+		return Session{}, err
 	}
-	s.ID, s.Version = d.Origin.SessionID, d.Origin.SessionVersion
-	s.Streams = layout(d.MediaDescriptions, orig)
+	s.ID, s.Version = d.ID, d.Version
+	s.Streams = layout(d.Media)
 
 	// The first audio m= line with a port is the stream we use; the later
 	// ones are alternatives Answer falls back to when it cannot use it
 	// (RFC 3264 §6: "the first usable audio stream"). With no audio line
 	// with a port, the first (rejected) audio line is reported.
 	first := -1
-	for i, md := range d.MediaDescriptions {
-		if md == nil || md.MediaName.Media != "audio" {
+	for i, md := range d.Media {
+		if md.Media != "audio" {
 			continue
 		}
 		if first < 0 {
 			first = i
 		}
-		if md.MediaName.Port.Value == 0 {
+		if md.Port == 0 {
 			continue
 		}
-		a, aerr := parseAudio(&d, md)
+		a, aerr := parseAudio(d, md)
 		a.Index = i
 		if s.Addr.IsValid() {
 			// An alternative: a malformed one is simply not used.
@@ -339,7 +336,7 @@ func Parse(body []byte) (s Session, err error) {
 		return Session{}, ErrNoAudio
 	}
 	if !s.Addr.IsValid() {
-		a, aerr := parseAudio(&d, d.MediaDescriptions[first])
+		a, aerr := parseAudio(d, d.Media[first])
 		if aerr != nil {
 			return Session{}, aerr
 		}
@@ -353,23 +350,20 @@ func Parse(body []byte) (s Session, err error) {
 }
 
 // parseAudio reads one audio m= line and its attributes.
-func parseAudio(d *psdp.SessionDescription, m *psdp.MediaDescription) (s Session, err error) {
-	port := m.MediaName.Port.Value
-	if port < 0 || port > 65535 {
-		return Session{}, fmt.Errorf("%w: audio port %d", ErrMalformed, port)
-	}
+func parseAudio(d *desc, m *media) (s Session, err error) {
+	port := m.Port
 
 	// RFC 4566 §5.7: media-level c= overrides the session-level one.
-	ci := m.ConnectionInformation
-	if ci == nil {
-		ci = d.ConnectionInformation
+	conn := m.Conn
+	if conn == "" {
+		conn = d.Conn
 	}
 	var ip netip.Addr
-	if ci != nil && ci.Address != nil {
-		a, perr := netip.ParseAddr(ci.Address.Address)
+	if conn != "" {
+		a, perr := netip.ParseAddr(conn)
 		if perr != nil {
 			if port != 0 {
-				return Session{}, fmt.Errorf("%w: connection address %q: %w", ErrMalformed, ci.Address.Address, perr)
+				return Session{}, fmt.Errorf("%w: connection address %q: %w", ErrMalformed, conn, perr)
 			}
 		} else {
 			ip = a.Unmap()
@@ -381,10 +375,10 @@ func parseAudio(d *psdp.SessionDescription, m *psdp.MediaDescription) (s Session
 		ip = netip.IPv4Unspecified()
 	}
 	s.Addr = netip.AddrPortFrom(ip, uint16(port))
-	s.Proto = strings.Join(m.MediaName.Protos, "/")
+	s.Proto = m.Proto
 
 	s.RTPMap = make(map[uint8]string)
-	for _, f := range m.MediaName.Formats {
+	for _, f := range m.Formats {
 		pt, perr := strconv.ParseUint(f, 10, 8)
 		if perr != nil || pt > 127 {
 			return Session{}, fmt.Errorf("%w: payload type %q", ErrMalformed, f)
@@ -393,12 +387,12 @@ func parseAudio(d *psdp.SessionDescription, m *psdp.MediaDescription) (s Session
 	}
 
 	s.Direction = SendRecv
-	for _, a := range d.Attributes {
+	for _, a := range d.Attrs {
 		if isDirection(a.Key) {
 			s.Direction = a.Key
 		}
 	}
-	for _, a := range m.Attributes {
+	for _, a := range m.Attrs {
 		switch {
 		case isDirection(a.Key):
 			s.Direction = a.Key
