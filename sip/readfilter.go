@@ -63,7 +63,7 @@ func (f *readFilter) read(info gosip.TransportReadProps, data []byte) ([]byte, e
 // datagram passes a datagram that parses (or a keep-alive); anything else
 // is answered if it can be and dropped.
 func (f *readFilter) datagram(info gosip.TransportReadProps, data []byte) []byte {
-	if len(bytes.Trim(data, "\r\n")) == 0 {
+	if keepAlive(data) {
 		return data // RFC 5626 §3.5.1 keep-alive: sipgo's business
 	}
 	data = normalizeHead(data)
@@ -105,7 +105,7 @@ func (f *readFilter) stream(info gosip.TransportReadProps, data []byte) ([]byte,
 	if held {
 		buf = append(buf, data...)
 	} else {
-		if len(bytes.Trim(data, "\r\n")) == 0 {
+		if keepAlive(data) {
 			return data, nil // RFC 5626 §3.5.1 keep-alive between messages
 		}
 		buf = data
@@ -149,6 +149,12 @@ func (f *readFilter) stream(info gosip.TransportReadProps, data []byte) ([]byte,
 	// Keep a copy: sipgo reuses data for the next read.
 	f.streams[key] = append([]byte(nil), rest...)
 	return buf[:off], nil
+}
+
+// keepAlive: one or two CRLFs (RFC 5626 §3.5.1), which sipgo takes as
+// such (up to 4 bytes of CR and LF).
+func keepAlive(b []byte) bool {
+	return len(b) <= 4 && len(bytes.Trim(b, "\r\n")) == 0
 }
 
 func (f *readFilter) forget(key string) {
@@ -211,7 +217,7 @@ func (f *readFilter) count(info gosip.TransportReadProps, data []byte, code int,
 	if info.RemoteAddr != nil {
 		src = info.RemoteAddr.String()
 	}
-	u.log.Debug("malformed SIP message", "transport", info.Transport, "source", src, "bytes", len(data),
+	u.log.Debug("unparseable SIP message", "transport", info.Transport, "source", src, "bytes", len(data),
 		"answered", code, "reason", reason, "data", string(cut), "malformed_so_far", n, "not_logged", held)
 }
 
