@@ -328,34 +328,33 @@ func scanHead(b []byte) head {
 		// val aliases b up to e; cap reaches the end of b so a continuation
 		// can extend it.
 		val = b[e-len(val) : e : len(b)]
+		k := -1
+		for j, n := range headNames {
+			if eq(name, n) {
+				k = j
+				break
+			}
+		}
 		switch {
-		case eq(name, "via") || eq(name, "v"):
+		case k == 0 || k == 1:
 			h.vias = append(h.vias, val)
 			cur = &h.vias[len(h.vias)-1]
-		case eq(name, "from") || eq(name, "f"):
-			if h.from == nil {
-				h.from, cur = val, &h.from
-			}
-		case eq(name, "to") || eq(name, "t"):
-			if h.to == nil {
-				h.to, cur = val, &h.to
-			}
-		case eq(name, "call-id") || eq(name, "i"):
-			if h.callID == nil {
-				h.callID, cur = val, &h.callID
-			}
-		case eq(name, "cseq"):
-			if h.cseq == nil {
-				h.cseq, cur = val, &h.cseq
-			}
-		case eq(name, "content-length") || eq(name, "l"):
+		case k == 9 || k == 10:
 			h.cls = append(h.cls, val)
 			cur = &h.cls[len(h.cls)-1]
+		case k >= 2:
+			if p := [...]*[]byte{&h.from, &h.to, &h.callID, &h.cseq}[(k-2)/2]; *p == nil {
+				*p, cur = val, p
+			}
 		}
 		i = next
 	}
 	return h
 }
+
+// headNames are the headers scanHead keeps, long and compact forms (RFC
+// 3261 §7.3.3): Via, From, To, Call-ID, CSeq, Content-Length.
+var headNames = [...]string{"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "content-length", "l"}
 
 // eq compares a header name, ASCII case-insensitively.
 func eq(b []byte, s string) bool {
@@ -518,7 +517,7 @@ func stateless(h head, code int, reason string) *rawResponse {
 		len(h.callID) == 0 || len(h.cseq) == 0 {
 		return nil
 	}
-	if _, ok := viaSentBy(h.vias[0]); !ok {
+	if _, _, ok := viaPort(h.vias[0]); !ok {
 		return nil
 	}
 	r := &rawResponse{code: code, reason: reason, via: h.vias, from: h.from, to: h.to, callID: h.callID, cseq: h.cseq}
@@ -530,93 +529,63 @@ func stateless(h head, code int, reason string) *rawResponse {
 
 // bytes renders the response; line breaks in copied values become spaces.
 func (r *rawResponse) bytes() []byte {
-	n := 64 + len(r.reason) + len(r.from) + len(r.to) + len(r.callID) + len(r.cseq)
+	b := []byte("SIP/2.0 " + strconv.Itoa(r.code) + " " + r.reason + "\r\n")
 	for _, v := range r.via {
-		n += len(v) + 8
+		b = headerLine(b, "Via: ", v, nil)
 	}
-	b := make([]byte, 0, n)
-	b = append(b, "SIP/2.0 "...)
-	b = strconv.AppendInt(b, int64(r.code), 10)
-	b = append(b, ' ')
-	b = append(b, r.reason...)
-	b = append(b, "\r\n"...)
-	hdr := func(name string, v []byte) {
-		b = append(b, name...)
-		b = append(b, ": "...)
-		for _, c := range v {
-			if c == '\r' || c == '\n' {
-				c = ' '
-			}
-			b = append(b, c)
-		}
-	}
-	for _, v := range r.via {
-		hdr("Via", v)
-		b = append(b, "\r\n"...)
-	}
-	hdr("From", r.from)
-	b = append(b, "\r\n"...)
-	hdr("To", r.to)
-	if r.toTag != nil {
-		b = append(b, ";tag="...)
-		b = append(b, r.toTag...)
-	}
-	b = append(b, "\r\n"...)
-	hdr("Call-ID", r.callID)
-	b = append(b, "\r\n"...)
-	hdr("CSeq", r.cseq)
-	b = append(b, "\r\nContent-Length: 0\r\n\r\n"...)
-	return b
+	b = headerLine(b, "From: ", r.from, nil)
+	b = headerLine(b, "To: ", r.to, r.toTag)
+	b = headerLine(b, "Call-ID: ", r.callID, nil)
+	b = headerLine(b, "CSeq: ", r.cseq, nil)
+	return append(b, "Content-Length: 0\r\n\r\n"...)
 }
 
-// viaSentBy reads the sent-by of a Via value's first entry (RFC 3261
-// §20.42): "SIP / 2.0 / UDP host[:port];params", LWS allowed around the
-// slashes.
-func viaSentBy(v []byte) (port int, ok bool) {
+func headerLine(b []byte, name string, v, tag []byte) []byte {
+	b = append(b, name...)
+	for _, c := range v {
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	if tag != nil {
+		b = append(append(b, ";tag="...), tag...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// viaPort reads the first Via value (RFC 3261 §20.42, "SIP / 2.0 / UDP
+// host[:port];params", LWS allowed around the slashes): its sent-by port,
+// 0 when none, and whether it asks for rport (RFC 3581).
+func viaPort(v []byte) (port int, rport, ok bool) {
 	if i := bytes.IndexByte(v, ','); i >= 0 {
 		v = v[:i]
 	}
-	for range 2 {
-		i := bytes.IndexByte(v, '/')
-		if i < 0 {
-			return 0, false
-		}
-		v = v[i+1:]
+	var params []byte
+	if i := bytes.IndexByte(v, ';'); i >= 0 {
+		v, params = v[:i], v[i:]
 	}
-	v = bytes.TrimLeft(v, " \t\r\n")
-	// The transport token, then LWS, then sent-by.
+	if bytes.Count(v, []byte("/")) != 2 {
+		return 0, false, false
+	}
+	// The transport token, LWS, then sent-by.
+	v = bytes.TrimSpace(v[bytes.LastIndexByte(v, '/')+1:])
 	i := bytes.IndexAny(v, " \t\r\n")
 	if i <= 0 {
-		return 0, false
+		return 0, false, false
 	}
-	v = bytes.TrimLeft(v[i:], " \t\r\n")
-	end := bytes.IndexAny(v, "; \t\r\n")
-	if end < 0 {
-		end = len(v)
+	hp := bytes.TrimSpace(v[i:])
+	if len(hp) == 0 || bytes.IndexAny(hp, " \t\r\n") >= 0 {
+		return 0, false, false
 	}
-	hp := v[:end]
-	if len(hp) == 0 {
-		return 0, false
-	}
-	if hp[0] == '[' { // IPv6 reference
-		j := bytes.IndexByte(hp, ']')
-		if j < 0 {
-			return 0, false
+	if j := bytes.LastIndexByte(hp, ':'); j >= 0 && hp[len(hp)-1] != ']' {
+		p, err := strconv.Atoi(string(hp[j+1:]))
+		if err != nil || p <= 0 || p > 65535 {
+			return 0, false, false
 		}
-		hp = hp[j+1:]
-	} else if j := bytes.IndexByte(hp, ':'); j >= 0 {
-		hp = hp[j:]
-	} else {
-		hp = nil
+		port = p
 	}
-	if len(hp) == 0 {
-		return 0, true
-	}
-	if hp[0] != ':' {
-		return 0, false
-	}
-	p, ok := decimal(hp[1:], 65535)
-	return p, ok && p > 0
+	return port, bytes.Contains(bytes.ToLower(params), []byte(";rport")), true
 }
 
 // responsePort is where a stateless response over UDP goes (RFC 3261
@@ -626,19 +595,14 @@ func responsePort(vias [][]byte, srcPort uint16) (uint16, bool) {
 	if len(vias) == 0 {
 		return 0, false
 	}
-	v := vias[0]
-	if i := bytes.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
-	}
-	p, ok := viaSentBy(v)
-	if !ok {
+	p, rport, ok := viaPort(vias[0])
+	switch {
+	case !ok:
 		return 0, false
-	}
-	if bytes.Contains(bytes.ToLower(v), []byte(";rport")) {
+	case rport:
 		return srcPort, true
-	}
-	if p == 0 {
-		p = 5060
+	case p == 0:
+		return 5060, true
 	}
 	return uint16(p), true
 }
@@ -648,18 +612,13 @@ func responsePort(vias [][]byte, srcPort uint16) (uint16, bool) {
 // "=" (SEMI, EQUAL in §25.1) dropped outside quoted strings and the start
 // line. sipgo takes "tag = x" for a parameter named "tag " (RFC 4475
 // §3.1.1.1) and then finds no From tag. The body moves up; the message
-// shrinks. A head with none of it is returned untouched.
+// shrinks. A head with none of it is rewritten as it was.
 func normalizeHead(b []byte) []byte {
 	end := headEnd(b)
 	if end < 0 {
 		return b
 	}
 	first := bytes.IndexByte(b, '\n') + 1
-	h := b[first:end]
-	if bytes.IndexByte(h, '\t') < 0 && !bytes.Contains(h, []byte("\n ")) && !bytes.Contains(h, []byte(" ;")) &&
-		!bytes.Contains(h, []byte("; ")) && !bytes.Contains(h, []byte(" =")) && !bytes.Contains(h, []byte("= ")) {
-		return b
-	}
 	w := first
 	quoted, escaped := false, false
 	lws := func(c byte) bool { return c == ' ' || c == '\t' }

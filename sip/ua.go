@@ -229,17 +229,6 @@ type UA struct {
 	badLog rateLog
 }
 
-// routes are the request handlers by method, and the one for any other
-// method, each behind the guard and RFC 3261 §8.2's checks.
-func (u *UA) routes() (map[gosip.RequestMethod]handler, handler) {
-	wrap := func(h handler) handler { return u.guarded(u.validated(h)) }
-	return map[gosip.RequestMethod]handler{
-		gosip.INVITE: wrap(u.onInvite), gosip.ACK: wrap(u.onAck), gosip.BYE: wrap(u.onBye),
-		gosip.CANCEL: wrap(u.onCancel), gosip.OPTIONS: wrap(u.onOptions), gosip.UPDATE: wrap(u.onUpdate),
-		gosip.INFO: wrap(u.onInfo), gosip.REFER: wrap(u.onRefer), gosip.NOTIFY: wrap(u.onNotify),
-	}, wrap(u.onNoRoute)
-}
-
 // New binds cfg.Listen and starts serving. onEvent is called from one UA
 // goroutine, in order; it must return quickly.
 func New(cfg Config, onEvent func(Event)) (*UA, error) {
@@ -369,11 +358,16 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
-	routes, noRoute := u.routes()
-	for m, h := range routes {
-		u.srv.OnRequest(m, h)
-	}
-	u.srv.OnNoRoute(noRoute)
+	u.srv.OnInvite(u.guarded(u.validated(u.onInvite)))
+	u.srv.OnAck(u.guarded(u.validated(u.onAck)))
+	u.srv.OnBye(u.guarded(u.validated(u.onBye)))
+	u.srv.OnCancel(u.guarded(u.validated(u.onCancel)))
+	u.srv.OnOptions(u.guarded(u.validated(u.onOptions)))
+	u.srv.OnUpdate(u.guarded(u.validated(u.onUpdate)))
+	u.srv.OnInfo(u.guarded(u.validated(u.onInfo)))
+	u.srv.OnRefer(u.guarded(u.validated(u.onRefer)))
+	u.srv.OnNotify(u.guarded(u.validated(u.onNotify)))
+	u.srv.OnNoRoute(u.guarded(u.validated(u.onNoRoute)))
 
 	u.events = newDispatcher(onEvent)
 	if tlsSt != nil {
