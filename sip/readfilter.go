@@ -453,7 +453,7 @@ func requestLine(l []byte) (method, uri []byte, version string, ok bool) {
 	}
 	b += a + 1
 	v := l[b+1:]
-	if len(v) == 0 || bytes.IndexAny(v, " \t") >= 0 || bytes.HasPrefix(l, []byte("SIP/")) {
+	if len(v) == 0 || bytes.ContainsAny(v, " \t") || bytes.HasPrefix(l, []byte("SIP/")) {
 		return nil, nil, "", false
 	}
 	return l[:a], l[a+1 : b], string(v), true
@@ -575,7 +575,7 @@ func viaPort(v []byte) (port int, rport, ok bool) {
 		return 0, false, false
 	}
 	hp := bytes.TrimSpace(v[i:])
-	if len(hp) == 0 || bytes.IndexAny(hp, " \t\r\n") >= 0 {
+	if len(hp) == 0 || bytes.ContainsAny(hp, " \t\r\n") {
 		return 0, false, false
 	}
 	if j := bytes.LastIndexByte(hp, ':'); j >= 0 && hp[len(hp)-1] != ']' {
