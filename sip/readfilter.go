@@ -29,8 +29,8 @@ import (
 // message is refused (413) and its connection closed.
 const maxStreamMessage = 65535
 
-// maxStreams bounds the connections holding a partial message at once; a
-// connection beyond it is closed (64 × 64 KiB at most).
+// maxStreams bounds the connections holding a partial message at once
+// (64 × 64 KiB at most); beyond it one is dropped to make room.
 const maxStreams = 64
 
 // errStreamClosed is returned to sipgo to close a stream connection whose
@@ -144,7 +144,14 @@ func (f *readFilter) stream(info gosip.TransportReadProps, data []byte) ([]byte,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !held && len(f.streams) >= maxStreams {
-		return nil, errStreamClosed
+		// No close reaches us from sipgo: a connection gone mid-message
+		// leaves its entry. Make room by dropping one at random (map
+		// order); should that connection still live, its next read
+		// starts no message, gets a 400 and it is closed.
+		for k := range f.streams {
+			delete(f.streams, k)
+			break
+		}
 	}
 	// Keep a copy: sipgo reuses data for the next read.
 	f.streams[key] = append([]byte(nil), rest...)

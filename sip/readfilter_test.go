@@ -157,3 +157,50 @@ func TestStreamHeadBounded(t *testing.T) {
 		t.Fatalf("malformed %d, want 1", n)
 	}
 }
+
+// Connections holding a partial message are bounded (maxStreams); when all
+// the room is taken, a new connection's split message still goes through.
+func TestStreamPartialsBounded(t *testing.T) {
+	p := newPhone(t, "1001", "Alice", func(c *Config) { c.Transport = "tcp" })
+	for range maxStreams + 4 {
+		c, err := net.Dial("tcp", p.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("OPTIONS sip:1001@example.test SIP/2.0\r\nVia: SIP/2.0/TCP"))
+	}
+	held := func() int {
+		p.filter.mu.Lock()
+		defer p.filter.mu.Unlock()
+		return len(p.filter.streams)
+	}
+	for deadline := time.Now().Add(wait); held() < maxStreams; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d partial messages held, want %d", held(), maxStreams)
+		}
+	}
+	c, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	local := c.LocalAddr().String()
+	msg := "OPTIONS sip:1001@" + p.Addr().String() + " SIP/2.0\r\nVia: SIP/2.0/TCP " + local + ";branch=z9hG4bKfull" +
+		"\r\nMax-Forwards: 70\r\nFrom: <sip:x@example.com>;tag=full\r\nTo: <sip:1001@example.test>\r\nCall-ID: full" +
+		"\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	c.Write([]byte(msg[:40]))
+	time.Sleep(50 * time.Millisecond) // two reads, likely; either way the answer must come
+	c.Write([]byte(msg[40:]))
+	m, err := readRaw(bufio.NewReader(c))
+	if err != nil {
+		t.Fatalf("a split message with the room full: %v", err)
+	}
+	if code, id, _ := answerOf(m); code != 200 || id != "full" {
+		t.Fatalf("answered %d (%s)", code, id)
+	}
+	if n := held(); n > maxStreams {
+		t.Fatalf("%d partial messages held, more than %d", n, maxStreams)
+	}
+}
