@@ -12,6 +12,8 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/phoned/scripts/tier"
 )
 
 // Real traffic for the fuzz seeds: what a registrar and a far end send a
@@ -93,6 +95,7 @@ Content-Length: 0
 // network but a stateless 400 to the sink socket on 127.0.0.1; responses
 // from handlers go to a connection that discards them.
 func FuzzReceive(f *testing.F) {
+	tier.Component(f, "a real UA on a loopback socket")
 	files, _ := filepath.Glob("testdata/rfc4475/*.dat")
 	for _, p := range files {
 		b, err := os.ReadFile(p)

@@ -76,7 +76,9 @@ func (f *readFilter) datagram(info gosip.TransportReadProps, data []byte) []byte
 		dst := src
 		if p, ok := responsePort(res.via, src.Port()); ok {
 			// RFC 3261 §18.2.2 and RFC 3581: the source address, and the
-			// port of sent-by unless rport asks for the source port.
+			// port of sent-by unless rport asks for the source port. Never
+			// maddr or sent-by's host: a forged Via cannot aim our answer
+			// at a third party.
 			dst = netip.AddrPortFrom(src.Addr(), p)
 		}
 		if _, err := f.u.conn.WriteToUDPAddrPort(res.bytes(), dst); err != nil {
