@@ -231,11 +231,7 @@ func (f *readFilter) count(info gosip.TransportReadProps, data []byte, code int,
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
-	switch a := a.(type) {
-	case *net.UDPAddr:
-		ap := a.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	case *net.TCPAddr:
+	if a, ok := a.(interface{ AddrPort() netip.AddrPort }); ok { // *net.UDPAddr, *net.TCPAddr
 		ap := a.AddrPort()
 		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
@@ -399,17 +395,17 @@ func (h head) contentLength() (int, bool) {
 
 // decimal parses 1*DIGIT up to limit.
 func decimal(b []byte, limit int) (int, bool) {
-	if len(b) == 0 || len(b) > 10 {
-		return 0, false
-	}
 	n := 0
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		n = n*10 + int(c-'0')
+		// Checked at each digit: int is 32 bits on the phone.
+		if n = n*10 + int(c-'0'); n > limit {
+			return 0, false
+		}
 	}
-	return n, n <= limit
+	return n, len(b) > 0
 }
 
 // refuse decides what to answer to a message the parser refused: the

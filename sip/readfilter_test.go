@@ -83,6 +83,20 @@ func TestRefuseAddressesLeniently(t *testing.T) {
 	}
 }
 
+// Content-Length values that overflow a 32-bit int are refused, not
+// wrapped (the phone's int is 32 bits).
+func TestContentLengthOverflow(t *testing.T) {
+	for _, v := range []string{"4294967306", "18446744073709551626", "-1", "1x", ""} {
+		h := head{cls: [][]byte{[]byte(v)}}
+		if n, ok := h.contentLength(); ok {
+			t.Errorf("Content-Length %q read as %d", v, n)
+		}
+	}
+	if n, ok := (head{cls: [][]byte{[]byte("10"), []byte("10")}}).contentLength(); !ok || n != 10 {
+		t.Errorf("two equal values: %d %v", n, ok)
+	}
+}
+
 // Over TCP the filter frames by Content-Length (RFC 3261 §18.3): a message
 // split over reads is put together, one with a Content-Length that cannot
 // be read gets a 400 and the connection is closed.
