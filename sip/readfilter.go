@@ -213,21 +213,11 @@ func (f *readFilter) mayAnswer(src netip.AddrPort) bool {
 // at most one a second, with the data cut to badPacketMax bytes.
 func (f *readFilter) count(info gosip.TransportReadProps, data []byte, code int, reason string) {
 	u := f.u
-	n := u.guard.malformed.Add(1)
-	ok, held := u.badLog.allow()
-	if !ok {
-		return
+	u.guard.malformed.Add(1)
+	if ok, held := u.badLog.allow(); ok {
+		u.log.Debug("unparseable SIP message", "source", info.RemoteAddr, "bytes", len(data), "answered", code,
+			"reason", reason, "data", truncate(string(data[:min(len(data), badPacketMax+1)]), badPacketMax), "not_logged", held)
 	}
-	cut := data
-	if len(cut) > badPacketMax {
-		cut = cut[:badPacketMax]
-	}
-	src := ""
-	if info.RemoteAddr != nil {
-		src = info.RemoteAddr.String()
-	}
-	u.log.Debug("unparseable SIP message", "transport", info.Transport, "source", src, "bytes", len(data),
-		"answered", code, "reason", reason, "data", string(cut), "malformed_so_far", n, "not_logged", held)
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
