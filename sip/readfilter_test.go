@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/phoned/scripts/lab"
 )
 
 // RFC 3261 §7.3.1 lets LWS around ";" and "=" go; sipgo would otherwise
@@ -216,5 +219,33 @@ func TestStreamPartialsBounded(t *testing.T) {
 	}
 	if n := held(); n > maxStreams {
 		t.Fatalf("%d partial messages held, more than %d", n, maxStreams)
+	}
+}
+
+// The same over TLS: the 400 goes back on the TLS connection, which is
+// then closed.
+func TestStreamFramingTLS(t *testing.T) {
+	ca := lab.NewTestCA(t, "test")
+	cert := ca.Issue(t, "phone", lab.Loopback())
+	p := tlsPhone(t, "1001", TLSConfig{RootCAs: ca.Pool(), Certificate: &cert.Pair})
+	c, err := tls.Dial("tcp", p.Addr().String(), &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	c.Write([]byte("OPTIONS sip:1001@" + p.Addr().String() + " SIP/2.0\r\nVia: SIP/2.0/TLS " + c.LocalAddr().String() +
+		";branch=z9hG4bKtls1\r\nMax-Forwards: 70\r\nFrom: <sip:x@example.com>;tag=t1\r\nTo: <sip:1001@example.test>\r\n" +
+		"Call-ID: tls1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 1x\r\n\r\n"))
+	r := bufio.NewReader(c)
+	m, err := readRaw(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, id, _ := answerOf(m); code != 400 || id != "tls1" {
+		t.Fatalf("answered %q", m)
+	}
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("the TLS connection stays open after a framing error")
 	}
 }
