@@ -74,6 +74,10 @@ func check(req *gosip.Request) (int, string, []gosip.Header) {
 	// cases the request line's method (RFC 4475 §3.1.1.2's is mixed case),
 	// so the comparison cannot be exact.
 	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
+		if !knownMethods[req.Method] && !strings.Contains(allowed, string(req.Method)) {
+			// RFC 4475 §3.1.2.18 prefers 501 for an unknown method.
+			return 501, "Not Implemented", nil
+		}
 		return 400, "Bad Request (CSeq method does not match)", nil
 	}
 	// §8.2.2.1: we only serve sip: URIs.
