@@ -31,6 +31,8 @@ need=()
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v make >/dev/null 2>&1 || need+=(make)
+# ip makes the network namespace the RFC 4475 table test runs in (sip).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # qemu-user runs the ARM test binaries (make test-arm).
 { command -v qemu-arm-static && command -v qemu-aarch64-static; } >/dev/null 2>&1 || need+=(qemu-user-static)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"

@@ -32,6 +32,11 @@ func (h *badPacketHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *badPacketHandler) Handle(ctx context.Context, r slog.Record) error {
+	// "Read filter error": our read filter closed a stream whose framing
+	// failed (readfilter.go), which it logged itself.
+	if r.Message == "Read filter error" {
+		return nil
+	}
 	if r.Message != "failed to parse" {
 		if !h.next.Enabled(ctx, r.Level) {
 			return nil

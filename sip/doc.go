@@ -35,8 +35,15 @@
 //     set from its remote target's host excepted); a source over its
 //     rate is dropped; beyond
 //     MaxServerTx out-of-dialog transactions, 503 with Retry-After.
-//     Messages sipgo cannot parse are logged at debug, truncated, once a
-//     second (badlog.go).
+//     Every datagram and stream read passes the read filter first
+//     (readfilter.go): a request that does not parse gets a stateless 400
+//     with the fault named (505, 416 where those fit) when its Via, From,
+//     To, Call-ID and CSeq can be read leniently (§8.2.6, §18.2.2), else
+//     it is dropped; streams are framed by Content-Length and closed after
+//     a framing error (§18.3). Folded lines and LWS around ";" and "="
+//     are normalised first (§7.3.1). Messages that do not parse are
+//     counted (GuardStats.Malformed) and logged at debug, truncated, once
+//     a second (badlog.go).
 //   - Incoming calls: 100 Trying is sent at once, then Incoming is emitted.
 //     The firmware answers with Ring, Answer or Reject. While the firmware
 //     says it would ring (SetRingAtOnce: the phone is idle), 180 Ringing

@@ -43,10 +43,12 @@ type GuardStats struct {
 	RateLimited uint64 `json:"rate_limited"` // dropped: the source's rate exceeded
 	TxCapped    uint64 `json:"tx_capped"`    // 503: too many server transactions
 	ServerTx    int64  `json:"server_tx"`    // out-of-dialog server transactions in progress
+	Malformed   uint64 `json:"malformed"`    // messages that did not parse: answered 400 or dropped (readfilter.go)
 }
 
 type guardState struct {
 	untrusted, rateLimited, txCapped atomic.Uint64
+	malformed                        atomic.Uint64
 	serverTx                         atomic.Int64
 	limiter                          *limiter
 	log                              rateLog
@@ -58,6 +60,7 @@ func (u *UA) GuardStats() GuardStats {
 	return GuardStats{
 		Untrusted: g.untrusted.Load(), RateLimited: g.rateLimited.Load(),
 		TxCapped: g.txCapped.Load(), ServerTx: g.serverTx.Load(),
+		Malformed: g.malformed.Load(),
 	}
 }
 

@@ -224,6 +224,10 @@ type UA struct {
 	// queue (overflow.go).
 	overflows atomic.Uint64
 	guard     guardState // guard.go
+	// filter answers or drops what does not parse (readfilter.go); badLog
+	// rate-limits its log.
+	filter *readFilter
+	badLog rateLog
 }
 
 // New binds cfg.Listen and starts serving. onEvent is called from one UA
@@ -320,6 +324,8 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 		u.realm.fallback = append(u.realm.fallback, proxy.Host)
 	}
 	u.guard.log = rateLog{clk: cfg.Clock, every: time.Second}
+	u.badLog = rateLog{clk: cfg.Clock, every: time.Second}
+	u.filter = newReadFilter(u)
 	if cfg.Guard.Rate > 0 {
 		u.guard.limiter = newLimiter(cfg.Guard.Rate, cfg.Guard.Burst)
 	}
@@ -331,7 +337,8 @@ func New(cfg Config, onEvent func(Event)) (*UA, error) {
 			gosip.WithTransactionLayerLogger(sipLog),
 			gosip.WithTransactionLayerUnhandledResponseHandler(u.onStrayResponse),
 		),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipLog),
+			gosip.WithTransportLayerReadFilter(u.filter.read)),
 	}, uaOpts...)...)
 	if err != nil {
 		conn.Close()

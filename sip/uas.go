@@ -14,6 +14,7 @@ import (
 // respondStateless answers a request outside any call.
 func (u *UA) respondStateless(req *gosip.Request, tx gosip.ServerTransaction, code int, reason string, hdrs ...gosip.Header) {
 	res := gosip.NewResponseFromRequest(req, code, reason, nil)
+	res.SipVersion = "SIP/2.0" // even to SIP/7.0 (505, RFC 4475 §3.1.2.16)
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}

@@ -63,8 +63,21 @@ func check(req *gosip.Request) (int, string, []gosip.Header) {
 	case req.CSeq() == nil:
 		return 400, "Bad Request (missing CSeq)", nil
 	}
-	// §8.1.1.5: the CSeq method matches the request method.
-	if req.CSeq().MethodName != req.Method {
+	// §7.3.1: headers that take one value appear once (RFC 4475 §3.3.8,
+	// §3.3.9).
+	for _, name := range singleHeaders {
+		if len(req.GetHeaders(name)) > 1 {
+			return 400, "Bad Request (more than one " + name + ")", nil
+		}
+	}
+	// §8.1.1.5: the CSeq method matches the request method. sipgo upper-
+	// cases the request line's method (RFC 4475 §3.1.1.2's is mixed case),
+	// so the comparison cannot be exact.
+	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
+		if !knownMethods[req.Method] && !strings.Contains(allowed, string(req.Method)) {
+			// RFC 4475 §3.1.2.18 prefers 501 for an unknown method.
+			return 501, "Not Implemented", nil
+		}
 		return 400, "Bad Request (CSeq method does not match)", nil
 	}
 	// §8.2.2.1: we only serve sip: URIs.
@@ -95,7 +108,33 @@ func check(req *gosip.Request) (int, string, []gosip.Header) {
 			return 415, "Unsupported Media Type", []gosip.Header{gosip.NewHeader("Accept", "application/sdp")}
 		}
 	}
+	// §8.2.3 / §21.4.7: an INVITE whose Accept leaves out SDP could get
+	// no answer we can give (RFC 4475 §3.3.15).
+	if req.Method == gosip.INVITE && !acceptsSDP(req) {
+		return 406, "Not Acceptable", []gosip.Header{gosip.NewHeader("Warning", `399 - "answers are application/sdp"`)}
+	}
 	return 0, "", nil
+}
+
+// singleHeaders take a single value (RFC 3261 §7.3.1, §20).
+var singleHeaders = []string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"}
+
+// acceptsSDP reports whether the request's Accept headers, if any, admit
+// application/sdp (RFC 3261 §20.1; no Accept means application/sdp).
+func acceptsSDP(req *gosip.Request) bool {
+	hs := req.GetHeaders("Accept")
+	if len(hs) == 0 {
+		return true
+	}
+	for _, h := range hs {
+		for _, t := range strings.Split(h.Value(), ",") {
+			switch strings.ToLower(mediaType(t)) {
+			case "application/sdp", "application/*", "*/*":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mediaType is a Content-Type value without parameters.
