@@ -405,12 +405,12 @@ func decimal(b []byte, limit int) (int, bool) {
 // than Content-Length is an error (RFC 3261 §18.3).
 func refuse(msg []byte, datagram bool) (int, string, *rawResponse) {
 	h := scanHead(msg)
-	code, reason := classify(h, msg, datagram)
+	code, reason := refusal(h, msg, datagram)
 	return code, reason, stateless(h, code, reason)
 }
 
 // classify names the fault in a request the parser refused.
-func classify(h head, msg []byte, datagram bool) (int, string) {
+func refusal(h head, msg []byte, datagram bool) (int, string) {
 	_, uri, version, ok := requestLine(h.start)
 	switch {
 	case !ok:
