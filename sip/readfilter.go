@@ -409,7 +409,7 @@ func refuse(msg []byte, datagram bool) (int, string, *rawResponse) {
 	return code, reason, stateless(h, code, reason)
 }
 
-// classify names the fault in a request the parser refused.
+// refusal names the fault in a request the parser refused.
 func refusal(h head, msg []byte, datagram bool) (int, string) {
 	_, uri, version, ok := requestLine(h.start)
 	switch {
