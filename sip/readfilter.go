@@ -27,11 +27,13 @@ import (
 // maxStreamMessage bounds what a stream connection may hold buffered for
 // one message (head and body): RFC 3261 §18.1.1's 65,535 bytes. A longer
 // message is refused (413) and its connection closed.
-const maxStreamMessage = 65535
+const maxStreamMessage = maxMessage
 
 // maxStreams bounds the connections holding a partial message at once
-// (64 × 64 KiB at most); beyond it one is dropped to make room.
-const maxStreams = 64
+// (32 × 64 KiB at most); beyond it one is dropped to make room. Half the
+// connections peers may hold open (maxTCPConns), so the bound is reached
+// while new connections are still accepted.
+const maxStreams = maxTCPConns / 2
 
 // errStreamClosed is returned to sipgo to close a stream connection whose
 // framing cannot be trusted any more (RFC 3261 §18.3).
