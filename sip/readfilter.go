@@ -3,11 +3,13 @@ package sip
 import (
 	"bytes"
 	"errors"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -69,7 +71,10 @@ func (f *readFilter) datagram(info gosip.TransportReadProps, data []byte) []byte
 		return data // RFC 5626 §3.5.1 keep-alive: sipgo's business
 	}
 	data = normalizeHead(data)
-	if _, err := f.parser.ParseSIP(data); err == nil {
+	if m, err := f.parser.ParseSIP(data); err == nil {
+		if b := withBranch(m); b != nil {
+			return b
+		}
 		return data
 	}
 	code, reason, res := refuse(data, true)
@@ -671,3 +676,45 @@ func normalizeHead(b []byte) []byte {
 	n := copy(b[w:], b[end:])
 	return b[:w+n]
 }
+
+// withBranch gives a request from an RFC 2543 element (a top Via without
+// the z9hG4bK magic cookie, RFC 3261 §8.1.1.7) a branch of its own, so
+// that sipgo, which keys transactions by branch, can match it: RFC 3261
+// §17.2.3 matches such requests by Request-URI, From, Call-ID, CSeq
+// number and the top Via's sent-by instead, so the branch is a hash of
+// exactly those. An ACK or CANCEL for the same INVITE gets the same
+// branch and finds its transaction. The extra Via parameter comes back in
+// our responses, which RFC 2543 elements ignore. nil when m needs none.
+func withBranch(m gosip.Message) []byte {
+	req, ok := m.(*gosip.Request)
+	if !ok {
+		return nil
+	}
+	via := req.Via()
+	if via == nil {
+		return nil
+	}
+	if b, _ := via.Params.Get("branch"); strings.HasPrefix(b, magicCookie) {
+		return nil
+	}
+	var from, callID string
+	if f := req.From(); f != nil {
+		from = f.Value()
+	}
+	if c := req.CallID(); c != nil {
+		callID = c.Value()
+	}
+	h := fnv.New64a()
+	for _, part := range []string{req.Recipient.String(), from, callID, via.Host, strconv.Itoa(via.Port)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	if cs := req.CSeq(); cs != nil {
+		h.Write([]byte(strconv.FormatUint(uint64(cs.SeqNo), 10)))
+	}
+	via.Params.Add("branch", magicCookie+"2543."+strconv.FormatUint(h.Sum64(), 16))
+	return []byte(req.String())
+}
+
+// magicCookie starts every RFC 3261 branch (§8.1.1.7).
+const magicCookie = "z9hG4bK"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -58,11 +59,20 @@ func sourceHost(req *gosip.Request) string {
 // response, because sipgo terminates the transaction when the handler
 // returns.
 func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
-	from, to, cidh, cseq, ct := req.From(), req.To(), req.CallID(), req.CSeq(), req.Contact()
-	if from == nil || to == nil || cidh == nil || cseq == nil || ct == nil {
+	from, to, cidh, cseq := req.From(), req.To(), req.CallID(), req.CSeq()
+	if from == nil || to == nil || cidh == nil || cseq == nil {
 		// sipgo accepts such requests; we do not (RFC 3261 §8.1.1, §8.2.2).
-		// TODO(validation): full RFC 4475 checks live in the validation issue.
 		u.respondStateless(req, tx, 400, "Bad Request (missing header)")
+		return
+	}
+	target := from.Address
+	if ct := req.Contact(); ct != nil {
+		target = ct.Address
+	} else if b, _ := req.Via().Params.Get("branch"); !strings.HasPrefix(b, magicCookie) || strings.HasPrefix(b, magicCookie+"2543.") {
+		// An RFC 2543 element (RFC 4475 §3.4.1) need not send a Contact:
+		// its requests then go to the From address (RFC 2543 §6.13).
+	} else {
+		u.respondStateless(req, tx, 400, "Bad Request (missing Contact)") // RFC 3261 §8.1.1.8
 		return
 	}
 	id := CallID(cidh.Value())
@@ -109,7 +119,7 @@ func (u *UA) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 				Tag:         gosip.GenerateTagN(16),
 			},
 			remote:       party{DisplayName: from.DisplayName, URI: *from.Address.Clone(), Tag: fromTag},
-			remoteTarget: *ct.Address.Clone(), // RFC 3261 §12.1.1
+			remoteTarget: *target.Clone(), // RFC 3261 §12.1.1
 			// RFC 3261 §12.1.1: the route set is the Record-Route, in order.
 			routeSet:  recordRoute(req.GetHeaders("Record-Route"), false),
 			localSeq:  1 + rand.Uint32N(1<<15),
