@@ -125,9 +125,10 @@ listen = "127.0.0.1:%d"
 	if !strings.Contains(p.Log(), "tried="+missing) {
 		t.Fatalf("the fallback line does not name the server tried:\n%s", tail(p.Log(), 20))
 	}
-	st, err := p.Status()
+	// The line is logged before the API listens: wait for the status.
+	st, err := p.Until(within, "the audio status", func(s phonedStatus) bool { return s.Audio != nil })
 	must(t, err)
-	if st.Audio == nil || st.Audio.Device != "null" {
+	if st.Audio.Device != "null" {
 		t.Fatalf("audio status %+v", st.Audio)
 	}
 }
