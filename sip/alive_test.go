@@ -133,7 +133,7 @@ func TestKeepAlive404WhileRegistered(t *testing.T) {
 	reg := newRegistrar(t)
 	p := registeredAlive(t, clk, reg)
 	clk.Advance(30 * time.Second)
-	m, req := nextProbe(reg, 0)
+	m, _ := nextProbe(reg, 0)
 	reg.answer(m, 404, "Not Found", nil)
 	m, _ = reg.next() // the 404 kicks the registration
 	reg.answer(m, 200, "OK", nil)
@@ -142,7 +142,7 @@ func TestKeepAlive404WhileRegistered(t *testing.T) {
 	if r, ok := m.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS {
 		t.Fatalf("want the verification probe, got:\n%s", m.raw)
 	}
-	req = m.msg.(*gosip.Request)
+	req := m.msg.(*gosip.Request)
 	reg.answer(m, 404, "Not Found", nil) // still: this registrar answers so
 	next := advanceToNext(t, clk, reg, 30*time.Second)
 	if r, ok := next.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS || r.CSeq().SeqNo <= req.CSeq().SeqNo {
@@ -170,7 +170,7 @@ func TestKeepAliveVerifiedRoutes(t *testing.T) {
 	reg.answer(v, 200, "OK", nil)
 	req = v.msg.(*gosip.Request)
 	m = advanceToNext(t, clk, reg, 30*time.Second)
-	if r, ok := m.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS {
+	if r, ok := m.msg.(*gosip.Request); !ok || r.Method != gosip.OPTIONS || r.CSeq().SeqNo <= req.CSeq().SeqNo {
 		t.Fatalf("want the next probe, got:\n%s", m.raw)
 	}
 	reg.answer(m, 404, "Not Found", nil) // restarted: the binding is gone

@@ -126,7 +126,7 @@ func parseDesc(body []byte) (*desc, error) {
 func parseMediaLine(val string) (*media, error) {
 	f := strings.Fields(val)
 	if len(f) < 3 {
-		return nil, fmt.Errorf("%w: m= %.40q wants <media> <port> <proto> <fmt>...", ErrMalformed, val)
+		return nil, fmt.Errorf("%w: m= %.40q wants <media> <port> <proto> and formats", ErrMalformed, val)
 	}
 	portStr, _, _ := strings.Cut(f[1], "/") // a port count (hierarchical coding)
 	port, err := strconv.Atoi(portStr)
