@@ -17,7 +17,7 @@ func bare(clk clock.Clock) *Device {
 		cfg: Config{Paths: map[string]Path{"handset": {}}}, clk: clk, log: testLog,
 		data: make(chan struct{}, 1), stop: make(chan struct{}),
 		capture: ring.New(captureCap), playback: ring.New(playbackCap),
-		path: "handset", volumes: map[string]int{}, conn: &conn{},
+		path: "handset", volumes: map[string]int{}, conn: &conn{}, voiceUp: true,
 	}
 }
 

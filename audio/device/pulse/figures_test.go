@@ -37,7 +37,7 @@ func median(d []float64) float64 {
 // sink, monitor source and capture buffer, resampled both ways.
 func BenchmarkFiguresRoundTrip(b *testing.B) {
 	srv := startServer(b)
-	d := openDevice(b, srv, Config{})
+	d := openActive(b, srv, Config{})
 	in, burst, quiet := make([]int16, 160), make([]int16, 160), make([]int16, 160)
 	tone.NewGenerator(tone.MustParse("1000/0")).Fill(burst)
 	for k := 0; k < 25; k++ { // settle

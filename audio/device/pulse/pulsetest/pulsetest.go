@@ -217,6 +217,16 @@ func (s *Server) Record(t testing.TB, source string) *Recorder {
 	}
 	rec.Start()
 	t.Cleanup(r.Stop)
+	// A null sink nobody plays into renders in blocks of up to 2 s, and
+	// its monitor delivers nothing until the block ends: wait for the
+	// first samples, so a recording covers what the test does next.
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pulsetest: %s delivers nothing", source)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a real server, not timing
+	}
 	return r
 }
 
