@@ -876,10 +876,10 @@ func (d *Device) closeVoice(c *conn) {
 	d.stalled = true
 	d.mu.Unlock()
 	for _, st := range paths {
-		closePlayback(st.play)
-		if st.rec != nil && !st.play.Closed() {
+		if !st.play.Closed() { // else the server is gone and so is rec
 			st.rec.Close()
 		}
+		closePlayback(st.play)
 	}
 }
 

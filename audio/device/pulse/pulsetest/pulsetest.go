@@ -23,6 +23,7 @@ import (
 	"time"
 
 	pa "github.com/jfreymuth/pulse"
+	"github.com/jfreymuth/pulse/proto"
 
 	"github.com/deskphone/phoned/scripts/tier"
 )
@@ -253,4 +254,34 @@ func (r *Recorder) Stop() {
 	if c != nil {
 		c.Close()
 	}
+}
+
+// Running counts the server's sink inputs (playback streams) and source
+// outputs (record streams) that are not corked, of every client: what
+// keeps sinks and sources awake.
+func (s *Server) Running() (inputs, outputs int, err error) {
+	c, err := s.Client()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	var in proto.GetSinkInputInfoListReply
+	if err := c.RawRequest(&proto.GetSinkInputInfoList{}, &in); err != nil {
+		return 0, 0, err
+	}
+	var out proto.GetSourceOutputInfoListReply
+	if err := c.RawRequest(&proto.GetSourceOutputInfoList{}, &out); err != nil {
+		return 0, 0, err
+	}
+	for _, i := range in {
+		if !i.Corked {
+			inputs++
+		}
+	}
+	for _, o := range out {
+		if !o.Corked {
+			outputs++
+		}
+	}
+	return inputs, outputs, nil
 }
