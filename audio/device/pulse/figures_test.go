@@ -4,7 +4,8 @@ package pulse
 //
 //	BenchmarkFiguresRoundTrip       play -> monitor capture through PulseAudio, ms
 //	BenchmarkFiguresOffHookToTone   off-hook event -> first dial-tone frame written, µs
-//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, %
+//	BenchmarkFiguresOffHookToAudible off-hook event -> dial tone at the sink's monitor, from no stream open, ms
+//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, and of the server, %
 
 import (
 	"context"
@@ -136,8 +137,59 @@ func BenchmarkFiguresOffHookToTone(b *testing.B) {
 	b.ReportMetric(slices.Max(us), "µs-offhook-to-tone-max")
 }
 
-// BenchmarkFiguresIdleCPU keeps an idle phone (device open on three paths
-// with a ringer stream, media engine idle) for a second per op and
+// BenchmarkFiguresOffHookToAudible times an off-hook event posted to the
+// phone's event loop (daemon, state machine, engine, Pulse device, all
+// real) until the dial tone is audible at the handset sink's monitor,
+// starting each time from an idle device with no stream open: it includes
+// opening and starting the voice streams, the playback buffer, the sink
+// and the monitor's capture fragment.
+func BenchmarkFiguresOffHookToAudible(b *testing.B) {
+	srv := startServer(b)
+	dev := openDevice(b, srv, Config{Linger: 50 * time.Millisecond})
+	eng := engine.New(dev, clock.Real{}, testLog)
+	dm := daemon.New(daemon.Options{
+		Machine: phone.Config{InterDigit: 5 * time.Second, OffHook: time.Minute, NoAnswer: time.Minute},
+		User:    "1001", Domain: "127.0.0.1", Tones: tone.US, Clock: clock.Real{}, Logger: testLog,
+	}, daemon.Deps{Tones: eng, Media: eng})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); eng.Run(ctx) }()
+	go func() { defer wg.Done(); dm.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	rec := srv.Record(b, "handset.monitor")
+	var ms []float64
+	for b.Loop() {
+		for v, _ := dev.Streams(); v != 0; v, _ = dev.Streams() {
+			time.Sleep(10 * time.Millisecond) // until the streams are closed: a cold start
+		}
+		time.Sleep(200 * time.Millisecond) // on-hook and idle, as between calls
+		n0 := rec.Len()
+		t0 := time.Now()
+		dm.Post(phone.Hook{OffHook: true})
+		for {
+			time.Sleep(time.Millisecond)
+			now, s := time.Now(), rec.Samples()
+			if on := onset(s[n0:]); on >= 0 {
+				heard := now.Add(-audio.Duration(len(s) - n0 - on))
+				ms = append(ms, float64(heard.Sub(t0).Microseconds())/1000)
+				break
+			}
+			if now.Sub(t0) > 5*time.Second {
+				b.Fatal("no dial tone within 5 s")
+			}
+		}
+		dm.Post(phone.Hook{OffHook: false})
+	}
+	if len(ms) > 0 {
+		b.ReportMetric(median(ms), "ms-offhook-to-audible-median")
+		b.ReportMetric(slices.Max(ms), "ms-offhook-to-audible-max")
+	}
+}
+
+// BenchmarkFiguresIdleCPU keeps an idle phone (device connected, three
+// paths and a ringer configured, media engine idle, so no stream open)
+// for a second per op (make figures: 60 s) and
 // reports its CPU and the PulseAudio server's, in percent of one core.
 func BenchmarkFiguresIdleCPU(b *testing.B) {
 	srv := startServer(b)

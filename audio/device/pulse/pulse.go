@@ -277,8 +277,10 @@ func (d *Device) Read(frame []int16) error {
 			if d.stalled || d.conn == nil {
 				if d.next.IsZero() || now.Sub(d.next) > device.MaxLag {
 					// Restarting (first use, or after an idle spell):
-					// this frame is due now, so a tone starts at once.
-					d.next = now.Add(-audio.Duration(len(frame)))
+					// this frame and the next are due now, so a tone
+					// starts at once and a starting playback stream
+					// finds its first two frames queued.
+					d.next = now.Add(-2 * audio.Duration(len(frame)))
 				}
 				d.next = d.next.Add(audio.Duration(len(frame)))
 				deadline = d.next
@@ -609,6 +611,9 @@ func (d *Device) supervise() {
 				}
 				d.everUp = true
 				d.conn, d.lastErr = c, ""
+				d.playback.Reset()
+				d.capture.Reset()
+				d.primed = false
 				d.mu.Unlock()
 				d.log.Info("PulseAudio connected", "path", d.Path(), "after_failures", failures)
 				failures = 0
@@ -792,9 +797,9 @@ func (d *Device) openVoice(c *conn) error {
 	d.mu.Lock()
 	vols := maps.Clone(d.volumes)
 	cur := d.path
-	d.playback.Reset()
-	d.capture.Reset()
-	d.primed = false
+	// The buffers were emptied when the streams last closed (closeVoice)
+	// or the connection was made: what the media loop wrote since is the
+	// start of its audio, kept for the starting playback stream.
 	d.stalled = true
 	d.lastData = d.clk.Now()
 	d.opens++
@@ -874,6 +879,9 @@ func (d *Device) closeVoice(c *conn) {
 	c.paths = map[string]*streams{}
 	d.voiceUp = false
 	d.stalled = true
+	d.playback.Reset()
+	d.capture.Reset()
+	d.primed = false
 	d.mu.Unlock()
 	for _, st := range paths {
 		if !st.play.Closed() { // else the server is gone and so is rec
@@ -959,8 +967,9 @@ func startGate(fill func([]int16) (int, error)) func([]int16) (int, error) {
 	}
 }
 
-// startDelay is startGate's wait: far above a local round trip.
-const startDelay = 30 * time.Millisecond
+// startDelay is startGate's wait: far above a local round trip (0.1 to
+// 0.3 ms here), and short, since the first dial-tone frame waits for it.
+const startDelay = 10 * time.Millisecond
 
 // teardown disconnects c. serverGone says the library already saw the
 // connection end (it has closed the streams itself).
