@@ -259,18 +259,28 @@ func (r *Recorder) Stop() {
 // Running counts the server's sink inputs (playback streams) and source
 // outputs (record streams) that are not corked, of every client: what
 // keeps sinks and sources awake.
+//
+// It speaks the protocol without the client library's NewClient, which
+// subscribes to stream events and sets its event callback only after its
+// read loop has started (a data race when an event comes at once, as it
+// does while the phone opens and closes streams).
 func (s *Server) Running() (inputs, outputs int, err error) {
-	c, err := s.Client()
+	os.Setenv("PULSE_COOKIE", s.Cookie)
+	c, nc, err := proto.Connect(s.Addr())
 	if err != nil {
 		return 0, 0, err
 	}
-	defer c.Close()
+	defer nc.Close()
+	c.SetTimeout(5 * time.Second)
+	if err := c.Request(&proto.SetClientName{Props: proto.PropList{"application.name": proto.PropListString("pulsetest")}}, &proto.SetClientNameReply{}); err != nil {
+		return 0, 0, err
+	}
 	var in proto.GetSinkInputInfoListReply
-	if err := c.RawRequest(&proto.GetSinkInputInfoList{}, &in); err != nil {
+	if err := c.Request(&proto.GetSinkInputInfoList{}, &in); err != nil {
 		return 0, 0, err
 	}
 	var out proto.GetSourceOutputInfoListReply
-	if err := c.RawRequest(&proto.GetSourceOutputInfoList{}, &out); err != nil {
+	if err := c.Request(&proto.GetSourceOutputInfoList{}, &out); err != nil {
 		return 0, 0, err
 	}
 	for _, i := range in {
