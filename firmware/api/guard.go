@@ -35,6 +35,8 @@ type Options struct {
 	Provisioning Checker
 	// Logs serves GET /api/v1/log and its stream; nil: 501.
 	Logs Logs
+	// Volume takes POST /api/v1/volume; nil: 501.
+	Volume Volume
 }
 
 // Clock is what the guard needs of time.

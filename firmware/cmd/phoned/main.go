@@ -312,6 +312,9 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 	if apiLn != nil {
 		apiLog := log.With("part", "api")
 		apiOpts.Config, apiOpts.Provisioning, apiOpts.Logs = rl, prov, logs
+		if snd.pulse != nil {
+			apiOpts.Volume = snd.pulse
+		}
 		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
 		srv.RegisterOnShutdown(logs.EndFollowers) // log streams end, or Shutdown would wait for them
 		go func() {
