@@ -157,6 +157,10 @@ type StopTimer struct {
 	Call  CallRef
 }
 
+// StepVolume turns the playback volume of the audio path in use one step
+// up or down: the volume keys, in every mode.
+type StepVolume struct{ Up bool }
+
 // Ignored reports an event that has no meaning in the current state. The
 // loop logs it; nothing else changes.
 type Ignored struct {
@@ -185,6 +189,7 @@ func (SetLamp) effect()     {}
 func (RingAtOnce) effect()  {}
 func (StartTimer) effect()  {}
 func (StopTimer) effect()   {}
+func (StepVolume) effect()  {}
 func (Ignored) effect()     {}
 
 func (e Ignored) String() string { return fmt.Sprintf("ignored %v in %s", e.Event, e.Mode) }

@@ -61,6 +61,8 @@ func (e FunctionKey) String() string { return "fkey(" + string(e.Name) + ")" }
 //     then ignored until it is replaced.
 //   - redial: from Idle (hands-free, as speaker) or DialTone, dials
 //     State.LastDialed when there is one; ignored elsewhere.
+//   - volume_up, volume_down: StepVolume, in every mode (the daemon turns
+//     the volume of the audio path in use).
 //   - hold, transfer, conference, mute and the hook flash: the features'
 //     files. LongPress and the other function keys are ignored.
 func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
@@ -88,6 +90,8 @@ func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
 			s, fx = m.conferenceKey(s, ev)
 		case e.Name == FnMute:
 			s, fx = m.muteKey(s, ev)
+		case e.Name == FnVolumeUp || e.Name == FnVolumeDown:
+			fx = []Effect{StepVolume{Up: e.Name == FnVolumeUp}}
 		case e.Name == FnRedial && s.LastDialed != "" && (s.Mode == Idle && len(s.Calls) == 0 || s.Mode == DialTone):
 			if s.Mode == DialTone {
 				fx = []Effect{PlayTone{ToneNone}, StopTimer{Timer: TimerOffHook}}

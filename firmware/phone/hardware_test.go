@@ -23,9 +23,12 @@ func init() {
 		// The representative states have dialled nothing: redial is
 		// ignored everywhere here (TestRedial covers the rest).
 		rows["fk-redial"] = want{s, ig}
-		for _, f := range []Function{FnHold, FnTransfer, FnConference, FnVolumeUp, FnVolumeDown, FnMute, FnMessage} {
+		for _, f := range []Function{FnHold, FnTransfer, FnConference, FnMute, FnMessage} {
 			rows["fk-"+string(f)] = want{s, ig}
 		}
+		// The volume keys step the volume in every mode, state untouched.
+		rows["fk-volume_up"] = want{s, []Effect{StepVolume{Up: true}}}
+		rows["fk-volume_down"] = want{s, []Effect{StepVolume{Up: false}}}
 		// Releasing a digit while talking ends its telephone-event.
 		if mode == Talking {
 			rows["release"] = want{s, []Effect{StopDTMF{Call: c1}}}

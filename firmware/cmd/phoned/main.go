@@ -268,6 +268,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 		Ringer:    snd.ringer(output.Ringer{Line: ringer, Log: log}),
 		Lamps:     front,
 		Audio:     snd.status,
+		Volume:    snd.volume(),
 	})
 
 	var wg sync.WaitGroup

@@ -91,3 +91,11 @@ func (s *sound) ringer(boardRinger daemon.Ringer) daemon.Ringer {
 	}
 	return ringer.Tee(s.pulse, boardRinger)
 }
+
+// volume is what the volume keys turn: the Pulse device, or nothing.
+func (s *sound) volume() daemon.Volume {
+	if s.pulse == nil {
+		return nil // not a typed nil: the daemon checks for nil
+	}
+	return s.pulse
+}
