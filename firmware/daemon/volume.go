@@ -1,8 +1,11 @@
 package daemon
 
-// Volume is the sound device's volume as the volume keys turn it: one
-// step up or down on the audio path in use (the Pulse device; it stores
-// the new volume).
+// Volume is the sound device's audio paths and volume as the phone's
+// state machine drives them (the Pulse device): SetPath moves the audio
+// to "handset" or "speaker" (phone.SetAudioPath, the speaker key and the
+// hook), without a gap; StepVolume turns the volume of the path in use
+// one step up or down (the volume keys) and stores it.
 type Volume interface {
+	SetPath(path string) error
 	StepVolume(up bool)
 }

@@ -56,9 +56,12 @@ func (e FunctionKey) String() string { return "fkey(" + string(e.Name) + ")" }
 // panel handles the front-panel events whose meaning does not depend on
 // the mode's own handler; ok is false for the others.
 //
-//   - speaker: a hook toggle (hands-free). It lifts or replaces the
-//     "handset" as the machine sees it; a real handset left off-hook is
-//     then ignored until it is replaced.
+//   - speaker: hands-free (State.Speaker, the speaker audio path). On
+//     hook it goes off hook hands-free (dial tone, or answers a ringing
+//     call); hands-free it hangs up; with the handset up it moves the call
+//     (or dial tone) to the speaker. Hands-free, lifting the handset moves
+//     it back to the handset and replacing the handset is ignored. The
+//     audio path follows as SetAudioPath, without a gap.
 //   - redial: from Idle (hands-free, as speaker) or DialTone, dials
 //     State.LastDialed when there is one; ignored elsewhere.
 //   - volume_up, volume_down: StepVolume, in every mode (the daemon turns
@@ -67,6 +70,18 @@ func (e FunctionKey) String() string { return "fkey(" + string(e.Name) + ")" }
 //     files. LongPress and the other function keys are ignored.
 func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
 	switch e := ev.(type) {
+	case Hook:
+		if !s.Speaker {
+			return s, nil, false
+		}
+		if e.OffHook {
+			// The handset lifted during hands-free: the call (or dial
+			// tone) moves to it, nothing else changes.
+			s.Speaker = false
+			return s, nil, true
+		}
+		// The handset replaced after the call moved to the speaker.
+		return s, ignored(s, ev), true
 	case KeyRelease:
 		if c := s.Call(); s.Mode == Talking && c != nil && !c.OnHold() && IsDialKey(e.Key) {
 			return s, []Effect{StopDTMF{c.Ref}}, true // the key's telephone-event ends
@@ -81,7 +96,7 @@ func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
 		var fx []Effect
 		switch {
 		case e.Name == FnSpeaker:
-			s, fx = m.step(s, Hook{OffHook: !s.OffHook})
+			s, fx = m.speakerKey(s)
 		case e.Name == FnHold:
 			s, fx = m.holdKey(s, ev)
 		case e.Name == FnTransfer:
@@ -107,4 +122,20 @@ func (m Machine) panel(s State, ev Event) (State, []Effect, bool) {
 		return s, fx, true
 	}
 	return s, nil, false
+}
+
+// speakerKey is the speaker key (see panel).
+func (m Machine) speakerKey(s State) (State, []Effect) {
+	switch {
+	case !s.OffHook:
+		s, fx := m.step(s, Hook{OffHook: true})
+		s.Speaker = s.OffHook
+		return s, fx
+	case s.Speaker:
+		s.Speaker = false
+		return m.step(s, Hook{OffHook: false})
+	default:
+		s.Speaker = true
+		return s, nil
+	}
 }

@@ -54,11 +54,17 @@ func init() {
 			xfer.Xfer = Transfer{Phase: XferDialing, Call: c1}
 			rows["fk-transfer"] = want{xfer, second}
 		}
-		// Speaker is the hook toggle: the row of the hook event it stands for.
+		// Speaker: with the handset up (every off-hook state here) the
+		// audio moves to the speaker and nothing else changes; on hook it
+		// is the hook-off row, hands-free (speaker_test.go has the rest).
 		if s.OffHook {
-			rows["fk-speaker"] = rows["hook-on"]
+			hf := s
+			hf.Speaker = true
+			rows["fk-speaker"] = want{hf, nil}
 		} else {
-			rows["fk-speaker"] = rows["hook-off"]
+			w := rows["hook-off"]
+			w.state.Speaker = w.state.OffHook
+			rows["fk-speaker"] = w
 		}
 	}
 }

@@ -9,6 +9,7 @@ type outputs struct {
 	mix        SetMix
 	lamps      [3]LampState // in the order of Lamps
 	ringAtOnce bool
+	path       string // the audio path: PathHandset or PathSpeaker
 }
 
 // audible reports whether the handset may hear c: answered and not held
@@ -58,6 +59,10 @@ func derive(s State) outputs {
 		o.lamps[2] = LampOn
 	}
 	o.ringAtOnce = s.Mode == Idle && len(s.Calls) == 0
+	o.path = PathHandset
+	if s.Speaker {
+		o.path = PathSpeaker
+	}
 	return o
 }
 
@@ -74,6 +79,9 @@ func changes(a, b outputs) []Effect {
 	}
 	if a.ringAtOnce != b.ringAtOnce {
 		fx = append(fx, RingAtOnce{On: b.ringAtOnce})
+	}
+	if a.path != b.path {
+		fx = append(fx, SetAudioPath{Path: b.path})
 	}
 	return fx
 }

@@ -123,11 +123,14 @@ func (c Call) OnHold() bool { return c.Hold != NotHeld }
 type State struct {
 	Mode    Mode
 	OffHook bool
-	Digits  string   // collected in DialTone/Dialing; the number of an outgoing call
-	Calls   []Call   // every call the phone has, oldest first
-	Focus   CallRef  // the call the handset is on ("" = none)
-	Reason  string   // why the last call ended, or a feature failed; shown on the display
-	Muted   bool     // the microphone is muted (reset when the last call ends)
+	Digits  string  // collected in DialTone/Dialing; the number of an outgoing call
+	Calls   []Call  // every call the phone has, oldest first
+	Focus   CallRef // the call the handset is on ("" = none)
+	Reason  string  // why the last call ended, or a feature failed; shown on the display
+	Muted   bool    // the microphone is muted (reset when the last call ends)
+	// Speaker says the phone is off hook hands-free: the audio is on the
+	// speaker path, not the handset's (hardware.go). Reset on hook.
+	Speaker bool
 	Xfer    Transfer // a transfer in progress (zero: none)
 	// LastDialed is the number of the last outgoing call, for the redial
 	// key; it survives hanging up.
