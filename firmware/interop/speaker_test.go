@@ -13,15 +13,16 @@ import (
 )
 
 // TestPulseSpeakerKeyMovesTheCall: a call with baresip moves between the
-// handset and the speaker path (each a null sink of a private PulseAudio,
-// named by the board file) with the speaker key and the hook, and stays
-// up through every move; the speaker key hands-free hangs up.
+// handset, speaker and headset paths (each a null sink of a private
+// PulseAudio, named by the board file) with the speaker and headset keys
+// and the hook, and stays up through every move; the speaker key
+// hands-free hangs up.
 func TestPulseSpeakerKeyMovesTheCall(t *testing.T) {
-	srv := pulsetest.Start(t, "handset", "speaker", "mic")
+	srv := pulsetest.Start(t, "handset", "speaker", "headset", "mic")
 	sim, err := os.ReadFile("../../board/sim.toml")
 	must(t, err)
 	boardFile := filepath.Join(t.TempDir(), "board.toml")
-	must(t, os.WriteFile(boardFile, append(sim, "\n[audio.speaker]\nsink = \"speaker\"\nsource = \"mic.monitor\"\n"...), 0o644))
+	must(t, os.WriteFile(boardFile, append(sim, "\n[audio.speaker]\nsink = \"speaker\"\nsource = \"mic.monitor\"\n[audio.headset]\nsink = \"headset\"\nsource = \"mic.monitor\"\n"...), 0o644))
 	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", AnswerMode: lab.AnswerAuto,
 		MicWAV: lab.ToneWAV(t, 1100, 2*time.Minute)})
 	pp, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
@@ -82,7 +83,12 @@ listen = "127.0.0.1:%d"
 	on("the handset lifted: back on it", "handset")
 	must(t, p.Function("speaker"))
 	on("hands-free again", "speaker")
+	must(t, p.Function("headset"))
+	on("the headset key", "headset")
 	must(t, p.Hook(false))
+	on("the handset replaced: still on the headset", "headset")
+	must(t, p.Function("speaker"))
+	on("the speaker key from the headset", "speaker")
 	must(t, p.Function("speaker"))
 	peer.WaitEvent(t, "CALL_CLOSED", within)
 	st := wait2(t, p, "idle")

@@ -157,14 +157,16 @@ type StopTimer struct {
 	Call  CallRef
 }
 
-// SetAudioPath moves the phone's audio (tones, calls) to a path: "handset"
-// or "speaker" (hands-free). It is an output of the state (State.Speaker).
+// SetAudioPath moves the phone's audio (tones, calls) to a path: "handset",
+// "speaker" (hands-free) or "headset". It is an output of the state
+// (State.Path).
 type SetAudioPath struct{ Path string }
 
 // The audio paths SetAudioPath names.
 const (
 	PathHandset = "handset"
 	PathSpeaker = "speaker"
+	PathHeadset = "headset"
 )
 
 // StepVolume turns the playback volume of the audio path in use one step

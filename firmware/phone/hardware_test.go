@@ -54,17 +54,22 @@ func init() {
 			xfer.Xfer = Transfer{Phase: XferDialing, Call: c1}
 			rows["fk-transfer"] = want{xfer, second}
 		}
-		// Speaker: with the handset up (every off-hook state here) the
-		// audio moves to the speaker and nothing else changes; on hook it
-		// is the hook-off row, hands-free (speaker_test.go has the rest).
-		if s.OffHook {
-			hf := s
-			hf.Speaker = true
-			rows["fk-speaker"] = want{hf, nil}
-		} else {
-			w := rows["hook-off"]
-			w.state.Speaker = w.state.OffHook
-			rows["fk-speaker"] = w
+		// Speaker and headset: with the handset up (every off-hook state
+		// here) the audio moves to the key's path and nothing else
+		// changes; on hook it is the hook-off row, on that path
+		// (speaker_test.go has the rest).
+		for _, p := range []string{PathSpeaker, PathHeadset} {
+			if s.OffHook {
+				moved := s
+				moved.Path = p
+				rows["fk-"+p] = want{moved, nil}
+			} else {
+				w := rows["hook-off"]
+				if w.state.OffHook {
+					w.state.Path = p
+				}
+				rows["fk-"+p] = w
+			}
 		}
 	}
 }

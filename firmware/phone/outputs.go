@@ -60,8 +60,8 @@ func derive(s State) outputs {
 	}
 	o.ringAtOnce = s.Mode == Idle && len(s.Calls) == 0
 	o.path = PathHandset
-	if s.Speaker {
-		o.path = PathSpeaker
+	if s.Path != "" {
+		o.path = s.Path
 	}
 	return o
 }

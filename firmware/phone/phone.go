@@ -128,10 +128,11 @@ type State struct {
 	Focus   CallRef // the call the handset is on ("" = none)
 	Reason  string  // why the last call ended, or a feature failed; shown on the display
 	Muted   bool    // the microphone is muted (reset when the last call ends)
-	// Speaker says the phone is off hook hands-free: the audio is on the
-	// speaker path, not the handset's (hardware.go). Reset on hook.
-	Speaker bool
-	Xfer    Transfer // a transfer in progress (zero: none)
+	// Path is where the audio is when not on the handset: PathSpeaker
+	// (hands-free) or PathHeadset; "" is the handset (hardware.go). Reset
+	// on hook.
+	Path string
+	Xfer Transfer // a transfer in progress (zero: none)
 	// LastDialed is the number of the last outgoing call, for the redial
 	// key; it survives hanging up.
 	LastDialed string

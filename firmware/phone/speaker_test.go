@@ -27,8 +27,8 @@ func TestSpeakerMovesTheCall(t *testing.T) {
 		t.Helper()
 		var fx []Effect
 		s, fx = m.Step(s, ev)
-		if s.Mode != mode || s.Speaker != speaker || !slices.Equal(paths(fx), path) {
-			t.Fatalf("%s: mode %s speaker %v paths %v (effects %v); want %s %v %v", what, s.Mode, s.Speaker, paths(fx), fx, mode, speaker, path)
+		if s.Mode != mode || (s.Path == PathSpeaker) != speaker || !slices.Equal(paths(fx), path) {
+			t.Fatalf("%s: mode %s speaker %v paths %v (effects %v); want %s %v %v", what, s.Mode, s.Path, paths(fx), fx, mode, speaker, path)
 		}
 		for _, e := range fx {
 			if _, ok := e.(Hangup); ok && mode != Idle {
@@ -44,8 +44,8 @@ func TestSpeakerMovesTheCall(t *testing.T) {
 	for _, k := range "1002#" {
 		s, _ = m.Step(s, Key{Key: byte(k)})
 	}
-	if s.Mode != Calling || !s.Speaker {
-		t.Fatalf("dialled hands-free: %s speaker %v", s.Mode, s.Speaker)
+	if s.Mode != Calling || s.Path != PathSpeaker {
+		t.Fatalf("dialled hands-free: %s speaker %v", s.Mode, s.Path)
 	}
 	ref := s.Focus
 	s, _ = m.Step(s, CallAnswered{Call: ref})
@@ -62,8 +62,42 @@ func TestSpeakerMovesTheCall(t *testing.T) {
 	s, _ = m.Step(State{}, IncomingCall{Call: "c2", From: "1003"})
 	step("answer with the speaker key", FunctionKey{Name: FnSpeaker}, Talking, true, PathSpeaker)
 	s, _ = m.Step(s, CallEnded{Call: "c2", Reason: "bye"})
-	if !s.Speaker || !s.OffHook {
-		t.Fatalf("far end gone: speaker %v offhook %v", s.Speaker, s.OffHook)
+	if s.Path != PathSpeaker || !s.OffHook {
+		t.Fatalf("far end gone: path %q offhook %v", s.Path, s.OffHook)
 	}
 	step("speaker key after the call", FunctionKey{Name: FnSpeaker}, Idle, false, PathHandset)
+}
+
+// TestHeadsetKey: the headset key answers on the headset, the speaker
+// key moves the call from the headset to the speaker and the headset key
+// back, the handset lifted takes it, and the headset key on the headset
+// hangs up.
+func TestHeadsetKey(t *testing.T) {
+	m := NewMachine(testCfg)
+	s, _ := m.Step(State{}, IncomingCall{Call: "c2", From: "1003"})
+	for _, st := range []struct {
+		what string
+		ev   Event
+		mode Mode
+		path string // State.Path
+		out  string // the SetAudioPath effect, "" for none
+	}{
+		{"headset key answers", FunctionKey{Name: FnHeadset}, Talking, PathHeadset, PathHeadset},
+		{"speaker key moves it", FunctionKey{Name: FnSpeaker}, Talking, PathSpeaker, PathSpeaker},
+		{"headset key moves it back", FunctionKey{Name: FnHeadset}, Talking, PathHeadset, PathHeadset},
+		{"handset lifted", Hook{OffHook: true}, Talking, "", PathHandset},
+		{"headset key from the handset", FunctionKey{Name: FnHeadset}, Talking, PathHeadset, PathHeadset},
+		{"handset replaced", Hook{OffHook: false}, Talking, PathHeadset, ""},
+		{"headset key on the headset hangs up", FunctionKey{Name: FnHeadset}, Idle, "", PathHandset},
+	} {
+		var fx []Effect
+		s, fx = m.Step(s, st.ev)
+		want := []string(nil)
+		if st.out != "" {
+			want = []string{st.out}
+		}
+		if s.Mode != st.mode || s.Path != st.path || !slices.Equal(paths(fx), want) {
+			t.Fatalf("%s: %s path %q effects %v; want %s %q %v", st.what, s.Mode, s.Path, fx, st.mode, st.path, want)
+		}
+	}
 }
