@@ -2,6 +2,7 @@ package phone
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -33,10 +34,11 @@ func init() {
 		if mode == Talking {
 			rows["release"] = want{s, []Effect{StopDTMF{Call: c1}}}
 		}
-		// Mute toggles whenever there is a call.
-		if len(s.Calls) > 0 {
+		// Mute toggles the focused call's microphone.
+		if s.Call() != nil {
 			muted := s
-			muted.Muted = true
+			muted.Calls = slices.Clone(s.Calls)
+			muted.Call().Muted = true
 			rows["fk-mute"] = want{muted, nil}
 		}
 		// Talking: hold holds the call; transfer and flash hold it and

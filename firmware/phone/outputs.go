@@ -31,7 +31,7 @@ func derive(s State) outputs {
 	if len(o.mix.Conference) < 2 {
 		o.mix.Conference = nil
 	}
-	o.mix.Mute = s.Muted
+	o.mix.Mute = s.MicMuted()
 	busy := s.Mode != Idle || len(s.Calls) > 0
 	line := LampOff
 	held := false
@@ -51,7 +51,7 @@ func derive(s State) outputs {
 	}
 	o.lamps[0] = line
 	o.lamps[1] = LampOff
-	if s.Muted {
+	if o.mix.Mute {
 		o.lamps[1] = LampOn
 	}
 	o.lamps[2] = LampOff

@@ -109,6 +109,7 @@ type Call struct {
 	Conference   bool      // a member of the local 3-way conference
 	Received     string    // digits the far end sent during this call (DTMF)
 	ReferredBy   CallRef   // the call whose REFER made us place this one (until answered)
+	Muted        bool      // the microphone is muted towards this call (mute.go)
 }
 
 // Answered reports whether the call is established.
@@ -127,7 +128,6 @@ type State struct {
 	Calls   []Call  // every call the phone has, oldest first
 	Focus   CallRef // the call the handset is on ("" = none)
 	Reason  string  // why the last call ended, or a feature failed; shown on the display
-	Muted   bool    // the microphone is muted (reset when the last call ends)
 	// Path is where the audio is when not on the handset: PathSpeaker
 	// (hands-free) or PathHeadset; "" is the handset (hardware.go). Reset
 	// on hook.
@@ -196,7 +196,7 @@ func (s *State) remove(ref CallRef) {
 		s.Xfer = Transfer{}
 	}
 	if len(s.Calls) == 0 {
-		s.Calls, s.Muted = nil, false
+		s.Calls = nil
 	}
 }
 
