@@ -94,5 +94,5 @@ func Outputs(s State) []Effect {
 	for i, l := range Lamps {
 		fx = append(fx, SetLamp{Lamp: l, State: o.lamps[i]})
 	}
-	return append(fx, RingAtOnce{On: o.ringAtOnce})
+	return append(fx, RingAtOnce{On: o.ringAtOnce}, SetAudioPath{Path: o.path})
 }

@@ -5,7 +5,7 @@ package pulse
 //	BenchmarkFiguresRoundTrip       play -> monitor capture through PulseAudio, ms
 //	BenchmarkFiguresOffHookToTone   off-hook event -> first dial-tone frame written, µs
 //	BenchmarkFiguresOffHookToAudible off-hook event -> dial tone at the sink's monitor, from no stream open, ms
-//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, and of the server, %
+//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, of the server and of an idle baresip, %
 
 import (
 	"context"
@@ -26,6 +26,7 @@ import (
 	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/firmware/phone"
+	"github.com/deskphone/phoned/scripts/lab"
 )
 
 func median(d []float64) float64 {
@@ -199,8 +200,15 @@ func BenchmarkFiguresIdleCPU(b *testing.B) {
 	done := make(chan struct{})
 	go func() { defer close(done); eng.Run(ctx) }()
 	defer func() { cancel(); <-done }()
+	// baresip idle beside it, for comparison (its own audio is files).
+	peer := lab.StartBaresip(b, lab.BaresipOptions{User: "1003"})
 	time.Sleep(500 * time.Millisecond)
 	var self, server []float64
+	var bs0 time.Duration
+	if u, err := lab.ReadProcUsage(peer.PID()); err == nil {
+		bs0 = u.CPU
+	}
+	start := time.Now()
 	for b.Loop() {
 		s0, p0, t0 := selfCPU(), procCPU(srv.Pid()), time.Now()
 		time.Sleep(time.Second)
@@ -210,6 +218,10 @@ func BenchmarkFiguresIdleCPU(b *testing.B) {
 	}
 	b.ReportMetric(median(self), "%cpu-phoned")
 	b.ReportMetric(median(server), "%cpu-pulseaudio")
+	if u, err := lab.ReadProcUsage(peer.PID()); err == nil {
+		// Over the whole run: one clock tick is 10 ms of CPU.
+		b.ReportMetric(100*float64(u.CPU-bs0)/float64(time.Since(start)), "%cpu-baresip")
+	}
 }
 
 func selfCPU() time.Duration {
