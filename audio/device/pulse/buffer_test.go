@@ -139,3 +139,19 @@ func TestNoServerKeepsPace(t *testing.T) {
 		t.Fatalf("bad initial path: %v", err)
 	}
 }
+
+// TestBriefUseLeavesNothingQueued: frames written during a use that ended
+// before any stream opened are dropped, so the next use does not start
+// with them.
+func TestBriefUseLeavesNothingQueued(t *testing.T) {
+	d := bare(clock.NewFake(time.Unix(1000, 0)))
+	d.voiceUp = false
+	d.SetActive(true)
+	if err := d.Write(make([]int16, 160)); err != nil {
+		t.Fatal(err)
+	}
+	d.SetActive(false)
+	if n := d.playback.Len(); n != 0 {
+		t.Fatalf("%d samples left queued after a use with no stream", n)
+	}
+}

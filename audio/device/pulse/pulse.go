@@ -347,6 +347,12 @@ func (d *Device) SetActive(on bool) {
 	d.active = on
 	if !on {
 		d.idleSince = d.clk.Now()
+		if !d.voiceUp {
+			// Used and left before any stream opened: what it wrote
+			// must not play at the next use.
+			d.playback.Reset()
+			d.capture.Reset()
+		}
 	}
 	d.mu.Unlock()
 	d.wake()
