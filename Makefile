@@ -107,7 +107,8 @@ bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 figures: deps
-	$(GO) test -run='^$$' -bench=Figures -benchtime=20x ./audio/device/pulse/
+	$(GO) test -run='^$$' -bench='Figures(RoundTrip|OffHook)' -benchtime=20x ./audio/device/pulse/
+	$(GO) test -run='^$$' -bench=FiguresIdleCPU -benchtime=60x ./audio/device/pulse/
 
 # Issue 4's media figures, phoned and baresip side by side (PHONED_FIGURE_CALL=10s for a short try).
 media-figures: deps

@@ -17,6 +17,17 @@ type Device interface {
 	Close() error
 }
 
+// Activator is implemented by a device that runs its hardware (or its
+// sound server's streams) only while the media loop uses it. The engine
+// calls SetActive(true) before its first Read after an idle spell and
+// SetActive(false) when it goes idle (no tone and no leg); the device may
+// then stop its streams, so an idle phone costs nothing. Read and Write
+// stay valid in either state. Null and WAV have nothing to stop and do not
+// implement it.
+type Activator interface {
+	SetActive(on bool)
+}
+
 // ErrClosed is returned by Read and Write after Close.
 var ErrClosed = errors.New("device: closed")
 

@@ -12,4 +12,7 @@
 // MaxLag behind (the engine was idle), restart from now rather than
 // bursting. Neither Read nor Write allocates. A Device is used by one
 // goroutine at a time (the engine's loop); Close may come from another.
+// A device that can stop its hardware while unused implements Activator;
+// the engine tells it when it starts and stops using it (Null and WAV
+// have nothing to stop).
 package device

@@ -40,7 +40,10 @@
 //     sample.
 //   - With neither a tone nor a leg the engine is idle: it makes no device
 //     calls and blocks until a control call or ctx wakes it, so an idle
-//     phone costs no CPU and a WAV speaker file does not grow.
+//     phone costs no CPU and a WAV speaker file does not grow. A device
+//     that implements device.Activator (Pulse) is told: SetActive(false)
+//     as the loop goes idle (and when Run returns), SetActive(true) before
+//     its first Read after that, so it can close its streams meanwhile.
 //   - Every control method (PlayTone, StopTone, StartLeg, StopLeg,
 //     LegStats, RedirectLeg, SetMix, StartDTMF, StopDTMF) is safe from any
 //     goroutine. The engine's lock guards only the leg table, mix and tone:

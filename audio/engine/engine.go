@@ -293,6 +293,13 @@ func (e *Engine) stream(id string) stream {
 // leg running; StopLeg ends it.
 func (e *Engine) Run(ctx context.Context) error {
 	lp := newLoop(e)
+	act, _ := e.dev.(device.Activator)
+	active := false
+	defer func() {
+		if act != nil && active {
+			act.SetActive(false)
+		}
+	}()
 	for {
 		// Drop a pending wake-up: the state read next already reflects it.
 		select {
@@ -301,6 +308,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		lp.sync()
 		if lp.gen == nil && len(lp.legs) == 0 {
+			if act != nil && active {
+				act.SetActive(false)
+				active = false
+			}
 			if e.idleHook != nil {
 				e.idleHook()
 			}
@@ -313,6 +324,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if act != nil && !active {
+			act.SetActive(true)
+			active = true
 		}
 		if !lp.step(ctx) {
 			return nil

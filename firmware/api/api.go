@@ -7,6 +7,7 @@
 //	POST /api/v1/hook  {"flash": true}         a hook flash
 //	POST /api/v1/keys  {"keys": "1002#"}       press keys, in order
 //	POST /api/v1/keys  {"function": "hold"}    press a function key (phone.Functions)
+//	POST /api/v1/volume {"path": "speaker", "volume": 60}  a path's volume in percent, stored (volume.go)
 //	GET  /api/v1/log                           the recent log as a text file (log.go)
 //	GET  /api/v1/log/stream                    the log live, as server-sent events
 //	POST /api/v1/diagnostics/sip-trace {"on": true}  the SIP message trace on or off (diag.go)
@@ -78,7 +79,7 @@ type Info struct {
 
 // Handler returns the API's HTTP handler, guarded as the package doc says.
 func Handler(p Phone, log *slog.Logger, o Options) http.Handler {
-	h := &handler{p: p, log: log, info: o.info(), push: o.Config, prov: o.Provisioning, logs: o.Logs, diag: o.Diagnostics}
+	h := &handler{p: p, log: log, info: o.info(), push: o.Config, prov: o.Provisioning, logs: o.Logs, diag: o.Diagnostics, vol: o.Volume}
 	return newGuard(h.routes(), log, o)
 }
 
@@ -92,6 +93,7 @@ func (h *handler) routes() http.Handler {
 	}
 	mux.HandleFunc("/api/v1/config", h.only(http.MethodPut, h.pushConfig))
 	mux.HandleFunc("/api/v1/provisioning/check", h.only(http.MethodPost, h.checkProvisioning))
+	mux.HandleFunc("/api/v1/volume", h.only(http.MethodPost, h.volume))
 	mux.HandleFunc("/api/v1/log", h.only(http.MethodGet, h.logDownload))
 	mux.HandleFunc("/api/v1/log/stream", h.only(http.MethodGet, h.logStream))
 	mux.HandleFunc("/api/v1/diagnostics/sip-trace", h.only(http.MethodPost, h.sipTrace))
@@ -111,6 +113,7 @@ type handler struct {
 	prov Checker      // nil: POST /api/v1/provisioning/check answers 501
 	logs Logs         // nil: GET /api/v1/log answers 501
 	diag Diagnostics  // nil: the diagnostics answer 501
+	vol  Volume       // nil: POST /api/v1/volume answers 501
 	// keysMu keeps the presses of one keys request together.
 	keysMu sync.Mutex
 }

@@ -38,6 +38,8 @@ type Options struct {
 	// Diagnostics serves the SIP trace switch and the packet capture;
 	// nil: 501.
 	Diagnostics Diagnostics
+	// Volume takes POST /api/v1/volume; nil: 501.
+	Volume Volume
 }
 
 // Clock is what the guard needs of time.

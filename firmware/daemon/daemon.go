@@ -147,6 +147,7 @@ type Deps struct {
 	Ringer    Ringer
 	Lamps     Lamps       // nil: no indicators
 	Audio     AudioStatus // nil: no "audio" in Status
+	Volume    Volume      // nil: one audio path, and the volume keys do nothing
 	// CheckSync hears an authenticated check-sync NOTIFY (provisioning):
 	// quick, on the loop.
 	CheckSync func(reboot bool)
@@ -445,6 +446,16 @@ func (d *Daemon) apply(e phone.Effect) {
 		d.startTimer(timerKey{e.Timer, e.Call}, e.After)
 	case phone.StopTimer:
 		d.stopTimer(timerKey{e.Timer, e.Call})
+	case phone.SetAudioPath:
+		if d.deps.Volume != nil {
+			if err := d.deps.Volume.SetPath(e.Path); err != nil {
+				d.log.Warn("audio path not switched; the audio stays where it is", "path", e.Path, "err", err)
+			}
+		}
+	case phone.StepVolume:
+		if d.deps.Volume != nil {
+			d.deps.Volume.StepVolume(e.Up)
+		}
 	case phone.Ignored:
 		d.log.Debug("event ignored", "event", fmt.Sprint(e.Event), "state", e.Mode.String())
 	default:

@@ -18,7 +18,8 @@
 //   - The loop decides nothing: remote hold, the RTP timeout, ring-at-once,
 //     the mix and the lamps are the machine's (phone.RemoteHold,
 //     phone.CheckMedia/MediaSilence, phone.RingAtOnce, phone.SetMix,
-//     phone.SetLamp). The loop only reports facts and carries out effects.
+//     phone.SetLamp, phone.SetAudioPath, phone.StepVolume). The loop only
+//     reports facts and carries out effects.
 //   - SRTP (srtp.go): each call's SDP gets the policy (Options.SRTP) and
 //     fresh keys from crypto/rand, one per suite; the SIP layer negotiates
 //     (sip/sdp), and the call's leg runs with the keys it negotiated. A

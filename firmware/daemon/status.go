@@ -232,7 +232,7 @@ func (d *Daemon) Status() Status {
 		Registration: reg,
 		Digits:       s.Digits,
 		Reason:       s.Reason,
-		Muted:        s.Muted,
+		Muted:        s.MicMuted(),
 		LastCall:     last,
 		Calls:        []CallInfo{},
 		Config:       cfg,

@@ -23,8 +23,10 @@
 // (the far end's hold, the RTP timeout policy), service.go (service
 // numbers: the echo and tone tests as local calls, "svc-N"). outputs.go derives from
 // the state what others must not decide: the handset's mix (SetMix), the
-// lamps (SetLamp) and ring-at-once (RingAtOnce); Step emits them when they
-// change, and Outputs gives them all for the start.
+// lamps (SetLamp), ring-at-once (RingAtOnce) and the audio path
+// (SetAudioPath: handset, speaker or headset, from State.Path, which the
+// speaker and headset keys and the hook move; hardware.go); Step emits
+// them when they change, and Outputs gives them all for the start.
 //
 // An event that makes no sense in the current state (a SIP answer for a call
 // the phone no longer has, a key while ringing) is ignored: the state is

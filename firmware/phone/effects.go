@@ -157,6 +157,22 @@ type StopTimer struct {
 	Call  CallRef
 }
 
+// SetAudioPath moves the phone's audio (tones, calls) to a path: "handset",
+// "speaker" (hands-free) or "headset". It is an output of the state
+// (State.Path).
+type SetAudioPath struct{ Path string }
+
+// The audio paths SetAudioPath names.
+const (
+	PathHandset = "handset"
+	PathSpeaker = "speaker"
+	PathHeadset = "headset"
+)
+
+// StepVolume turns the playback volume of the audio path in use one step
+// up or down: the volume keys, in every mode.
+type StepVolume struct{ Up bool }
+
 // Ignored reports an event that has no meaning in the current state. The
 // loop logs it; nothing else changes.
 type Ignored struct {
@@ -164,28 +180,30 @@ type Ignored struct {
 	Mode  Mode
 }
 
-func (PlayTone) effect()    {}
-func (Ringer) effect()      {}
-func (Dial) effect()        {}
-func (SendRinging) effect() {}
-func (Answer) effect()      {}
-func (Reject) effect()      {}
-func (Hangup) effect()      {}
-func (StartMedia) effect()  {}
-func (SendDTMF) effect()    {}
-func (StopDTMF) effect()    {}
-func (StopMedia) effect()   {}
-func (UpdateMedia) effect() {}
-func (CheckMedia) effect()  {}
-func (Reinvite) effect()    {}
-func (Refer) effect()       {}
-func (NotifyRefer) effect() {}
-func (SetMix) effect()      {}
-func (SetLamp) effect()     {}
-func (RingAtOnce) effect()  {}
-func (StartTimer) effect()  {}
-func (StopTimer) effect()   {}
-func (Ignored) effect()     {}
+func (PlayTone) effect()     {}
+func (Ringer) effect()       {}
+func (Dial) effect()         {}
+func (SendRinging) effect()  {}
+func (Answer) effect()       {}
+func (Reject) effect()       {}
+func (Hangup) effect()       {}
+func (StartMedia) effect()   {}
+func (SendDTMF) effect()     {}
+func (StopDTMF) effect()     {}
+func (StopMedia) effect()    {}
+func (UpdateMedia) effect()  {}
+func (CheckMedia) effect()   {}
+func (Reinvite) effect()     {}
+func (Refer) effect()        {}
+func (NotifyRefer) effect()  {}
+func (SetMix) effect()       {}
+func (SetLamp) effect()      {}
+func (RingAtOnce) effect()   {}
+func (StartTimer) effect()   {}
+func (StopTimer) effect()    {}
+func (StepVolume) effect()   {}
+func (SetAudioPath) effect() {}
+func (Ignored) effect()      {}
 
 func (e Ignored) String() string { return fmt.Sprintf("ignored %v in %s", e.Event, e.Mode) }
 

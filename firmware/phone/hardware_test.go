@@ -2,6 +2,7 @@ package phone
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -23,17 +24,21 @@ func init() {
 		// The representative states have dialled nothing: redial is
 		// ignored everywhere here (TestRedial covers the rest).
 		rows["fk-redial"] = want{s, ig}
-		for _, f := range []Function{FnHold, FnTransfer, FnConference, FnVolumeUp, FnVolumeDown, FnMute, FnMessage} {
+		for _, f := range []Function{FnHold, FnTransfer, FnConference, FnMute, FnMessage} {
 			rows["fk-"+string(f)] = want{s, ig}
 		}
+		// The volume keys step the volume in every mode, state untouched.
+		rows["fk-volume_up"] = want{s, []Effect{StepVolume{Up: true}}}
+		rows["fk-volume_down"] = want{s, []Effect{StepVolume{Up: false}}}
 		// Releasing a digit while talking ends its telephone-event.
 		if mode == Talking {
 			rows["release"] = want{s, []Effect{StopDTMF{Call: c1}}}
 		}
-		// Mute toggles whenever there is a call.
-		if len(s.Calls) > 0 {
+		// Mute toggles the focused call's microphone.
+		if s.Call() != nil {
 			muted := s
-			muted.Muted = true
+			muted.Calls = slices.Clone(s.Calls)
+			muted.Call().Muted = true
 			rows["fk-mute"] = want{muted, nil}
 		}
 		// Talking: hold holds the call; transfer and flash hold it and
@@ -51,11 +56,22 @@ func init() {
 			xfer.Xfer = Transfer{Phase: XferDialing, Call: c1}
 			rows["fk-transfer"] = want{xfer, second}
 		}
-		// Speaker is the hook toggle: the row of the hook event it stands for.
-		if s.OffHook {
-			rows["fk-speaker"] = rows["hook-on"]
-		} else {
-			rows["fk-speaker"] = rows["hook-off"]
+		// Speaker and headset: with the handset up (every off-hook state
+		// here) the audio moves to the key's path and nothing else
+		// changes; on hook it is the hook-off row, on that path
+		// (speaker_test.go has the rest).
+		for _, p := range []string{PathSpeaker, PathHeadset} {
+			if s.OffHook {
+				moved := s
+				moved.Path = p
+				rows["fk-"+p] = want{moved, nil}
+			} else {
+				w := rows["hook-off"]
+				if w.state.OffHook {
+					w.state.Path = p
+				}
+				rows["fk-"+p] = w
+			}
 		}
 	}
 }

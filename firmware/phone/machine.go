@@ -492,7 +492,7 @@ func (m Machine) drop(s *State, ref CallRef, hangup bool) []Effect {
 // held).
 func (m Machine) handsetDown(s State) (State, []Effect) {
 	s.OffHook, s.Digits, s.Reason = false, "", ""
-	s.Focus = ""
+	s.Focus, s.Path = "", ""
 	if s.Xfer.Phase == XferDialing {
 		s.Xfer = Transfer{}
 	}

@@ -9,6 +9,7 @@ type outputs struct {
 	mix        SetMix
 	lamps      [3]LampState // in the order of Lamps
 	ringAtOnce bool
+	path       string // the audio path: PathHandset or PathSpeaker
 }
 
 // audible reports whether the handset may hear c: answered and not held
@@ -30,7 +31,7 @@ func derive(s State) outputs {
 	if len(o.mix.Conference) < 2 {
 		o.mix.Conference = nil
 	}
-	o.mix.Mute = s.Muted
+	o.mix.Mute = s.MicMuted()
 	busy := s.Mode != Idle || len(s.Calls) > 0
 	line := LampOff
 	held := false
@@ -50,7 +51,7 @@ func derive(s State) outputs {
 	}
 	o.lamps[0] = line
 	o.lamps[1] = LampOff
-	if s.Muted {
+	if o.mix.Mute {
 		o.lamps[1] = LampOn
 	}
 	o.lamps[2] = LampOff
@@ -58,6 +59,10 @@ func derive(s State) outputs {
 		o.lamps[2] = LampOn
 	}
 	o.ringAtOnce = s.Mode == Idle && len(s.Calls) == 0
+	o.path = PathHandset
+	if s.Path != "" {
+		o.path = s.Path
+	}
 	return o
 }
 
@@ -75,6 +80,9 @@ func changes(a, b outputs) []Effect {
 	if a.ringAtOnce != b.ringAtOnce {
 		fx = append(fx, RingAtOnce{On: b.ringAtOnce})
 	}
+	if a.path != b.path {
+		fx = append(fx, SetAudioPath{Path: b.path})
+	}
 	return fx
 }
 
@@ -86,5 +94,5 @@ func Outputs(s State) []Effect {
 	for i, l := range Lamps {
 		fx = append(fx, SetLamp{Lamp: l, State: o.lamps[i]})
 	}
-	return append(fx, RingAtOnce{On: o.ringAtOnce})
+	return append(fx, RingAtOnce{On: o.ringAtOnce}, SetAudioPath{Path: o.path})
 }

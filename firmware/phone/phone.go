@@ -110,6 +110,7 @@ type Call struct {
 	Received     string    // digits the far end sent during this call (DTMF)
 	ReferredBy   CallRef   // the call whose REFER made us place this one (until answered)
 	Service      Service   // a local call to a service number (service.go); "" for SIP calls
+	Muted        bool      // the microphone is muted towards this call (mute.go)
 }
 
 // Answered reports whether the call is established.
@@ -124,12 +125,15 @@ func (c Call) OnHold() bool { return c.Hold != NotHeld }
 type State struct {
 	Mode    Mode
 	OffHook bool
-	Digits  string   // collected in DialTone/Dialing; the number of an outgoing call
-	Calls   []Call   // every call the phone has, oldest first
-	Focus   CallRef  // the call the handset is on ("" = none)
-	Reason  string   // why the last call ended, or a feature failed; shown on the display
-	Muted   bool     // the microphone is muted (reset when the last call ends)
-	Xfer    Transfer // a transfer in progress (zero: none)
+	Digits  string  // collected in DialTone/Dialing; the number of an outgoing call
+	Calls   []Call  // every call the phone has, oldest first
+	Focus   CallRef // the call the handset is on ("" = none)
+	Reason  string  // why the last call ended, or a feature failed; shown on the display
+	// Path is where the audio is when not on the handset: PathSpeaker
+	// (hands-free) or PathHeadset; "" is the handset (hardware.go). Reset
+	// on hook.
+	Path string
+	Xfer Transfer // a transfer in progress (zero: none)
 	// LastDialed is the number of the last outgoing call, for the redial
 	// key; it survives hanging up.
 	LastDialed string
@@ -193,7 +197,7 @@ func (s *State) remove(ref CallRef) {
 		s.Xfer = Transfer{}
 	}
 	if len(s.Calls) == 0 {
-		s.Calls, s.Muted = nil, false
+		s.Calls = nil
 	}
 }
 

@@ -17,7 +17,7 @@ func bare(clk clock.Clock) *Device {
 		cfg: Config{Paths: map[string]Path{"handset": {}}}, clk: clk, log: testLog,
 		data: make(chan struct{}, 1), stop: make(chan struct{}),
 		capture: ring.New(captureCap), playback: ring.New(playbackCap),
-		path: "handset", volumes: map[string]int{}, conn: &conn{},
+		path: "handset", volumes: map[string]int{}, conn: &conn{}, voiceUp: true,
 	}
 }
 
@@ -137,5 +137,21 @@ func TestNoServerKeepsPace(t *testing.T) {
 	}
 	if _, err := Open(Config{Paths: map[string]Path{"speaker": {}}, Path: "handset"}); !errors.Is(err, ErrUnknownPath) {
 		t.Fatalf("bad initial path: %v", err)
+	}
+}
+
+// TestBriefUseLeavesNothingQueued: frames written during a use that ended
+// before any stream opened are dropped, so the next use does not start
+// with them.
+func TestBriefUseLeavesNothingQueued(t *testing.T) {
+	d := bare(clock.NewFake(time.Unix(1000, 0)))
+	d.voiceUp = false
+	d.SetActive(true)
+	if err := d.Write(make([]int16, 160)); err != nil {
+		t.Fatal(err)
+	}
+	d.SetActive(false)
+	if n := d.playback.Len(); n != 0 {
+		t.Fatalf("%d samples left queued after a use with no stream", n)
 	}
 }

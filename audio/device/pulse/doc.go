@@ -16,19 +16,37 @@
 //     Write in the last IdleAfter): an idle phone that reads nothing is not
 //     overrunning. After an idle spell Read drops stale capture and returns
 //     the newest frame at once, so a tone starts within one frame.
-//   - Streams are opened once per connection (Start can take a second):
-//     the rate is set before the latency option, the capture fragment is
-//     one frame and the playback target is Config.Latency.
-//   - Every path's playback and record streams run all the time, silent
-//     when the path is not in use: SetPath only changes which streams carry
-//     the call, so no stream starts and no sink wakes up, and there is no
-//     gap (moving one stream between sinks left a sink-latency-sized hole).
-//     SetVolume sets a path's stream volume and persists it in
-//     Config.StateDir/volume.json.
+//   - No stream runs while the phone is idle. The connection stays up
+//     with one corked watch stream that never plays (it wakes no sink and
+//     costs the server nothing; the library marks it closed when the
+//     connection ends, which is how an idle device, polling it every
+//     IdlePoll, sees its server go). The device implements
+//     device.Activator: the engine's SetActive(true) opens and starts the
+//     voice streams, the path in use first, then the others;
+//     SetActive(false) closes them after Config.Linger (DefaultLinger), so
+//     a call's last frames play out and a quick redial finds them open.
+//     Nothing is corked and uncorked (the library's pause and resume broke
+//     playback): streams are created when needed and deleted when not.
+//     SetRinger (the daemon's Ringer) starts the ringer's cadence and
+//     opens the ringer stream, and closes it when the ringing stops.
+//     Streams reports what is open.
+//   - After an idle spell Read paces on the clock, with the first two
+//     frames due at once, until capture flows; Write queues meanwhile, so
+//     the starting playback stream finds the first 40 ms of a tone queued.
+//     Stream options: the rate is set before the latency option, the
+//     capture fragment is one frame and the playback target is
+//     Config.Latency.
+//   - While the voice streams are open every path's playback and record
+//     streams run, silent when the path is not in use: SetPath only
+//     changes which streams carry the call, so no stream starts and no
+//     sink wakes up, and there is no gap (moving one stream between sinks
+//     left a sink-latency-sized hole). SetVolume sets a path's stream
+//     volume (at once if open, at the next open otherwise) and persists it
+//     in Config.StateDir/volume.json.
 //   - The library has no reconnect. A supervisor goroutine watches the
 //     playback stream's Closed() and the flow of captured audio, tears the
 //     connection down and rebuilds it every RetryInterval until the server
-//     is back. Meanwhile Read paces on the injected clock and returns
+//     is back, reopening what the device's use asks for. Meanwhile Read paces on the injected clock and returns
 //     silence and Write discards, so the media loop and the call go on;
 //     Status reports connected=false with the reason.
 //   - Config.Server "" tries the per-user server ($XDG_RUNTIME_DIR/pulse/

@@ -4,7 +4,8 @@ package pulse
 //
 //	BenchmarkFiguresRoundTrip       play -> monitor capture through PulseAudio, ms
 //	BenchmarkFiguresOffHookToTone   off-hook event -> first dial-tone frame written, µs
-//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, %
+//	BenchmarkFiguresOffHookToAudible off-hook event -> dial tone at the sink's monitor, from no stream open, ms
+//	BenchmarkFiguresIdleCPU         CPU of an idle phone with the Pulse device open, of the server and of an idle baresip, %
 
 import (
 	"context"
@@ -25,6 +26,7 @@ import (
 	"github.com/deskphone/phoned/firmware/clock"
 	"github.com/deskphone/phoned/firmware/daemon"
 	"github.com/deskphone/phoned/firmware/phone"
+	"github.com/deskphone/phoned/scripts/lab"
 )
 
 func median(d []float64) float64 {
@@ -37,7 +39,7 @@ func median(d []float64) float64 {
 // sink, monitor source and capture buffer, resampled both ways.
 func BenchmarkFiguresRoundTrip(b *testing.B) {
 	srv := startServer(b)
-	d := openDevice(b, srv, Config{})
+	d := openActive(b, srv, Config{})
 	in, burst, quiet := make([]int16, 160), make([]int16, 160), make([]int16, 160)
 	tone.NewGenerator(tone.MustParse("1000/0")).Fill(burst)
 	for k := 0; k < 25; k++ { // settle
@@ -136,8 +138,59 @@ func BenchmarkFiguresOffHookToTone(b *testing.B) {
 	b.ReportMetric(slices.Max(us), "µs-offhook-to-tone-max")
 }
 
-// BenchmarkFiguresIdleCPU keeps an idle phone (device open on three paths
-// with a ringer stream, media engine idle) for a second per op and
+// BenchmarkFiguresOffHookToAudible times an off-hook event posted to the
+// phone's event loop (daemon, state machine, engine, Pulse device, all
+// real) until the dial tone is audible at the handset sink's monitor,
+// starting each time from an idle device with no stream open: it includes
+// opening and starting the voice streams, the playback buffer, the sink
+// and the monitor's capture fragment.
+func BenchmarkFiguresOffHookToAudible(b *testing.B) {
+	srv := startServer(b)
+	dev := openDevice(b, srv, Config{Linger: 50 * time.Millisecond})
+	eng := engine.New(dev, clock.Real{}, testLog)
+	dm := daemon.New(daemon.Options{
+		Machine: phone.Config{InterDigit: 5 * time.Second, OffHook: time.Minute, NoAnswer: time.Minute},
+		User:    "1001", Domain: "127.0.0.1", Tones: tone.US, Clock: clock.Real{}, Logger: testLog,
+	}, daemon.Deps{Tones: eng, Media: eng})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); eng.Run(ctx) }()
+	go func() { defer wg.Done(); dm.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	rec := srv.Record(b, "handset.monitor")
+	var ms []float64
+	for b.Loop() {
+		for v, _ := dev.Streams(); v != 0; v, _ = dev.Streams() {
+			time.Sleep(10 * time.Millisecond) // until the streams are closed: a cold start
+		}
+		time.Sleep(200 * time.Millisecond) // on-hook and idle, as between calls
+		n0 := rec.Len()
+		t0 := time.Now()
+		dm.Post(phone.Hook{OffHook: true})
+		for {
+			time.Sleep(time.Millisecond)
+			now, s := time.Now(), rec.Samples()
+			if on := onset(s[n0:]); on >= 0 {
+				heard := now.Add(-audio.Duration(len(s) - n0 - on))
+				ms = append(ms, float64(heard.Sub(t0).Microseconds())/1000)
+				break
+			}
+			if now.Sub(t0) > 5*time.Second {
+				b.Fatal("no dial tone within 5 s")
+			}
+		}
+		dm.Post(phone.Hook{OffHook: false})
+	}
+	if len(ms) > 0 {
+		b.ReportMetric(median(ms), "ms-offhook-to-audible-median")
+		b.ReportMetric(slices.Max(ms), "ms-offhook-to-audible-max")
+	}
+}
+
+// BenchmarkFiguresIdleCPU keeps an idle phone (device connected, three
+// paths and a ringer configured, media engine idle, so no stream open)
+// for a second per op (make figures: 60 s) and
 // reports its CPU and the PulseAudio server's, in percent of one core.
 func BenchmarkFiguresIdleCPU(b *testing.B) {
 	srv := startServer(b)
@@ -147,8 +200,15 @@ func BenchmarkFiguresIdleCPU(b *testing.B) {
 	done := make(chan struct{})
 	go func() { defer close(done); eng.Run(ctx) }()
 	defer func() { cancel(); <-done }()
+	// baresip idle beside it, for comparison (its own audio is files).
+	peer := lab.StartBaresip(b, lab.BaresipOptions{User: "1003"})
 	time.Sleep(500 * time.Millisecond)
 	var self, server []float64
+	var bs0 time.Duration
+	if u, err := lab.ReadProcUsage(peer.PID()); err == nil {
+		bs0 = u.CPU
+	}
+	start := time.Now()
 	for b.Loop() {
 		s0, p0, t0 := selfCPU(), procCPU(srv.Pid()), time.Now()
 		time.Sleep(time.Second)
@@ -158,6 +218,10 @@ func BenchmarkFiguresIdleCPU(b *testing.B) {
 	}
 	b.ReportMetric(median(self), "%cpu-phoned")
 	b.ReportMetric(median(server), "%cpu-pulseaudio")
+	if u, err := lab.ReadProcUsage(peer.PID()); err == nil {
+		// Over the whole run: one clock tick is 10 ms of CPU.
+		b.ReportMetric(100*float64(u.CPU-bs0)/float64(time.Since(start)), "%cpu-baresip")
+	}
 }
 
 func selfCPU() time.Duration {

@@ -34,7 +34,7 @@ func TestSetPathWithoutGap(t *testing.T) {
 		"handset": {Sink: "handset", Source: "mic.monitor"},
 		"speaker": {Sink: "speaker", Source: "ringer.monitor"},
 	}
-	d := openDevice(t, srv, Config{Paths: paths})
+	d := openActive(t, srv, Config{Paths: paths})
 	// A gap made by switching shows every time; one made by a starved CPU
 	// (the whole suite under -race on two cores) does not: three tries.
 	var capGap, playGap int
@@ -134,7 +134,7 @@ func blocksWith(s []int16, freq float64) []bool {
 func TestVolumePerPathPersisted(t *testing.T) {
 	srv := startServer(t)
 	state := t.TempDir()
-	d := openDevice(t, srv, Config{StateDir: state})
+	d := openActive(t, srv, Config{StateDir: state})
 	if err := d.SetVolume("speaker", 50); err != nil {
 		t.Fatal(err)
 	}

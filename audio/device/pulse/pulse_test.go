@@ -43,6 +43,33 @@ func openDevice(t testing.TB, srv *pulsetest.Server, cfg Config) *Device {
 	return d
 }
 
+// openActive opens a device and uses it as the media loop would: active,
+// with every path's voice streams running.
+func openActive(t testing.TB, srv *pulsetest.Server, cfg Config) *Device {
+	t.Helper()
+	d := openDevice(t, srv, cfg)
+	d.SetActive(true)
+	waitStreams(t, d, len(d.cfg.Paths), false)
+	return d
+}
+
+// waitStreams waits until the device has voice streams on that many paths
+// and the ringer's stream open (ringer) or not.
+func waitStreams(t testing.TB, d *Device, voice int, ringer bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		v, r := d.Streams()
+		if v == voice && r == ringer {
+			return time.Since(start)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("streams voice=%d ringer=%v not reached (have %d, %v): %+v", voice, ringer, v, r, d.Status())
+		}
+		time.Sleep(5 * time.Millisecond) // polling a real server, not timing
+	}
+}
+
 func waitConnected(t testing.TB, d *Device, want bool) time.Duration {
 	t.Helper()
 	start := time.Now()

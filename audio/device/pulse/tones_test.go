@@ -114,7 +114,7 @@ func playRecorded(t *testing.T, srv *pulsetest.Server, connecting *sync.Mutex, s
 	func() {
 		connecting.Lock()
 		defer connecting.Unlock()
-		d = openDevice(t, srv, Config{Paths: map[string]Path{"handset": {Sink: sink, Source: sink + ".monitor"}}})
+		d = openActive(t, srv, Config{Paths: map[string]Path{"handset": {Sink: sink, Source: sink + ".monitor"}}})
 		rec = srv.Record(t, sink+".monitor")
 	}()
 	defer d.Close()

@@ -61,3 +61,27 @@ func (d *Device) saveVolumesLocked() error {
 	}
 	return nil
 }
+
+// VolumeStep is how far one press of a volume key turns a path's volume,
+// in percent.
+const VolumeStep = 10
+
+// StepVolume turns the volume of the path in use one VolumeStep up or
+// down (the volume keys), within 0 and 100 percent (a volume set above 100
+// through SetVolume is not raised further, only lowered), and stores it.
+func (d *Device) StepVolume(up bool) {
+	path := d.Path()
+	v := d.Volume(path)
+	next := max(v-VolumeStep, 0)
+	if up {
+		next = min(v+VolumeStep, max(v, 100))
+	}
+	if next == v {
+		return
+	}
+	if err := d.SetVolume(path, next); err != nil {
+		d.log.Warn("volume key", "path", path, "volume", next, "err", err)
+		return
+	}
+	d.log.Info("volume", "path", path, "volume", next)
+}

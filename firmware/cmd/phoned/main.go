@@ -270,6 +270,7 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 		Ringer:    snd.ringer(output.Ringer{Line: ringer, Log: log}),
 		Lamps:     front,
 		Audio:     snd.status,
+		Volume:    snd.volume(),
 	})
 
 	var wg sync.WaitGroup
@@ -315,6 +316,9 @@ func serve(cfg *config.Config, cfgPath string, prev *restartWith, logs *logring.
 	if apiLn != nil {
 		apiLog := log.With("part", "api")
 		apiOpts.Config, apiOpts.Provisioning, apiOpts.Logs, apiOpts.Diagnostics = rl, prov, logs, diags
+		if snd.pulse != nil {
+			apiOpts.Volume = snd.pulse
+		}
 		srv = api.Server(api.Handler(d, apiLog, apiOpts), apiLog)
 		srv.RegisterOnShutdown(logs.EndFollowers) // log streams end, or Shutdown would wait for them
 		go func() {

@@ -20,6 +20,7 @@ type sound struct {
 	status daemon.AudioStatus // the "audio" part of the status API
 	plan   tone.Plan          // tones.country with tones.custom
 	audio  *ringer.Ringer     // the audible ringer; nil without a Pulse device
+	pulse  *pulse.Device      // nil without a Pulse device
 }
 
 // openSound opens audio.device ("auto" is resolved first). With "pulse" the device has a voice
@@ -54,7 +55,7 @@ func openSound(cfg *config.Config, brd board.Board, clk clock.Clock, log *slog.L
 		if err != nil {
 			return nil, err
 		}
-		s.dev, s.status = d, d
+		s.dev, s.status, s.pulse = d, d, d
 	default:
 		return nil, fmt.Errorf("audio.device %q is not available in this build", cfg.Audio.Device)
 	}
@@ -83,10 +84,19 @@ func pulsePaths(a board.Audio, p config.Pulse) map[string]pulse.Path {
 }
 
 // ringer returns what the daemon rings: the board's ringer output, and the
-// audible ringer when there is one.
+// audible ringer when there is one (through the Pulse device, which opens
+// the ringer stream only while it rings).
 func (s *sound) ringer(boardRinger daemon.Ringer) daemon.Ringer {
-	if s.audio == nil {
+	if s.pulse == nil {
 		return boardRinger
 	}
-	return ringer.Tee(s.audio, boardRinger)
+	return ringer.Tee(s.pulse, boardRinger)
+}
+
+// volume is what the volume keys turn: the Pulse device, or nothing.
+func (s *sound) volume() daemon.Volume {
+	if s.pulse == nil {
+		return nil // not a typed nil: the daemon checks for nil
+	}
+	return s.pulse
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	pa "github.com/jfreymuth/pulse"
+	"github.com/jfreymuth/pulse/proto"
 
 	"github.com/deskphone/phoned/scripts/tier"
 )
@@ -217,6 +218,16 @@ func (s *Server) Record(t testing.TB, source string) *Recorder {
 	}
 	rec.Start()
 	t.Cleanup(r.Stop)
+	// A null sink nobody plays into renders in blocks of up to 2 s, and
+	// its monitor delivers nothing until the block ends: wait for the
+	// first samples, so a recording covers what the test does next.
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pulsetest: %s delivers nothing", source)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a real server, not timing
+	}
 	return r
 }
 
@@ -243,4 +254,44 @@ func (r *Recorder) Stop() {
 	if c != nil {
 		c.Close()
 	}
+}
+
+// Running counts the server's sink inputs (playback streams) and source
+// outputs (record streams) that are not corked, of every client: what
+// keeps sinks and sources awake.
+//
+// It speaks the protocol without the client library's NewClient, which
+// subscribes to stream events and sets its event callback only after its
+// read loop has started (a data race when an event comes at once, as it
+// does while the phone opens and closes streams).
+func (s *Server) Running() (inputs, outputs int, err error) {
+	os.Setenv("PULSE_COOKIE", s.Cookie)
+	c, nc, err := proto.Connect(s.Addr())
+	if err != nil {
+		return 0, 0, err
+	}
+	defer nc.Close()
+	c.SetTimeout(5 * time.Second)
+	if err := c.Request(&proto.SetClientName{Props: proto.PropList{"application.name": proto.PropListString("pulsetest")}}, &proto.SetClientNameReply{}); err != nil {
+		return 0, 0, err
+	}
+	var in proto.GetSinkInputInfoListReply
+	if err := c.Request(&proto.GetSinkInputInfoList{}, &in); err != nil {
+		return 0, 0, err
+	}
+	var out proto.GetSourceOutputInfoListReply
+	if err := c.Request(&proto.GetSourceOutputInfoList{}, &out); err != nil {
+		return 0, 0, err
+	}
+	for _, i := range in {
+		if !i.Corked {
+			inputs++
+		}
+	}
+	for _, o := range out {
+		if !o.Corked {
+			outputs++
+		}
+	}
+	return inputs, outputs, nil
 }
