@@ -375,24 +375,7 @@ func TestPulseKilledMidCall(t *testing.T) {
 	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", AnswerMode: lab.AnswerAuto,
 		MicWAV: lab.ToneWAV(t, 1100, 2*time.Minute), RecordDir: rec})
 	pp, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
-		return fmt.Sprintf(`schema = 1
-[sip]
-listen = "127.0.0.1:%d"
-[account]
-user = "1001"
-domain = "127.0.0.1"
-[audio]
-device = "pulse"
-[audio.pulse]
-server = %q
-cookie = %q
-sink = "handset"
-source = "mic.monitor"
-[api]
-listen = "127.0.0.1:%d"
-[directory]
-"1003" = %q
-`, sipPort, srv.Addr(), srv.Cookie, apiPort, peer.URI())
+		return pulseConfig(srv, sipPort, apiPort, "", fmt.Sprintf("[directory]\n\"1003\" = %q\n", peer.URI()))
 	})
 	p := &ourPhone{Phone: pp}
 	mic := func() { srv.Play(t, "mic", tone.NewGenerator(tone.MustParse("700/0")).Fill) }

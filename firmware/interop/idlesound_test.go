@@ -19,22 +19,7 @@ func TestPulseIdleRunsNoStream(t *testing.T) {
 	var sip int
 	pp, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
 		sip = sipPort
-		return fmt.Sprintf(`schema = 1
-[sip]
-listen = "127.0.0.1:%d"
-[account]
-user = "1001"
-domain = "127.0.0.1"
-[audio]
-device = "pulse"
-[audio.pulse]
-server = %q
-cookie = %q
-sink = "handset"
-source = "mic.monitor"
-[api]
-listen = "127.0.0.1:%d"
-`, sipPort, srv.Addr(), srv.Cookie, apiPort)
+		return pulseConfig(srv, sipPort, apiPort, "", "")
 	})
 	p := &ourPhone{Phone: pp}
 	_, err := p.Until(within, "the device connected", func(s phonedStatus) bool { return s.Audio != nil && s.Audio.Connected })
@@ -69,4 +54,29 @@ listen = "127.0.0.1:%d"
 	must(t, peer.Hangup())
 	wait(t, p, "idle")
 	running("after the ring", 0, 0)
+}
+
+// pulseConfig is the config of a phoned that is 1001 at 127.0.0.1 (no
+// registrar: direct calls) and plays through the private PulseAudio srv:
+// the handset sink, the mic sink's monitor as its microphone. audio goes
+// into [audio] (e.g. state_dir); extra is appended (tables such as
+// [board] or [directory]).
+func pulseConfig(srv *pulsetest.Server, sipPort, apiPort int, audio, extra string) string {
+	return fmt.Sprintf(`schema = 1
+[sip]
+listen = "127.0.0.1:%d"
+[account]
+user = "1001"
+domain = "127.0.0.1"
+[audio]
+device = "pulse"
+%s
+[audio.pulse]
+server = %q
+cookie = %q
+sink = "handset"
+source = "mic.monitor"
+[api]
+listen = "127.0.0.1:%d"
+%s`, sipPort, audio, srv.Addr(), srv.Cookie, apiPort, extra)
 }

@@ -26,26 +26,7 @@ func TestPulseSpeakerKeyMovesTheCall(t *testing.T) {
 	peer := lab.StartBaresip(t, lab.BaresipOptions{User: "1003", AnswerMode: lab.AnswerAuto,
 		MicWAV: lab.ToneWAV(t, 1100, 2*time.Minute)})
 	pp, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
-		return fmt.Sprintf(`schema = 1
-[board]
-file = %q
-[sip]
-listen = "127.0.0.1:%d"
-[account]
-user = "1001"
-domain = "127.0.0.1"
-[audio]
-device = "pulse"
-[audio.pulse]
-server = %q
-cookie = %q
-sink = "handset"
-source = "mic.monitor"
-[api]
-listen = "127.0.0.1:%d"
-[directory]
-"1003" = %q
-`, boardFile, sipPort, srv.Addr(), srv.Cookie, apiPort, peer.URI())
+		return pulseConfig(srv, sipPort, apiPort, "", fmt.Sprintf("[board]\nfile = %q\n[directory]\n\"1003\" = %q\n", boardFile, peer.URI()))
 	})
 	p := &ourPhone{Phone: pp}
 	// on waits for the status to show the call talking on path and for

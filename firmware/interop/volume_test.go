@@ -20,23 +20,7 @@ func TestPulseVolumeKeysAndAPI(t *testing.T) {
 	state := t.TempDir()
 	start := func() *ourPhone {
 		pp, _ := phonedWith(t, "", nil, func(sipPort, apiPort int) string {
-			return fmt.Sprintf(`schema = 1
-[sip]
-listen = "127.0.0.1:%d"
-[account]
-user = "1001"
-domain = "127.0.0.1"
-[audio]
-device = "pulse"
-state_dir = %q
-[audio.pulse]
-server = %q
-cookie = %q
-sink = "handset"
-source = "mic.monitor"
-[api]
-listen = "127.0.0.1:%d"
-`, sipPort, state, srv.Addr(), srv.Cookie, apiPort)
+			return pulseConfig(srv, sipPort, apiPort, fmt.Sprintf("state_dir = %q", state), "")
 		})
 		return &ourPhone{Phone: pp}
 	}
