@@ -539,6 +539,12 @@ func TestRelayCut(t *testing.T) {
 	})
 	r.Cut(false)
 	through(10)
+	// The relay counts a datagram out after sending it: the receiver can
+	// have it before the counter moves.
+	waitUntil(t, "20 counted out each way", func() bool {
+		st := r.Stats()
+		return st.AtoB.Out >= 20 && st.BtoA.Out >= 20
+	})
 	st := r.Stats()
 	for _, d := range []DirStats{st.AtoB, st.BtoA} {
 		if d.Cut != 10 || d.Dropped != 0 || d.Out != 20 {
